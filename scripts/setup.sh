@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs what concierge's build, tests and main job need, when it is missing. Idempotent.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+debian_packages=(
+  containerd runc docker.io docker-compose busybox-static iptables curl haproxy socat
+  golang-github-containerd-containerd-dev golang-github-gogo-protobuf-dev golang-google-genproto-dev
+  protobuf-compiler libprotobuf-dev
+)
+missing=()
+for p in "${debian_packages[@]}" ${CONCIERGE_EXTRA_PACKAGES:-}; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}" >&2
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund --loglevel=error
+fi
