@@ -7,6 +7,11 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, rmSync, statSync, write
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
+import { generate as generateProto } from './proto/generate.mjs';
+
+// containerd's API in TypeScript is generated from Debian's .proto files, never committed (proto/).
+generateProto({ ifStale: true });
+
 const require = createRequire(import.meta.url);
 const root = dirname(new URL(import.meta.url).pathname);
 const dist = join(root, 'dist');
