@@ -1,5 +1,6 @@
 import { commands } from './cli/commands.js';
 import { log } from './log/logger.js';
+import { UsageError } from './cli/usage-error.js';
 
 const usage = `usage: concierge <command> [options]
 commands:
@@ -20,6 +21,11 @@ main(process.argv.slice(2)).then(
     if (code !== undefined) process.exitCode = code;
   },
   (err: unknown) => {
+    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`concierge: ${(err as Error).message}\n`);
+      process.exitCode = 2;
+      return;
+    }
     log.fatal({ err }, 'concierge failed');
     process.exitCode = 1;
   },

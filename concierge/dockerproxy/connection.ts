@@ -1,0 +1,395 @@
+import type { Socket } from 'node:net';
+import type { Logger } from '../log/logger.js';
+import {
+  type BodyTracker,
+  findHeadEnd,
+  HttpParseError,
+  MAX_HEAD_BYTES,
+  parseRequestHead,
+  parseResponseHead,
+  type RequestHead,
+  requestFraming,
+  responseFraming,
+  trackBody,
+  wantsUpgrade,
+} from './http1.js';
+import { jsonErrorResponse } from './errors.js';
+import type { UpstreamDialer } from './upstream.js';
+
+/**
+ * One client connection paired with one dockerd connection, opened on the client's first request.
+ *
+ * Pairing 1:1 keeps every dockerd behaviour tied to a connection (keep-alive, `Connection: close`,
+ * hijacked attach/exec streams, h2c upgrades) exactly as a direct client sees it. Bytes are forwarded
+ * as they arrive; the proxy parses only heads and body framing, to know where each message ends.
+ */
+
+/** Requests whose answer may hijack the connection even without an Upgrade header (raw-stream 200). */
+const HIJACKING_ENDPOINT = /^(?:\/v\d+(?:\.\d+)?)?\/(?:containers\/[^/?]+\/attach|exec\/[^/?]+\/start)(?:\?|$)/;
+
+/** Client bytes held while a hijackable request waits for its answer, before the client is paused. */
+const MAX_HELD_BYTES = 1024 * 1024;
+
+const EMPTY = Buffer.alloc(0);
+
+interface PendingRequest {
+  readonly method: string;
+  readonly target: string;
+  /** The answer may turn the connection into a raw bidirectional stream. */
+  readonly mayHijack: boolean;
+  readonly startedAt: number;
+  /** Set once the answer's head went to the client: after that, errors can only close the stream. */
+  answered: boolean;
+}
+
+export interface ConnectionOptions {
+  dial: UpstreamDialer;
+  log: Logger;
+}
+
+export class ProxyConnection {
+  private upstream: Socket | undefined;
+  private dialing = false;
+  private readonly debug: boolean;
+
+  /** Client bytes not forwarded yet: an incomplete head, or bytes held behind a hijackable request. */
+  private clientBytes: Buffer = EMPTY;
+  private requestBody: BodyTracker | undefined;
+  /** The request whose body is being forwarded. */
+  private current: PendingRequest | undefined;
+  /** Stop reading requests until the answer to a hijackable request says what the connection becomes. */
+  private holdRequests = false;
+
+  /** Upstream bytes of an incomplete response head. */
+  private upstreamBytes: Buffer = EMPTY;
+  private responseBody: BodyTracker | undefined;
+  /** The current response's body ends when dockerd closes the connection (HTTP/1.0 style). */
+  private responseUntilClose = false;
+  private readonly pending: PendingRequest[] = [];
+
+  /** After a 101 or a hijack both directions are raw bytes, and half-closes are forwarded. */
+  private piping = false;
+  private clientEnded = false;
+  private closed = false;
+
+  constructor(
+    private readonly client: Socket,
+    private readonly options: ConnectionOptions,
+  ) {
+    this.debug = options.log.isLevelEnabled('debug');
+    client.on('data', (chunk: Buffer) => this.onClientData(chunk));
+    client.on('end', () => this.onClientEnd());
+    client.on('error', (err) => this.close(err));
+    client.on('close', () => this.close());
+  }
+
+  // ---- client → dockerd -------------------------------------------------------------------------
+
+  private onClientData(chunk: Buffer): void {
+    if (this.piping) {
+      this.forward(this.client, this.upstream!, chunk);
+      return;
+    }
+    this.clientBytes = this.clientBytes.length === 0 ? chunk : Buffer.concat([this.clientBytes, chunk]);
+    this.pumpRequests();
+  }
+
+  private pumpRequests(): void {
+    while (!this.closed && !this.piping && !this.holdRequests && this.clientBytes.length > 0) {
+      if (this.upstream === undefined) {
+        this.dial();
+        return;
+      }
+      if (this.requestBody !== undefined) {
+        this.forwardRequestBody();
+        continue;
+      }
+      const headEnd = findHeadEnd(this.clientBytes);
+      if (headEnd < 0) {
+        if (this.clientBytes.length > MAX_HEAD_BYTES) this.refuse(431, 'request head too large');
+        return;
+      }
+      if (!this.startRequest(headEnd)) return;
+    }
+    if (this.holdRequests && this.clientBytes.length > MAX_HELD_BYTES) this.client.pause();
+  }
+
+  /** Parses one request head and forwards it; false when the connection was refused. */
+  private startRequest(headEnd: number): boolean {
+    let head: RequestHead;
+    let body: BodyTracker;
+    try {
+      head = parseRequestHead(this.clientBytes, headEnd);
+      if (head.method === 'PRI' && head.version === 'HTTP/2.0') {
+        throw new HttpParseError('HTTP/2 is not served on the Docker socket; use HTTP/1.1 (h2c via Upgrade is fine)', 400);
+      }
+      if (head.version !== 'HTTP/1.1' && head.version !== 'HTTP/1.0') {
+        throw new HttpParseError(`unsupported HTTP version ${head.version}`, 505);
+      }
+      body = trackBody(requestFraming(head));
+    } catch (err) {
+      if (!(err instanceof HttpParseError)) throw err;
+      this.refuse(err.status, err.message);
+      return false;
+    }
+    const request: PendingRequest = {
+      method: head.method,
+      target: head.target,
+      mayHijack: wantsUpgrade(head) || (head.method === 'POST' && HIJACKING_ENDPOINT.test(head.target)),
+      startedAt: this.debug ? performance.now() : 0,
+      answered: false,
+    };
+    this.pending.push(request);
+    this.current = request;
+    this.requestBody = body;
+    this.forward(this.client, this.upstream!, this.clientBytes.subarray(0, headEnd));
+    this.clientBytes = this.clientBytes.subarray(headEnd);
+    if (body.done) this.endRequest();
+    return true;
+  }
+
+  private forwardRequestBody(): void {
+    let n: number;
+    try {
+      n = this.requestBody!.consume(this.clientBytes, 0);
+    } catch (err) {
+      if (!(err instanceof HttpParseError)) throw err;
+      // Part of the request already went upstream: the pair cannot be resynchronized.
+      this.close(err);
+      return;
+    }
+    if (n > 0) {
+      this.forward(this.client, this.upstream!, this.clientBytes.subarray(0, n));
+      this.clientBytes = this.clientBytes.subarray(n);
+    }
+    if (this.requestBody!.done) this.endRequest();
+  }
+
+  private endRequest(): void {
+    if (this.current!.mayHijack) this.holdRequests = true;
+    this.requestBody = undefined;
+    this.current = undefined;
+  }
+
+  private onClientEnd(): void {
+    if (this.piping) {
+      // After an upgrade the half-close is the end of stdin: `exec` without -i relies on it.
+      this.upstream?.end();
+      return;
+    }
+    // Never half-close an ordinary request upstream: dockerd would cancel `wait`, `events`, logs -f.
+    this.clientEnded = true;
+    this.maybeFinish();
+  }
+
+  // ---- dockerd → client -------------------------------------------------------------------------
+
+  private onUpstreamData(chunk: Buffer): void {
+    if (this.piping) {
+      this.forward(this.upstream!, this.client, chunk);
+      return;
+    }
+    const buf = this.upstreamBytes.length === 0 ? chunk : Buffer.concat([this.upstreamBytes, chunk]);
+    this.upstreamBytes = EMPTY;
+    let pos = 0;
+    let flushed = 0;
+    try {
+      while (pos < buf.length && !this.piping) {
+        if (this.responseBody !== undefined) {
+          pos += this.responseBody.consume(buf, pos);
+          if (this.responseBody.done) this.endResponse();
+          continue;
+        }
+        const headEnd = findHeadEnd(buf.subarray(pos));
+        if (headEnd < 0) {
+          if (buf.length - pos > MAX_HEAD_BYTES) throw new HttpParseError('response head too large', 502);
+          this.upstreamBytes = buf.subarray(pos);
+          break;
+        }
+        pos = this.startResponse(buf, pos, headEnd);
+        if (this.piping) {
+          this.forward(this.upstream!, this.client, buf.subarray(flushed));
+          flushed = buf.length;
+          this.startPiping();
+        }
+      }
+    } catch (err) {
+      if (!(err instanceof HttpParseError)) throw err;
+      this.forward(this.upstream!, this.client, buf.subarray(flushed, pos));
+      this.failPending(err.message);
+      return;
+    }
+    if (pos > flushed) this.forward(this.upstream!, this.client, buf.subarray(flushed, pos));
+  }
+
+  /** Reads a response head at `pos`; returns the position after it. */
+  private startResponse(buf: Buffer, pos: number, headLength: number): number {
+    const request = this.pending[0];
+    if (request === undefined) throw new HttpParseError('dockerd answered a request that was not sent', 502);
+    const head = parseResponseHead(buf.subarray(pos), headLength);
+    request.answered = true;
+    if (this.debug) {
+      const ms = Math.round((performance.now() - request.startedAt) * 10) / 10;
+      this.options.log.debug({ method: request.method, target: request.target, status: head.status, ms }, 'request');
+    }
+    if (head.status === 101) {
+      this.piping = true;
+      return pos + headLength;
+    }
+    if (head.status < 200) return pos + headLength; // interim (100 Continue): the final answer follows
+    const framing = responseFraming(head, request.method);
+    if (framing.kind === 'close' && request.mayHijack) {
+      // dockerd's raw-stream answer to attach/exec without Upgrade: the connection is now the stream.
+      this.piping = true;
+      return pos + headLength;
+    }
+    this.responseBody = trackBody(framing);
+    this.responseUntilClose = framing.kind === 'close';
+    if (this.responseBody.done) this.endResponse();
+    return pos + headLength;
+  }
+
+  private endResponse(): void {
+    this.responseBody = undefined;
+    this.pending.shift();
+    if (this.holdRequests && this.pending.length === 0) {
+      this.holdRequests = false;
+      this.client.resume();
+      this.pumpRequests();
+    }
+    this.maybeFinish();
+  }
+
+  private startPiping(): void {
+    this.pending.length = 0;
+    this.holdRequests = false;
+    this.client.resume();
+    if (this.clientBytes.length > 0) {
+      this.forward(this.client, this.upstream!, this.clientBytes);
+      this.clientBytes = EMPTY;
+    }
+    if (this.clientEnded) this.upstream!.end();
+  }
+
+  private onUpstreamEnd(): void {
+    if (this.piping) {
+      this.client.end();
+      return;
+    }
+    const upstream = this.upstream!;
+    if (this.responseBody !== undefined) {
+      // A close-delimited body ends here; a framed one was cut short, and the client sees it cut too.
+      const complete = this.responseUntilClose;
+      this.dropUpstream(upstream);
+      if (complete) this.client.end();
+      else this.close();
+      return;
+    }
+    if (this.pending.length > 0) {
+      this.failPending('dockerd closed the connection before answering');
+      return;
+    }
+    // dockerd closed an idle connection (after `Connection: close`, or its idle timeout): so do we.
+    this.dropUpstream(upstream);
+    this.client.end();
+  }
+
+  /** The upstream socket failed or closed without an orderly end. */
+  private onUpstreamLost(err?: Error): void {
+    if (this.closed) return;
+    if (err !== undefined) this.options.log.warn({ err: err.message }, 'dockerd connection failed');
+    if (this.piping) {
+      // After forwarding dockerd's end, let the client drain what is already written.
+      if (!this.client.writableEnded) this.close();
+      return;
+    }
+    if (this.pending.some((r) => r.answered)) this.close();
+    else if (this.pending.length > 0 || this.requestBody !== undefined) {
+      this.failPending('dockerd closed the connection before answering');
+    } else this.dropUpstream(this.upstream!);
+  }
+
+  private dropUpstream(upstream: Socket): void {
+    this.upstream = undefined;
+    this.responseBody = undefined;
+    this.pending.length = 0;
+    upstream.destroy();
+  }
+
+  // ---- shared -----------------------------------------------------------------------------------
+
+  private dial(): void {
+    if (this.dialing) return;
+    this.dialing = true;
+    this.client.pause();
+    this.options.dial().then(
+      (upstream) => {
+        this.dialing = false;
+        if (this.closed) {
+          upstream.destroy();
+          return;
+        }
+        this.upstream = upstream;
+        // Events of a socket already dropped (after a close-delimited answer) are stale: ignore them.
+        upstream.on('data', (chunk: Buffer) => upstream === this.upstream && this.onUpstreamData(chunk));
+        upstream.on('end', () => upstream === this.upstream && this.onUpstreamEnd());
+        upstream.on('error', (err) => upstream === this.upstream && this.onUpstreamLost(err));
+        upstream.on('close', () => upstream === this.upstream && this.onUpstreamLost());
+        this.client.resume();
+        this.pumpRequests();
+      },
+      (err: Error) => {
+        this.dialing = false;
+        this.options.log.warn({ err: err.message }, 'dockerd unreachable');
+        this.refuse(502, `concierge: cannot reach dockerd: ${err.message}`);
+      },
+    );
+  }
+
+  /** Answers the oldest unanswered request with a Docker-style error and closes, or just closes. */
+  private failPending(message: string): void {
+    const request = this.pending[0];
+    if (request !== undefined && !request.answered) this.refuse(502, `concierge: ${message}`);
+    else this.close(new Error(message));
+  }
+
+  /** Sends a Docker-style JSON error and closes: the byte stream cannot be trusted past this point. */
+  private refuse(status: number, message: string): void {
+    if (this.closed) return;
+    this.options.log.warn({ status, message }, 'request refused');
+    this.client.end(jsonErrorResponse(status, message, { close: true }));
+    this.closed = true;
+    this.upstream?.destroy();
+  }
+
+  private maybeFinish(): void {
+    if (this.clientEnded && !this.piping && this.pending.length === 0 && this.requestBody === undefined) {
+      this.client.end();
+      this.upstream?.end();
+    }
+  }
+
+  /** Writes with backpressure: a slow reader pauses the writer's source instead of buffering. */
+  private forward(from: Socket, to: Socket, bytes: Buffer): void {
+    if (bytes.length === 0 || to.destroyed || to.writableEnded) return;
+    if (!to.write(bytes) && !from.isPaused()) {
+      from.pause();
+      to.once('drain', () => {
+        if (!this.holdRequests || from !== this.client) from.resume();
+      });
+    }
+  }
+
+  close(err?: Error): void {
+    if (this.closed) {
+      this.upstream?.destroy();
+      return;
+    }
+    this.closed = true;
+    if (err !== undefined && (err as NodeJS.ErrnoException).code !== 'ECONNRESET' && (err as NodeJS.ErrnoException).code !== 'EPIPE') {
+      this.options.log.warn({ err: err.message }, 'connection closed on error');
+    }
+    this.client.destroy();
+    this.upstream?.destroy();
+  }
+}

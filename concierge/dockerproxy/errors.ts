@@ -1,0 +1,13 @@
+import { STATUS_CODES } from 'node:http';
+
+/** A complete HTTP/1.1 response carrying Docker's error shape, `{"message": "..."}`. */
+export function jsonErrorResponse(status: number, message: string, opts: { close: boolean }): Buffer {
+  const body = `${JSON.stringify({ message })}\n`;
+  const head =
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n` +
+    'Content-Type: application/json\r\n' +
+    `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+    (opts.close ? 'Connection: close\r\n' : '') +
+    '\r\n';
+  return Buffer.from(head + body);
+}

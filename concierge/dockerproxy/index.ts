@@ -1,0 +1,1 @@
+export { startProxy, type ProxyOptions, type RunningProxy } from './server.js';
