@@ -1,12 +1,14 @@
 import type { Socket } from 'node:net';
 import type { Logger } from '../log/logger.js';
 import {
+  type BodyFraming,
   type BodyTracker,
   findHeadEnd,
   HttpParseError,
   MAX_HEAD_BYTES,
   parseRequestHead,
   parseResponseHead,
+  readWholeBody,
   type RequestHead,
   requestFraming,
   responseFraming,
@@ -15,6 +17,7 @@ import {
 } from './http1.js';
 import { jsonErrorResponse } from './errors.js';
 import type { UpstreamDialer } from './upstream.js';
+import type { Interceptor, Outcome, RouteHandler } from './intercept.js';
 
 /**
  * One client connection paired with one dockerd connection, opened on the client's first request.
@@ -40,11 +43,15 @@ interface PendingRequest {
   readonly startedAt: number;
   /** Set once the answer's head went to the client: after that, errors can only close the stream. */
   answered: boolean;
+  /** Told the answer's status (for example to undo a bind staged for a create that failed). */
+  onAnswer: ((status: number) => void) | undefined;
 }
 
 export interface ConnectionOptions {
   dial: UpstreamDialer;
   log: Logger;
+  /** The Docker-aware layer; without it every request passes untouched. */
+  interceptor?: Interceptor | undefined;
 }
 
 export class ProxyConnection {
@@ -59,6 +66,8 @@ export class ProxyConnection {
   private current: PendingRequest | undefined;
   /** Stop reading requests until the answer to a hijackable request says what the connection becomes. */
   private holdRequests = false;
+  /** An intercepted request is being decided: requests wait behind it. */
+  private deciding = false;
 
   /** Upstream bytes of an incomplete response head. */
   private upstreamBytes: Buffer = EMPTY;
@@ -95,7 +104,7 @@ export class ProxyConnection {
   }
 
   private pumpRequests(): void {
-    while (!this.closed && !this.piping && !this.holdRequests && this.clientBytes.length > 0) {
+    while (!this.closed && !this.piping && !this.holdRequests && !this.deciding && this.clientBytes.length > 0) {
       if (this.upstream === undefined) {
         this.dial();
         return;
@@ -111,13 +120,13 @@ export class ProxyConnection {
       }
       if (!this.startRequest(headEnd)) return;
     }
-    if (this.holdRequests && this.clientBytes.length > MAX_HELD_BYTES) this.client.pause();
+    if ((this.holdRequests || this.deciding) && this.clientBytes.length > MAX_HELD_BYTES) this.client.pause();
   }
 
-  /** Parses one request head and forwards it; false when the connection was refused. */
+  /** Parses one request head and forwards it; false when the loop must stop (refused, or waiting). */
   private startRequest(headEnd: number): boolean {
     let head: RequestHead;
-    let body: BodyTracker;
+    let framing: BodyFraming;
     try {
       head = parseRequestHead(this.clientBytes, headEnd);
       if (head.method === 'PRI' && head.version === 'HTTP/2.0') {
@@ -126,26 +135,104 @@ export class ProxyConnection {
       if (head.version !== 'HTTP/1.1' && head.version !== 'HTTP/1.0') {
         throw new HttpParseError(`unsupported HTTP version ${head.version}`, 505);
       }
-      body = trackBody(requestFraming(head));
+      framing = requestFraming(head);
     } catch (err) {
       if (!(err instanceof HttpParseError)) throw err;
       this.refuse(err.status, err.message);
       return false;
     }
+    const handler = this.options.interceptor?.route(head);
+    if (handler !== undefined) return this.intercept(head, framing, handler);
+    this.forwardHead(head, this.clientBytes.subarray(0, headEnd), undefined);
+    this.clientBytes = this.clientBytes.subarray(headEnd);
+    this.requestBody = trackBody(framing);
+    if (this.requestBody.done) this.endRequest();
+    return true;
+  }
+
+  private forwardHead(head: RequestHead, bytes: Buffer, onAnswer: PendingRequest['onAnswer']): void {
     const request: PendingRequest = {
       method: head.method,
       target: head.target,
       mayHijack: wantsUpgrade(head) || (head.method === 'POST' && HIJACKING_ENDPOINT.test(head.target)),
       startedAt: this.debug ? performance.now() : 0,
       answered: false,
+      onAnswer,
     };
     this.pending.push(request);
     this.current = request;
-    this.requestBody = body;
-    this.forward(this.client, this.upstream!, this.clientBytes.subarray(0, headEnd));
-    this.clientBytes = this.clientBytes.subarray(headEnd);
-    if (body.done) this.endRequest();
-    return true;
+    this.forward(this.client, this.upstream!, bytes);
+  }
+
+  /**
+   * Hands a request to the Docker-aware layer. It is decided alone: earlier answers are awaited first,
+   * so a locally made answer can never overtake dockerd's. Returns false: the pump stops until decided.
+   */
+  private intercept(head: RequestHead, framing: BodyFraming, handler: RouteHandler): boolean {
+    if (this.pending.length > 0) {
+      this.holdRequests = true;
+      return false;
+    }
+    let body: Buffer | undefined;
+    let end = head.length;
+    if (handler.maxBody > 0) {
+      let whole;
+      try {
+        whole = readWholeBody(this.clientBytes, head.length, framing, handler.maxBody);
+      } catch (err) {
+        if (!(err instanceof HttpParseError)) throw err;
+        this.refuse(err.status, err.message);
+        return false;
+      }
+      if (whole === undefined) return false; // wait for the rest of the body
+      body = whole.body;
+      end = whole.end;
+    }
+    this.deciding = true;
+    handler.handle(head, body).then(
+      (outcome) => this.applyOutcome(head, framing, end, outcome),
+      (err: Error) => {
+        this.options.log.error({ err, target: head.target }, 'docker-aware handler failed');
+        this.deciding = false;
+        this.refuse(500, `concierge: ${err.message}`);
+      },
+    );
+    return false;
+  }
+
+  private applyOutcome(head: RequestHead, framing: BodyFraming, end: number, outcome: Outcome): void {
+    this.deciding = false;
+    if (this.closed) return;
+    const bodyRead = end > head.length || framing.kind === 'none';
+    if ('status' in outcome) {
+      const response = jsonErrorResponse(outcome.status, outcome.message, { close: !bodyRead });
+      if (bodyRead) {
+        this.client.write(response);
+        this.clientBytes = this.clientBytes.subarray(end);
+      } else {
+        // The body was not read and cannot be skipped safely: answer and close.
+        this.client.end(response);
+        this.close();
+        return;
+      }
+    } else if (this.upstream === undefined) {
+      // dockerd went away while the request was being decided: dial again, then decide again.
+      this.dial();
+      return;
+    } else {
+      this.forwardHead(head, outcome.head, outcome.onAnswer);
+      if (outcome.body !== undefined) {
+        this.forward(this.client, this.upstream, outcome.body);
+        this.clientBytes = this.clientBytes.subarray(end);
+        this.endRequest();
+      } else {
+        this.clientBytes = this.clientBytes.subarray(head.length);
+        this.requestBody = trackBody(framing);
+        if (this.requestBody.done) this.endRequest();
+      }
+    }
+    this.client.resume();
+    this.pumpRequests();
   }
 
   private forwardRequestBody(): void {
@@ -228,6 +315,7 @@ export class ProxyConnection {
     if (request === undefined) throw new HttpParseError('dockerd answered a request that was not sent', 502);
     const head = parseResponseHead(buf.subarray(pos), headLength);
     request.answered = true;
+    request.onAnswer?.(head.status);
     if (this.debug) {
       const ms = Math.round((performance.now() - request.startedAt) * 10) / 10;
       this.options.log.debug({ method: request.method, target: request.target, status: head.status, ms }, 'request');

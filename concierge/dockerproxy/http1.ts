@@ -283,3 +283,73 @@ export function serializeHead(startLine: string, rawHeaders: ReadonlyArray<reado
   for (const [name, value] of rawHeaders) s += `${name}: ${value}\r\n`;
   return Buffer.from(`${s}\r\n`, 'latin1');
 }
+
+/** A whole body read from a buffer: its decoded bytes and where the message ends. */
+export interface WholeBody {
+  body: Buffer;
+  end: number;
+}
+
+/**
+ * Reads a complete body starting at `start`, decoding chunked framing. Returns undefined when more
+ * bytes are needed; throws 413 when the body (or what is buffered of it) exceeds `max`.
+ */
+export function readWholeBody(buf: Buffer, start: number, framing: BodyFraming, max: number): WholeBody | undefined {
+  const tooLarge = () => new HttpParseError(`request body larger than the ${max} bytes this endpoint accepts`, 413);
+  switch (framing.kind) {
+    case 'none':
+      return { body: Buffer.alloc(0), end: start };
+    case 'close':
+      throw new HttpParseError('request body without a length', 411);
+    case 'length': {
+      if (framing.length > max) throw tooLarge();
+      const end = start + framing.length;
+      return buf.length < end ? undefined : { body: buf.subarray(start, end), end };
+    }
+    case 'chunked': {
+      const tracker = trackBody(framing);
+      const n = tracker.consume(buf, start);
+      if (!tracker.done) {
+        if (n > max + 1024) throw tooLarge();
+        return undefined;
+      }
+      const body = decodeChunks(buf.subarray(start, start + n));
+      if (body.length > max) throw tooLarge();
+      return { body, end: start + n };
+    }
+  }
+}
+
+/** Decodes a complete, already validated chunked body. */
+function decodeChunks(encoded: Buffer): Buffer {
+  const parts: Buffer[] = [];
+  let pos = 0;
+  for (;;) {
+    const lineEnd = encoded.indexOf('\r\n', pos);
+    const size = parseInt(encoded.toString('latin1', pos, lineEnd), 16);
+    if (size === 0) return Buffer.concat(parts);
+    parts.push(encoded.subarray(lineEnd + 2, lineEnd + 2 + size));
+    pos = lineEnd + 2 + size + 2;
+  }
+}
+
+/** The parts of a request target the Docker-aware layer routes on. */
+export interface DockerTarget {
+  /** `/v1.41` or '' */
+  versionPrefix: string;
+  /** API version the request is served at (dockerd's default when there is no prefix). */
+  version: string | undefined;
+  /** Path without the version prefix, e.g. `/containers/abc/json`. */
+  path: string;
+  /** Raw query string without `?`, or ''. */
+  query: string;
+}
+
+export function splitTarget(target: string): DockerTarget {
+  const q = target.indexOf('?');
+  const fullPath = q < 0 ? target : target.slice(0, q);
+  const query = q < 0 ? '' : target.slice(q + 1);
+  const m = /^\/v(\d+(?:\.\d+)?)(?=\/)/.exec(fullPath);
+  if (m === null) return { versionPrefix: '', version: undefined, path: fullPath, query };
+  return { versionPrefix: m[0], version: m[1], path: fullPath.slice(m[0].length), query };
+}

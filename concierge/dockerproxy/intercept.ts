@@ -1,0 +1,30 @@
+import type { RequestHead } from './http1.js';
+
+/**
+ * The seam between the data path and the Docker-aware layer. The data path asks `route` for every
+ * request head; undefined means "forward untouched", the fast path.
+ */
+export interface Interceptor {
+  route(head: RequestHead): RouteHandler | undefined;
+}
+
+export interface RouteHandler {
+  /** Largest body read whole before `handle` (0: `handle` sees the head only and the body streams). */
+  readonly maxBody: number;
+  handle(head: RequestHead, body: Buffer | undefined): Promise<Outcome>;
+}
+
+export type Outcome = Forward | Refusal;
+
+/** Send this head (and body, when the handler read and rewrote it) to dockerd. */
+export interface Forward {
+  head: Buffer;
+  body?: Buffer | undefined;
+  onAnswer?: ((status: number) => void) | undefined;
+}
+
+/** Answer the client with a Docker-style JSON error; nothing reaches dockerd. */
+export interface Refusal {
+  status: number;
+  message: string;
+}
