@@ -17,6 +17,23 @@ const root = dirname(new URL(import.meta.url).pathname);
 const dist = join(root, 'dist');
 const started = Date.now();
 
+/**
+ * The syscall addon (concierge/sys/sys.c, binding.gyp) with node-gyp: npm's own copy unless one is
+ * installed, against the headers of the Node running the build (N-API only, so the same file loads
+ * in the embedded Node 24). Incremental: configure once, then make.
+ */
+function buildAddon() {
+  const npmGyp = join(dirname(process.execPath), '../lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js');
+  const localGyp = join(root, 'node_modules/node-gyp/bin/node-gyp.js');
+  const gyp = process.env.npm_config_node_gyp ?? (existsSync(localGyp) ? localGyp : npmGyp);
+  const nodeDir = join(dirname(process.execPath), '..');
+  const headers = existsSync(join(nodeDir, 'include/node/node_api.h')) ? [`--nodedir=${nodeDir}`] : [];
+  const quiet = { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] };
+  if (!existsSync(join(root, 'build/Makefile'))) execFileSync(process.execPath, [gyp, 'configure', '--loglevel=warn', ...headers], quiet);
+  execFileSync(process.execPath, [gyp, 'build', '--loglevel=warn', ...headers], quiet);
+}
+
+buildAddon();
 mkdirSync(dist, { recursive: true });
 // The bundle is CommonJS: Node 24's single-executable loader runs a CommonJS main only.
 writeFileSync(join(dist, 'package.json'), '{ "type": "commonjs" }\n');
