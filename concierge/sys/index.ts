@@ -18,6 +18,11 @@ export function isSysError(err: unknown, code?: string): err is SysError {
 /** errno number -> name ('ECHILD'), from the OS's own table (libuv's error names lack some). */
 const errnoNames = new Map(Object.entries(constants.errno).map(([name, value]) => [value, name]));
 
+/** The name of a positive errno number ('ECHILD'). */
+export function errnoName(errno: number): string {
+  return errnoNames.get(errno) ?? `E${errno}`;
+}
+
 let native: NativeSys | undefined;
 
 /** The addon, loaded on first use so commands that never make these calls never pay for it. */
@@ -38,7 +43,7 @@ function call<T>(path: string | undefined, run: (n: NativeSys) => T): T {
 function toSysError(err: unknown, path: string | undefined): unknown {
   if (!(err instanceof Error) || typeof (err as SysError).errno !== 'number') return err;
   const e = err as SysError;
-  e.code = errnoNames.get(-e.errno) ?? `E${-e.errno}`;
+  e.code = errnoName(-e.errno);
   e.message = `${e.code}: ${e.message.toLowerCase()}, ${e.syscall}${path === undefined ? '' : ` '${path}'`}`;
   if (path !== undefined) e.path = path;
   return e;
