@@ -28,3 +28,14 @@ export async function inventory(client: ContainerdClient): Promise<Record<string
     leases: (await client.leases.list({})).leases.map((l) => l.id).sort(),
   };
 }
+
+/** Runner options for the test daemons: their state directory, and FIFOs under a directory of the test's. */
+export function runnerOptions(fifoRoot: string) {
+  const root = process.env.CONCIERGE_TEST_ROOT ?? '/run/concierge-test';
+  return {
+    containerdSocket: containerdSocket(),
+    containerdState: `${root}/containerd/state`,
+    dockerSocket: dockerdSocket(),
+    fifoRoot,
+  };
+}

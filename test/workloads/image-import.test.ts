@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importImageArchive } from '../../concierge/containerd/images/import.js';
@@ -56,10 +57,9 @@ describe('image import without a registry', () => {
       `docker.io/library/dockergz:${run}`);
     const docker = new Docker({ socketPath: dockerdSocket() });
     const tag = `concierge-import-test:${run}`;
-    await new Promise<void>((resolve, reject) => {
-      docker.importImage(Buffer.from(base) as never, { repo: 'concierge-import-test', tag: run, changes: ['ENV FROM_IMAGE=yes'] } as never,
-        (err: Error | null, stream: NodeJS.ReadableStream) => err ? reject(err) : docker.modem.followProgress(stream, (e) => (e ? reject(e) : resolve())));
-    });
+    const progress = await docker.importImage(Readable.from([base]) as never,
+      { repo: 'concierge-import-test', tag: run, changes: ['ENV FROM_IMAGE=yes'] } as never);
+    await new Promise<void>((resolve, reject) => docker.modem.followProgress(progress as unknown as NodeJS.ReadableStream, (e) => (e ? reject(e) : resolve())));
     const saved = await docker.getImage(tag).get();
     const chunks: Buffer[] = [];
     for await (const c of saved) chunks.push(c as Buffer);

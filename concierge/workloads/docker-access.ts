@@ -1,0 +1,17 @@
+/**
+ * Where a workload with `dockerAccess` gets its docker socket. The default hands every workload the same
+ * socket; the caller-aware proxy plugs in a provider that opens one socket per workload (brief section 4.8).
+ */
+export interface DockerAccessProvider {
+  open(w: { workloadId: string; containerId: string }): Promise<{ socketPath: string; close(): Promise<void> }>;
+}
+
+export function sharedDockerSocket(socketPath: string): DockerAccessProvider {
+  return { open: async () => ({ socketPath, close: async () => undefined }) };
+}
+
+export const noDockerAccess: DockerAccessProvider = {
+  open: async ({ workloadId }) => {
+    throw new Error(`workload ${workloadId} asks for dockerAccess, but no docker socket was given (--docker <sock>)`);
+  },
+};

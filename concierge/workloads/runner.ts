@@ -1,0 +1,179 @@
+// Runs workloads: resolves or imports their images, removes what an interrupted concierge left, starts
+// each as a Workload, follows containerd's task-exit events, and tells listeners (the Docker proxy) when
+// a workload's task exits. The programmatic entry point for the CLI and for PID 1.
+import { EventEmitter } from 'node:events';
+import { stat } from 'node:fs/promises';
+import { ContainerdClient, defaultContainerdSocket } from '../containerd/client.js';
+import { importImageArchive, type ResolvedImage } from '../containerd/images/import.js';
+import { resolveImage } from '../containerd/images/resolve.js';
+import { subscribeTaskExits, type TaskExitSubscription } from '../containerd/task-exits.js';
+import { log } from '../log/logger.js';
+import { removeOrphanedWorkloads } from './cleanup.js';
+import { noDockerAccess, sharedDockerSocket, type DockerAccessProvider } from './docker-access.js';
+import { labels } from './owner.js';
+import type { WorkloadSpec } from './spec.js';
+import { Workload, type WorkloadExit, type WorkloadInfo } from './workload.js';
+
+export interface WorkloadRunnerOptions {
+  containerdSocket?: string;
+  /** containerd's `state` directory; task rootfs mounts live under it. Default /run/containerd. */
+  containerdState?: string;
+  namespace?: string;
+  /** A plain docker socket for every dockerAccess workload, unless `dockerAccess` is given. */
+  dockerSocket?: string;
+  dockerAccess?: DockerAccessProvider;
+  fifoRoot?: string;
+  runtime?: string;
+}
+
+export interface TaskExitNotice {
+  workloadId: string;
+  containerId: string;
+  exitCode: number;
+}
+
+export declare interface WorkloadRunner {
+  on(event: 'task-exit', listener: (notice: TaskExitNotice) => void): this;
+}
+
+export class WorkloadRunner extends EventEmitter {
+  readonly client: ContainerdClient;
+  private readonly workloads = new Map<string, Workload>();
+  private readonly images = new Map<string, Promise<ResolvedImage>>();
+  private subscription: TaskExitSubscription | undefined;
+  private readonly options: Required<Omit<WorkloadRunnerOptions, 'dockerSocket'>>;
+
+  private constructor(options: WorkloadRunnerOptions) {
+    super();
+    this.options = {
+      containerdSocket: options.containerdSocket ?? defaultContainerdSocket,
+      containerdState: options.containerdState ?? '/run/containerd',
+      namespace: options.namespace ?? 'default',
+      dockerAccess: options.dockerAccess ?? (options.dockerSocket ? sharedDockerSocket(options.dockerSocket) : noDockerAccess),
+      fifoRoot: options.fifoRoot ?? '/run/concierge/fifo',
+      runtime: options.runtime ?? 'io.containerd.runc.v2',
+    };
+    this.client = ContainerdClient.connect(this.options.containerdSocket, this.options.namespace);
+  }
+
+  /** Connects, removes workloads an interrupted concierge left behind, and starts following task exits. */
+  static async open(options: WorkloadRunnerOptions = {}): Promise<WorkloadRunner> {
+    const runner = new WorkloadRunner(options);
+    try {
+      await runner.client.waitReady();
+      await removeOrphanedWorkloads(runner.client, runner.options.fifoRoot);
+      runner.subscription = subscribeTaskExits(runner.client, (e) => {
+        const workload = runner.workloads.get(e.containerId);
+        if (workload === undefined || e.processId !== e.containerId) return;
+        workload.onTaskExitEvent(e.exitStatus, e.exitedAt);
+      }, (err) => log.warn({ err: err.message }, 'containerd event stream broke; resubscribing'));
+      return runner;
+    } catch (err) {
+      runner.client.close();
+      throw err;
+    }
+  }
+
+  /** The image of a spec, imported once per archive (path, size and mtime) for the runner's life. */
+  private image(spec: WorkloadSpec): Promise<ResolvedImage> {
+    const load = async (): Promise<ResolvedImage> => {
+      if ('reference' in spec.image) return resolveImage(this.client, spec.image.reference);
+      const { archive } = spec.image;
+      const st = await stat(archive).catch(() => { throw new Error(`workload ${spec.id}: image archive ${archive} does not exist`); });
+      const key = `${archive}\0${st.size}\0${st.mtimeMs}`;
+      let cached = this.images.get(key);
+      if (cached === undefined) {
+        cached = importImageArchive(this.client, archive);
+        this.images.set(key, cached);
+        cached.catch(() => this.images.delete(key));
+      }
+      return cached;
+    };
+    return load();
+  }
+
+  /** Starts a workload; resolves once its task runs. Output is emitted by the returned Workload. */
+  async start(spec: WorkloadSpec, onOutput?: (stream: 'stdout' | 'stderr', chunk: Buffer) => void): Promise<Workload> {
+    const existing = this.workloads.get(spec.id);
+    if (existing !== undefined && existing.state !== 'removed' && existing.state !== 'failed') {
+      throw new Error(`workload ${spec.id} is already running`);
+    }
+    await this.refuseForeignContainer(spec.id);
+    const workload = new Workload(spec, {
+      client: this.client, dockerAccess: this.options.dockerAccess, containerdState: this.options.containerdState,
+      fifoRoot: this.options.fifoRoot, runtime: this.options.runtime,
+    });
+    if (onOutput) workload.on('output', onOutput);
+    workload.on('exit', (exit: WorkloadExit) => this.emit('task-exit', {
+      workloadId: spec.id, containerId: workload.containerId, exitCode: exit.exitCode,
+    } satisfies TaskExitNotice));
+    this.workloads.set(spec.id, workload);
+    const t = process.hrtime.bigint();
+    let image: ResolvedImage;
+    try {
+      image = await this.image(spec);
+    } catch (err) {
+      workload.state = 'failed';
+      throw err;
+    }
+    workload.timings.image = Number(process.hrtime.bigint() - t) / 1e6;
+    await workload.start(image);
+    return workload;
+  }
+
+  /** A container with the workload's id that is not a live one of ours: left by a dead owner, or someone else's. */
+  private async refuseForeignContainer(id: string): Promise<void> {
+    try {
+      const { container } = await this.client.containers.get({ id });
+      if (container?.labels[labels.workload] === undefined) {
+        throw new Error(`a container named ${id} already exists in namespace ${this.client.namespace} and is not a concierge workload`);
+      }
+      await removeOrphanedWorkloads(this.client, this.options.fifoRoot);
+      await this.client.containers.get({ id }).then(() => {
+        throw new Error(`workload ${id} is already running under another concierge`);
+      }, () => undefined);
+    } catch (err) {
+      if ((err as { code?: number }).code === 5) return; // NOT_FOUND: the id is free
+      throw err;
+    }
+  }
+
+  get(id: string): Workload | undefined {
+    return this.workloads.get(id);
+  }
+
+  list(): WorkloadInfo[] {
+    return [...this.workloads.values()].map((w) => w.info());
+  }
+
+  /** Stops every workload still running (SIGTERM, then SIGKILL after each one's stop timeout). */
+  async stopAll(): Promise<void> {
+    await Promise.allSettled([...this.workloads.values()].map((w) => w.stop()));
+  }
+
+  async close(): Promise<void> {
+    await this.stopAll();
+    this.subscription?.close();
+    this.client.close();
+  }
+}
+
+export interface RunWorkloadOptions extends WorkloadRunnerOptions {
+  onOutput?: (stream: 'stdout' | 'stderr', chunk: Buffer) => void;
+  signal?: AbortSignal;
+}
+
+/** Runs one workload to its end on a runner of its own: the exit status and step timings. */
+export async function runWorkload(spec: WorkloadSpec, options: RunWorkloadOptions = {}): Promise<WorkloadExit & { info: WorkloadInfo }> {
+  const runner = await WorkloadRunner.open(options);
+  try {
+    const workload = await runner.start(spec, options.onOutput);
+    const stop = () => void workload.stop();
+    options.signal?.addEventListener('abort', stop, { once: true });
+    const exit = await workload.wait();
+    options.signal?.removeEventListener('abort', stop);
+    return { ...exit, info: workload.info() };
+  } finally {
+    await runner.close();
+  }
+}

@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { parseInstanceWorkloads, parseWorkloadSpec } from './spec.js';
+
+describe('workload spec', () => {
+  it('accepts a full spec and fills defaults', () => {
+    const spec = parseWorkloadSpec({
+      id: 'job-1', image: './img.tar', args: ['sh', '-c', 'true'], env: { A: '1' }, cwd: '/work', user: '1000:1000',
+      mounts: [{ source: 'data', target: '/data', readonly: true }], network: 'host', dockerAccess: true, stopTimeout: 3,
+    }, { baseDir: '/specs' });
+    expect(spec).toEqual({
+      id: 'job-1', image: { archive: '/specs/img.tar' }, args: ['sh', '-c', 'true'], env: ['A=1'], cwd: '/work', user: '1000:1000',
+      mounts: [{ source: '/specs/data', target: '/data', readonly: true }], network: 'host', dockerAccess: true, stopTimeout: 3,
+    });
+    expect(parseWorkloadSpec({ id: 'a', image: 'busybox:latest' })).toMatchObject({
+      image: { reference: 'busybox:latest' }, env: [], mounts: [], network: 'none', dockerAccess: false, stopTimeout: 10,
+    });
+  });
+
+  it.each([
+    [{ image: 'x' }, /id/],
+    [{ id: '../x', image: 'x' }, /id/],
+    [{ id: 'a' }, /image/],
+    [{ id: 'a', image: 'x', args: [] }, /args/],
+    [{ id: 'a', image: 'x', args: 'sh' }, /args/],
+    [{ id: 'a', image: 'x', env: ['NOEQUALS'] }, /KEY=value/],
+    [{ id: 'a', image: 'x', cwd: 'rel' }, /cwd/],
+    [{ id: 'a', image: 'x', user: 'root' }, /user/],
+    [{ id: 'a', image: 'x', mounts: [{ source: '/a', target: 'rel' }] }, /target/],
+    [{ id: 'a', image: 'x', mounts: [{ type: 'volume', source: '/a', target: '/b' }] }, /bind/],
+    [{ id: 'a', image: 'x', network: 'bridge' }, /network/],
+    [{ id: 'a', image: 'x', dockerAccess: 'yes' }, /dockerAccess/],
+    [{ id: 'a', image: 'x', stopTimeout: -1 }, /stopTimeout/],
+    [{ id: 'a', image: 'x', privileged: true }, /unknown field "privileged"/],
+    [{ id: 'a', image: 'x', dockerAccess: true, mounts: [{ source: '/s', target: '/var/run/docker.sock' }] }, /docker.sock/],
+  ])('refuses %j', (input, message) => {
+    expect(() => parseWorkloadSpec(input)).toThrow(message);
+  });
+
+  it('reads the workloads of an instance spec and refuses duplicate ids', () => {
+    expect(parseInstanceWorkloads({ hostname: 'vm', workloads: [{ id: 'a', image: 'x' }] })).toHaveLength(1);
+    expect(() => parseInstanceWorkloads({ workloads: [{ id: 'a', image: 'x' }, { id: 'a', image: 'y' }] })).toThrow(/twice/);
+    expect(() => parseInstanceWorkloads({ workloads: [{ id: 'a', image: 1 }] })).toThrow(/image/);
+  });
+});

@@ -1,0 +1,74 @@
+// A task's stdout and stderr as FIFOs that the runc shim writes and concierge reads (brief section 5):
+// the shim opens the write ends during tasks.Create and would block with no reader, so an O_RDWR
+// "keeper" fd is held on each FIFO until Create returns; the readers are then ordinary pipes to libuv.
+import { execFile } from 'node:child_process';
+import { closeSync, constants, mkdirSync, openSync, rmSync } from 'node:fs';
+import { Socket } from 'node:net';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+const execFileAsync = promisify(execFile);
+
+export interface TaskStdio {
+  stdoutPath: string;
+  stderrPath: string;
+  stdout: Socket;
+  stderr: Socket;
+  /** Closes the keeper fds: call once tasks.Create has returned (or failed). */
+  releaseKeepers(): void;
+  /** Resolves when both streams have ended (the shim closed its write ends). */
+  ended: Promise<void>;
+  /** Closes the readers and removes the FIFOs' directory. */
+  dispose(): void;
+}
+
+// Node has no mkfifo(3); coreutils' (or busybox's) mkfifo makes both in one exec.
+async function makeFifos(paths: string[]): Promise<void> {
+  await execFileAsync('mkfifo', ['-m', '0600', ...paths]);
+}
+
+function ended(stream: Socket): Promise<void> {
+  return new Promise((resolve) => {
+    if (stream.readableEnded || stream.destroyed) resolve();
+    stream.once('end', resolve);
+    stream.once('close', resolve);
+  });
+}
+
+export async function openTaskStdio(dir: string): Promise<TaskStdio> {
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const stdoutPath = join(dir, 'stdout');
+  const stderrPath = join(dir, 'stderr');
+  const fds: number[] = [];
+  try {
+    await makeFifos([stdoutPath, stderrPath]);
+    const flags = constants.O_NONBLOCK; // libuv opens with O_CLOEXEC itself
+    const keepers = [openSync(stdoutPath, constants.O_RDWR | flags), openSync(stderrPath, constants.O_RDWR | flags)];
+    fds.push(...keepers);
+    const readers = [openSync(stdoutPath, constants.O_RDONLY | flags), openSync(stderrPath, constants.O_RDONLY | flags)];
+    fds.push(...readers);
+    const stdout = new Socket({ fd: readers[0]!, readable: true, writable: false });
+    const stderr = new Socket({ fd: readers[1]!, readable: true, writable: false });
+    let keepersOpen = true;
+    const releaseKeepers = () => {
+      if (!keepersOpen) return;
+      keepersOpen = false;
+      for (const fd of keepers) closeSync(fd);
+    };
+    return {
+      stdoutPath, stderrPath, stdout, stderr, releaseKeepers,
+      ended: Promise.all([ended(stdout), ended(stderr)]).then(() => undefined),
+      dispose() {
+        releaseKeepers();
+        stdout.destroy();
+        stderr.destroy();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (err) {
+    for (const fd of fds) closeSync(fd);
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+}

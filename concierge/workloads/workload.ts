@@ -1,0 +1,236 @@
+// One workload's container and task, from creation to removal: create (container, snapshot, stdio,
+// task), Wait before Start, start, signal, stop (SIGTERM, then SIGKILL after the stop timeout), and
+// delete (task, container, snapshot, FIFOs, docker socket) once the task has exited.
+import { EventEmitter } from 'node:events';
+import { join } from 'node:path';
+import type { ContainerdClient } from '../containerd/client.js';
+import { ignoreNotFound } from '../containerd/errors.js';
+import type { ResolvedImage } from '../containerd/images/import.js';
+import { log } from '../log/logger.js';
+import type { DockerAccessProvider } from './docker-access.js';
+import { labels, ownerId } from './owner.js';
+import { buildRuntimeSpec, runtimeSpecTypeUrl, type OciMount } from './runtime-spec.js';
+import type { WorkloadSpec } from './spec.js';
+import { openTaskStdio, type TaskStdio } from './stdio-fifos.js';
+
+export type WorkloadState = 'creating' | 'running' | 'stopping' | 'exited' | 'removed' | 'failed';
+export type OutputStream = 'stdout' | 'stderr';
+
+/** Milliseconds spent in each lifecycle step. */
+export interface StepTimings {
+  image?: number;
+  create?: number;
+  start?: number;
+  wait?: number;
+  delete?: number;
+}
+
+export interface WorkloadExit {
+  exitCode: number;
+  exitedAt: Date | undefined;
+}
+
+/** What the Docker proxy needs to know about a running workload. */
+export interface WorkloadInfo {
+  workloadId: string;
+  containerId: string;
+  namespace: string;
+  state: WorkloadState;
+  pid: number | undefined;
+  /** The task's rootfs on the host, mounted while the task exists. */
+  rootfsPath: string;
+  mounts: OciMount[];
+  exitCode: number | undefined;
+  timings: StepTimings;
+}
+
+export interface WorkloadContext {
+  client: ContainerdClient;
+  dockerAccess: DockerAccessProvider;
+  /** containerd's state directory (`state` in its config): where task bundles and rootfs mounts live. */
+  containerdState: string;
+  /** Where concierge keeps per-task FIFOs. */
+  fifoRoot: string;
+  runtime: string;
+}
+
+export declare interface Workload {
+  on(event: 'output', listener: (stream: OutputStream, chunk: Buffer) => void): this;
+  on(event: 'exit', listener: (exit: WorkloadExit) => void): this;
+  on(event: 'removed', listener: () => void): this;
+}
+
+const elapsed = (since: bigint): number => Number(process.hrtime.bigint() - since) / 1e6;
+
+export class Workload extends EventEmitter {
+  readonly containerId: string;
+  state: WorkloadState = 'creating';
+  pid: number | undefined;
+  exit: WorkloadExit | undefined;
+  readonly timings: StepTimings = {};
+  private mounts: OciMount[] = [];
+  private stdio: TaskStdio | undefined;
+  private dockerSocket: { close(): Promise<void> } | undefined;
+  private exited!: Promise<WorkloadExit>;
+  private resolveExit!: (exit: WorkloadExit) => void;
+  private removal: Promise<void> | undefined;
+  private startedAt = 0n;
+  private snapshotter = 'overlayfs';
+
+  constructor(readonly spec: WorkloadSpec, private readonly ctx: WorkloadContext) {
+    super();
+    this.containerId = spec.id;
+    this.exited = new Promise((resolve) => { this.resolveExit = resolve; });
+  }
+
+  info(): WorkloadInfo {
+    return {
+      workloadId: this.spec.id, containerId: this.containerId, namespace: this.ctx.client.namespace, state: this.state,
+      pid: this.pid, rootfsPath: this.rootfsPath, mounts: this.mounts, exitCode: this.exit?.exitCode, timings: this.timings,
+    };
+  }
+
+  get rootfsPath(): string {
+    return join(this.ctx.containerdState, 'io.containerd.runtime.v2.task', this.ctx.client.namespace, this.containerId, 'rootfs');
+  }
+
+  /** Creates and starts the task; resolves once it runs. On failure everything made so far is removed. */
+  async start(image: ResolvedImage): Promise<void> {
+    const { client } = this.ctx;
+    try {
+      let t = process.hrtime.bigint();
+      if (this.spec.dockerAccess) {
+        const handle = await this.ctx.dockerAccess.open({ workloadId: this.spec.id, containerId: this.containerId });
+        this.dockerSocket = handle;
+        await this.create(image, handle.socketPath);
+      } else {
+        await this.create(image, undefined);
+      }
+      this.timings.create = elapsed(t);
+      t = process.hrtime.bigint();
+      // Wait before Start: the exit status is then ours however quickly the process ends.
+      const wait = client.tasks.wait({ containerId: this.containerId });
+      wait.then((answer) => this.taskExited(answer.exitStatus, answer.exitedAt
+        ? new Date(Number(answer.exitedAt.seconds) * 1000 + Math.floor(answer.exitedAt.nanos / 1e6)) : undefined),
+      (err: Error) => { if (this.exit === undefined) log.warn({ workload: this.spec.id, err: err.message }, 'task wait failed'); });
+      const { pid } = await client.tasks.start({ containerId: this.containerId });
+      this.pid = pid;
+      this.startedAt = process.hrtime.bigint();
+      this.timings.start = elapsed(t);
+      if (this.exit !== undefined) this.timings.wait = 0; // it ended before Start had answered
+      if (this.state === 'creating') this.state = 'running';
+      log.info({ workload: this.spec.id, pid, createMs: this.timings.create, startMs: this.timings.start }, 'workload started');
+    } catch (err) {
+      this.state = 'failed';
+      await this.remove().catch((cleanupErr: Error) =>
+        log.error({ workload: this.spec.id, err: cleanupErr.message }, 'cleanup after a failed start failed'));
+      throw err;
+    }
+  }
+
+  private async create(image: ResolvedImage, dockerSocket: string | undefined): Promise<void> {
+    const { client } = this.ctx;
+    const spec = buildRuntimeSpec(this.spec, image.config, {
+      namespace: client.namespace, containerId: this.containerId,
+      ...(dockerSocket === undefined ? {} : { dockerSocket }),
+    });
+    this.mounts = spec.mounts;
+    this.snapshotter = image.snapshotter;
+    await client.containers.create({
+      container: {
+        id: this.containerId,
+        image: image.name,
+        labels: { [labels.workload]: this.spec.id, [labels.owner]: ownerId() },
+        runtime: { name: this.ctx.runtime },
+        spec: { typeUrl: runtimeSpecTypeUrl, value: Buffer.from(JSON.stringify(spec)) },
+        snapshotter: image.snapshotter,
+        snapshotKey: this.containerId,
+      },
+    });
+    // The container, made first, references the snapshot key: GC keeps the snapshot from its creation on.
+    const { mounts } = await client.snapshots.prepare({
+      snapshotter: image.snapshotter, key: this.containerId, parent: image.chainId,
+      labels: { [labels.workload]: this.spec.id },
+    });
+    const stdio = await openTaskStdio(join(this.ctx.fifoRoot, this.containerId));
+    this.stdio = stdio;
+    for (const name of ['stdout', 'stderr'] as const) stdio[name].on('data', (chunk: Buffer) => this.emit('output', name, chunk));
+    try {
+      await client.tasks.create({
+        containerId: this.containerId, rootfs: mounts, stdout: stdio.stdoutPath, stderr: stdio.stderrPath, terminal: false,
+      });
+    } finally {
+      stdio.releaseKeepers();
+    }
+  }
+
+  private taskExited(exitCode: number, exitedAt: Date | undefined): void {
+    if (this.exit !== undefined) return;
+    this.exit = { exitCode, exitedAt };
+    if (this.startedAt !== 0n) this.timings.wait = elapsed(this.startedAt);
+    if (this.state !== 'removed' && this.state !== 'failed') this.state = 'exited';
+    this.resolveExit(this.exit);
+    this.emit('exit', this.exit);
+  }
+
+  /** Called by the runner for each /tasks/exit event of this container's init process. */
+  onTaskExitEvent(exitStatus: number, exitedAt: Date | undefined): void {
+    this.taskExited(exitStatus, exitedAt);
+  }
+
+  /** Resolves with the exit status, after its output has been read to the end and the workload removed. */
+  async wait(): Promise<WorkloadExit> {
+    const exit = await this.exited;
+    await this.remove();
+    return exit;
+  }
+
+  async signal(signal: number): Promise<void> {
+    await this.ctx.client.tasks.kill({ containerId: this.containerId, signal, all: false });
+  }
+
+  /** SIGTERM, then SIGKILL to every process of the task after `timeoutSeconds`; then removal. */
+  async stop(timeoutSeconds = this.spec.stopTimeout): Promise<WorkloadExit | undefined> {
+    if (this.exit === undefined && this.pid !== undefined) {
+      if (this.state === 'running') this.state = 'stopping';
+      await ignoreNotFound(this.signal(15));
+      const timer = new Promise<'timeout'>((resolve) => setTimeout(resolve, timeoutSeconds * 1000, 'timeout').unref());
+      if ((await Promise.race([this.exited, timer])) === 'timeout') {
+        log.info({ workload: this.spec.id, timeoutSeconds }, 'workload ignored SIGTERM: killing it');
+        await ignoreNotFound(this.ctx.client.tasks.kill({ containerId: this.containerId, signal: 9, all: true }));
+        await this.exited;
+      }
+    }
+    await this.remove();
+    return this.exit;
+  }
+
+  /** Removes the task, container, snapshot and FIFOs; idempotent, and safe after a partial create. */
+  remove(): Promise<void> {
+    this.removal ??= this.removeOnce();
+    return this.removal;
+  }
+
+  private async removeOnce(): Promise<void> {
+    const { client } = this.ctx;
+    const t = process.hrtime.bigint();
+    if (this.stdio !== undefined && this.exit !== undefined) {
+      // The shim closes its ends when the process has gone; wait briefly for the last bytes.
+      await Promise.race([this.stdio.ended, new Promise((r) => setTimeout(r, 2000).unref())]);
+    }
+    if (this.exit === undefined && this.pid !== undefined) {
+      await ignoreNotFound(client.tasks.kill({ containerId: this.containerId, signal: 9, all: true }));
+    }
+    const deleted = await ignoreNotFound(client.tasks.delete({ containerId: this.containerId }));
+    if (deleted && this.exit === undefined) this.taskExited(deleted.exitStatus, undefined);
+    this.stdio?.dispose();
+    await ignoreNotFound(client.containers.delete({ id: this.containerId }));
+    await ignoreNotFound(client.snapshots.remove({ snapshotter: this.snapshotter, key: this.containerId }));
+    if (this.dockerSocket) await this.dockerSocket.close();
+    this.timings.delete = elapsed(t);
+    if (this.exit === undefined) this.taskExited(-1, undefined);
+    this.state = this.state === 'failed' ? 'failed' : 'removed';
+    log.info({ workload: this.spec.id, exitCode: this.exit?.exitCode, timings: this.timings }, 'workload removed');
+    this.emit('removed');
+  }
+}

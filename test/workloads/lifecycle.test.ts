@@ -1,0 +1,97 @@
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { networkInterfaces, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { importImageArchive } from '../../concierge/containerd/images/import.js';
+import { WorkloadRunner } from '../../concierge/workloads/runner.js';
+import { parseWorkloadSpec } from '../../concierge/workloads/spec.js';
+import { busyboxLayer, ociArchive, writeArchive } from './image-fixtures.js';
+import { connect, inventory, runnerOptions } from './containerd-env.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'concierge-lifecycle-'));
+const archive = join(dir, 'busybox.tar');
+let runner: WorkloadRunner;
+
+beforeAll(async () => {
+  writeArchive(archive, ociArchive([busyboxLayer()], 'test.local/busybox:lifecycle'));
+  runner = await WorkloadRunner.open(runnerOptions(join(dir, 'fifo')));
+  // Imported up front, so that "nothing left behind" compares workloads, not the image's own snapshots.
+  const client = connect();
+  await importImageArchive(client, archive);
+  client.close();
+});
+afterAll(async () => {
+  await runner?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function run(spec: Record<string, unknown>) {
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  const workload = await runner.start(parseWorkloadSpec({ image: archive, ...spec }),
+    (stream, chunk) => (stream === 'stdout' ? out : err).push(chunk));
+  const exit = await workload.wait();
+  return { ...exit, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString(), info: workload.info() };
+}
+
+describe('workload lifecycle on a real containerd', () => {
+  it('returns exact stdout, stderr and exit status, and leaves nothing behind', async () => {
+    const client = connect();
+    const before = await inventory(client);
+    const r = await run({ id: 'lc-exit3', args: ['sh', '-c', 'echo out-line; echo err-line >&2; printf "no newline"; exit 3'] });
+    expect(r.exitCode).toBe(3);
+    expect(r.stdout).toBe('out-line\nno newline');
+    expect(r.stderr).toBe('err-line\n');
+    expect(await inventory(client)).toEqual(before);
+    expect(r.info.state).toBe('removed');
+    client.close();
+  });
+
+  it('passes large output through intact', async () => {
+    const r = await run({ id: 'lc-big', args: ['sh', '-c', 'yes 0123456789abcdef | head -c 3000000'] });
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout.length).toBe(3_000_000);
+    expect(r.stdout.startsWith('0123456789abcdef\n')).toBe(true);
+  });
+
+  it('applies a bind mount, env, cwd and user', async () => {
+    const data = join(dir, 'data');
+    mkdirSync(data);
+    writeFileSync(join(data, 'hello.txt'), 'from the host\n');
+    const r = await run({
+      id: 'lc-env', env: { GREETING: 'hi there' }, cwd: '/data', user: '1234:4321',
+      mounts: [{ source: data, target: '/data', readonly: true }],
+      args: ['sh', '-c', 'echo "$GREETING|$FROM_IMAGE|$(pwd)|$(id -u):$(id -g)"; cat hello.txt; touch x 2>/dev/null && echo writable || echo readonly'],
+    });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('hi there|yes|/data|1234:4321\nfrom the host\nreadonly\n');
+    expect(r.exitCode).toBe(0);
+  });
+
+  it('sees the host interfaces with network host, and only loopback without', async () => {
+    const hostNames = Object.keys(networkInterfaces()).sort();
+    const host = await run({ id: 'lc-net', network: 'host', args: ['sh', '-c', 'ls /sys/class/net'] });
+    expect(host.stdout.split('\n').filter(Boolean).sort()).toEqual(expect.arrayContaining(hostNames));
+    const isolated = await run({ id: 'lc-nonet', args: ['sh', '-c', 'ls /sys/class/net'] });
+    expect(isolated.stdout.trim()).toBe('lo');
+  });
+
+  it('stops a workload that ignores SIGTERM with SIGKILL after its stop timeout', async () => {
+    const workload = await runner.start(parseWorkloadSpec({
+      image: archive, id: 'lc-stop', stopTimeout: 1, args: ['sh', '-c', 'trap "" TERM; while true; do sleep 1; done'],
+    }));
+    expect(runner.list().find((w) => w.workloadId === 'lc-stop')).toMatchObject({
+      state: 'running', containerId: 'lc-stop', rootfsPath: expect.stringMatching(/io\.containerd\.runtime\.v2\.task\/default\/lc-stop\/rootfs$/),
+    });
+    expect(readdirSync(workload.info().rootfsPath)).toContain('bin');
+    const exit = await workload.stop();
+    expect(exit?.exitCode).toBe(137);
+  });
+
+  it('reports task exits to listeners', async () => {
+    const notices: unknown[] = [];
+    runner.on('task-exit', (n) => notices.push(n));
+    await run({ id: 'lc-notice', args: ['true'] });
+    expect(notices).toContainEqual({ workloadId: 'lc-notice', containerId: 'lc-notice', exitCode: 0 });
+  });
+});
