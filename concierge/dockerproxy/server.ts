@@ -2,6 +2,7 @@ import { chmod, lstat, unlink } from 'node:fs/promises';
 import { createServer, type Socket } from 'node:net';
 import { log as rootLog, type Logger } from '../log/logger.js';
 import { ProxyConnection } from './connection.js';
+import type { Interceptor } from './intercept.js';
 import { unixDialer } from './upstream.js';
 
 export interface ProxyOptions {
@@ -14,6 +15,8 @@ export interface ProxyOptions {
   /** File mode of the listening socket. */
   mode?: number;
   log?: Logger;
+  /** The Docker-aware layer (a caller's socket); absent for the transparent proxy. */
+  interceptor?: Interceptor;
 }
 
 export interface RunningProxy {
@@ -38,7 +41,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   const server = createServer({ allowHalfOpen: true }, (client) => {
     connections.add(client);
     client.once('close', () => connections.delete(client));
-    new ProxyConnection(client, { dial, log });
+    new ProxyConnection(client, { dial, log, interceptor: options.interceptor });
   });
   await removeStaleSocket(options.listen);
   await new Promise<void>((resolve, reject) => {

@@ -1,0 +1,71 @@
+import { request } from 'node:http';
+
+/** A small client for the calls the Docker-aware layer makes to dockerd itself (inspect, list, remove). */
+export class DockerdClient {
+  constructor(private readonly socketPath: string) {}
+
+  call(method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
+    return new Promise((resolve, reject) => {
+      const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+      const req = request(
+        {
+          socketPath: this.socketPath,
+          method,
+          path,
+          headers: payload === undefined ? {} : { 'Content-Type': 'application/json', 'Content-Length': payload.length },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString();
+            let json: unknown;
+            try {
+              json = text.length > 0 ? JSON.parse(text) : undefined;
+            } catch {
+              json = text;
+            }
+            resolve({ status: res.statusCode ?? 0, json });
+          });
+          res.on('error', reject);
+        },
+      );
+      req.on('error', reject);
+      req.end(payload);
+    });
+  }
+
+  async inspectContainer(ref: string): Promise<{ Id: string; Config?: { Labels?: Record<string, string> | null } } | undefined> {
+    const { status, json } = await this.call('GET', `/containers/${encodeURIComponent(ref)}/json`);
+    if (status === 404) return undefined;
+    if (status !== 200) throw new Error(`dockerd: inspect ${ref}: ${status} ${messageOf(json)}`);
+    return json as { Id: string; Config?: { Labels?: Record<string, string> } };
+  }
+
+  async inspectExec(id: string): Promise<{ ContainerID: string } | undefined> {
+    const { status, json } = await this.call('GET', `/exec/${encodeURIComponent(id)}/json`);
+    if (status === 404) return undefined;
+    if (status !== 200) throw new Error(`dockerd: exec inspect ${id}: ${status} ${messageOf(json)}`);
+    return json as { ContainerID: string };
+  }
+
+  async inspectVolume(name: string): Promise<{ Name: string; Labels?: Record<string, string> | null } | undefined> {
+    const { status, json } = await this.call('GET', `/volumes/${encodeURIComponent(name)}`);
+    if (status === 404) return undefined;
+    if (status !== 200) throw new Error(`dockerd: volume inspect ${name}: ${status} ${messageOf(json)}`);
+    return json as { Name: string; Labels?: Record<string, string> };
+  }
+
+  async inspectNetwork(ref: string): Promise<{ Id: string; Name: string; Labels?: Record<string, string> | null } | undefined> {
+    const { status, json } = await this.call('GET', `/networks/${encodeURIComponent(ref)}`);
+    if (status === 404) return undefined;
+    if (status !== 200) throw new Error(`dockerd: network inspect ${ref}: ${status} ${messageOf(json)}`);
+    return json as { Id: string; Name: string; Labels?: Record<string, string> };
+  }
+}
+
+export function messageOf(json: unknown): string {
+  return typeof json === 'object' && json !== null && typeof (json as { message?: unknown }).message === 'string'
+    ? (json as { message: string }).message
+    : String(json);
+}

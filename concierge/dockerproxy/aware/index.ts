@@ -1,0 +1,50 @@
+import { log as rootLog, type Logger } from '../../log/logger.js';
+import { type RunningProxy, startProxy } from '../server.js';
+import type { Caller } from './caller.js';
+import { DockerdClient } from './dockerd.js';
+import { CallerRoutes } from './routes.js';
+import { removeCallerObjects } from './siblings.js';
+import { StagingArea } from './staging.js';
+
+export { type Caller, type CallerMount, DEFAULT_POLICY, OWNER_LABEL, type PrivilegePolicy } from './caller.js';
+export { StagingArea } from './staging.js';
+
+export interface CallerSocketOptions {
+  caller: Caller;
+  /** Host path of this caller's socket (bind-mounted into it at /var/run/docker.sock). */
+  listen: string;
+  upstream: string;
+  /** Directory for staging binds (one subdirectory per caller). */
+  stagingDir: string;
+  upstreamWaitMs?: number;
+  log?: Logger;
+}
+
+export interface CallerSocket extends RunningProxy {
+  /** Stops serving and removes the caller's siblings, volumes, networks and staging binds. */
+  closeAndClean(): Promise<void>;
+}
+
+/** One caller's docker.sock: the transparent proxy plus the Docker-aware layer for that caller. */
+export async function startCallerSocket(options: CallerSocketOptions): Promise<CallerSocket> {
+  const log = (options.log ?? rootLog).child({ caller: options.caller.id });
+  const dockerd = new DockerdClient(options.upstream);
+  const staging = new StagingArea(options.stagingDir);
+  const routes = new CallerRoutes(options.caller, dockerd, staging, log);
+  const proxy = await startProxy({
+    listen: options.listen,
+    upstream: options.upstream,
+    upstreamWaitMs: options.upstreamWaitMs,
+    interceptor: routes,
+    mode: 0o666,
+    log,
+  });
+  return {
+    listen: proxy.listen,
+    close: () => proxy.close(),
+    closeAndClean: async () => {
+      await proxy.close();
+      await removeCallerObjects(options.caller, dockerd, staging, log);
+    },
+  };
+}

@@ -1,0 +1,95 @@
+import { randomUUID } from 'node:crypto';
+import { closeSync, fstatSync, openSync } from 'node:fs';
+import { lstat, mkdir, readdir, rmdir, unlink, writeFile } from 'node:fs/promises';
+import { AT, AT_FDCWD, MNT, MOVE_MOUNT, O, OPEN_TREE, RESOLVE, sys } from '../../sys/index.js';
+import { Refused } from './caller.js';
+import type { ResolvedSource } from './paths.js';
+
+/**
+ * Binds a resolved source to a path concierge owns, through an fd opened without following any
+ * symlink (brief 4.7). dockerd only ever sees staging paths, so swapping a path component for a symlink
+ * after the check gains nothing: the open fails, or the bind is of the object that was checked.
+ */
+export class StagingArea {
+  constructor(readonly dir: string) {}
+
+  async stage(callerId: string, source: ResolvedSource): Promise<string> {
+    const baseFd = openSync(source.base, O.PATH | O.CLOEXEC);
+    let fd = baseFd;
+    try {
+      if (source.relative !== '') {
+        try {
+          fd = sys.openat2(baseFd, source.relative, {
+            flags: O.PATH | O.CLOEXEC | O.NOFOLLOW,
+            resolve: RESOLVE.BENEATH | RESOLVE.NO_SYMLINKS | RESOLVE.NO_MAGICLINKS | RESOLVE.NO_XDEV,
+          });
+        } catch (err) {
+          const code = (err as NodeJS.ErrnoException).code;
+          if (code === 'ELOOP' || code === 'EXDEV' || code === 'ENOENT' || code === 'ENOTDIR') {
+            throw new Refused(409, `bind source ${source.callerPath} changed while it was being resolved (${code}); not bound`);
+          }
+          throw err;
+        }
+      }
+      const isDir = fstatSync(fd).isDirectory();
+      const callerDir = `${this.dir}/${callerId}`;
+      await mkdir(callerDir, { recursive: true, mode: 0o700 });
+      const target = `${callerDir}/${randomUUID()}`;
+      if (isDir) await mkdir(target);
+      else await writeFile(target, '', { mode: 0o600 });
+      const tree = sys.openTree(fd, '', OPEN_TREE.CLONE | OPEN_TREE.CLOEXEC | AT.EMPTY_PATH);
+      try {
+        sys.moveMount(tree, '', AT_FDCWD, target, MOVE_MOUNT.F_EMPTY_PATH);
+      } finally {
+        closeSync(tree);
+      }
+      return target;
+    } finally {
+      if (fd !== baseFd) closeSync(fd);
+      closeSync(baseFd);
+    }
+  }
+
+  async release(path: string): Promise<void> {
+    if (!path.startsWith(`${this.dir}/`)) return; // never unmount anything concierge did not stage
+    try {
+      sys.umount2(path, MNT.DETACH);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EINVAL' && (err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    // Never a recursive remove: if the unmount did not take, that would delete the caller's files.
+    await removeEmpty(path);
+  }
+
+  /** Releases every staging bind of one caller (its exit), or of all callers (start-up sweep). */
+  async sweep(callerId?: string): Promise<number> {
+    const dirs = callerId === undefined ? await listDir(this.dir) : [callerId];
+    let released = 0;
+    for (const d of dirs) {
+      for (const entry of await listDir(`${this.dir}/${d}`)) {
+        await this.release(`${this.dir}/${d}/${entry}`);
+        released++;
+      }
+      await removeEmpty(`${this.dir}/${d}`);
+    }
+    return released;
+  }
+}
+
+async function listDir(path: string): Promise<string[]> {
+  try {
+    return await readdir(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+}
+
+async function removeEmpty(path: string): Promise<void> {
+  try {
+    if ((await lstat(path)).isDirectory()) await rmdir(path);
+    else await unlink(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+}
