@@ -1,0 +1,74 @@
+import { parseArgs } from 'node:util';
+import { log } from '../log/logger.js';
+import { startControlApi } from '../workloads/control-api.js';
+import { WorkloadRunner } from '../workloads/runner.js';
+import { parseInstanceWorkloads, SpecError } from '../workloads/spec.js';
+import { readSpecFile } from '../workloads/spec-file.js';
+import { UsageError } from './usage-error.js';
+
+const help = `usage: concierge serve --spec <instance.json> --control <sock> [--containerd <sock>] [--containerd-state <dir>]
+                       [--docker <sock>] [--exit-with-workloads]
+Runs the workloads of an instance spec and serves a control API (HTTP/JSON) on the --control unix socket:
+run, list, wait, signal, stop and logs of workloads. SIGINT or SIGTERM stops every workload and exits.
+  --exit-with-workloads  exit, with the last workload's exit code, once every workload of the spec has ended`;
+
+export async function run(args: string[]): Promise<number | undefined> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      spec: { type: 'string' },
+      control: { type: 'string' },
+      containerd: { type: 'string' },
+      'containerd-state': { type: 'string' },
+      docker: { type: 'string' },
+      'exit-with-workloads': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(`${help}\n`);
+    return 0;
+  }
+  if (!values.spec || !values.control) throw new UsageError(`--spec and --control are required\n${help}`);
+  let specs;
+  let baseDir: string;
+  try {
+    const file = await readSpecFile(values.spec);
+    baseDir = file.baseDir;
+    specs = parseInstanceWorkloads(file.document, { baseDir });
+  } catch (err) {
+    if (err instanceof SpecError) {
+      process.stderr.write(`concierge serve: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  const runner = await WorkloadRunner.open({
+    ...(values.containerd ? { containerdSocket: values.containerd } : {}),
+    ...(values['containerd-state'] ? { containerdState: values['containerd-state'] } : {}),
+    ...(values.docker ? { dockerSocket: values.docker } : {}),
+  });
+  const api = await startControlApi(runner, values.control, { baseDir });
+  let finish!: (code: number) => void;
+  const finished = new Promise<number>((resolve) => { finish = resolve; });
+  const onSignal = (signal: NodeJS.Signals) => {
+    log.info({ signal }, 'concierge serve stopping');
+    finish(0);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  const started = await Promise.allSettled(specs.map((spec) => api.start(spec)));
+  for (const [i, result] of started.entries()) {
+    if (result.status === 'rejected') log.error({ workload: specs[i]!.id, err: (result.reason as Error).message }, 'workload did not start');
+  }
+  if (values['exit-with-workloads']) {
+    void Promise.all(started.map(async (r) => (r.status === 'fulfilled' ? (await r.value.wait()).exitCode : 1)))
+      .then((codes) => finish(codes.at(-1) ?? 0));
+  }
+  const code = await finished;
+  await api.close();
+  await runner.close();
+  return code;
+}
