@@ -5,5 +5,7 @@ export interface Command {
 }
 
 export const commands: Record<string, Command> = {
+  run: { summary: 'run one workload (a containerd container) from a workload spec', load: () => import('./run.js') },
+  serve: { summary: 'run an instance spec\'s workloads with a control API on a unix socket', load: () => import('./serve.js') },
   proxy: { summary: 'serve the Docker API on a unix socket, forwarding to dockerd', load: () => import('./proxy.js') },
 };
