@@ -1,0 +1,35 @@
+import { readFileSync } from 'node:fs';
+import { RLIMIT, sys } from '../sys/index.js';
+import type { RlimitSpec } from './spec.js';
+import { done, skipped, type StepResult } from './step.js';
+
+const resources: Record<string, number> = {
+  nofile: RLIMIT.NOFILE,
+  nproc: RLIMIT.NPROC,
+  core: RLIMIT.CORE,
+  memlock: RLIMIT.MEMLOCK,
+  stack: RLIMIT.STACK,
+};
+
+/**
+ * PID 1's limits are every daemon's and container's starting point: containerd and dockerd want many
+ * open files (the kernel's nr_open is the ceiling). The spec's values win.
+ */
+export function defaultRlimits(): Record<string, RlimitSpec> {
+  const nrOpen = BigInt(readFileSync('/proc/sys/fs/nr_open', 'utf8').trim());
+  const nofile = nrOpen < 1048576n ? nrOpen : 1048576n;
+  return { nofile: { soft: nofile, hard: nofile } };
+}
+
+export function applyRlimits(limits: Record<string, RlimitSpec>): StepResult {
+  const changed: string[] = [];
+  for (const [name, limit] of Object.entries(limits)) {
+    const resource = resources[name];
+    if (resource === undefined) throw new Error(`unknown rlimit ${name}`);
+    const current = sys.getrlimit(resource);
+    if (current.soft === limit.soft && current.hard === limit.hard) continue;
+    sys.setrlimit(resource, limit.soft, limit.hard);
+    changed.push(`${name}=${limit.soft}:${limit.hard}`);
+  }
+  return changed.length === 0 ? skipped('all set') : done(changed.join(' '));
+}
