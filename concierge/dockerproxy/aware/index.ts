@@ -5,6 +5,7 @@ import { DockerdClient } from './dockerd.js';
 import { CallerRoutes } from './routes.js';
 import { removeCallerObjects } from './siblings.js';
 import { StagingArea } from './staging.js';
+import { watchSiblingDestroys } from './destroy-watch.js';
 
 export { type Caller, type CallerMount, DEFAULT_POLICY, OWNER_LABEL, type PrivilegePolicy } from './caller.js';
 export { StagingArea } from './staging.js';
@@ -39,10 +40,15 @@ export async function startCallerSocket(options: CallerSocketOptions): Promise<C
     mode: 0o666,
     log,
   });
+  const destroys = watchSiblingDestroys(options.upstream, options.caller.id, staging, log);
   return {
     listen: proxy.listen,
-    close: () => proxy.close(),
+    close: async () => {
+      destroys.stop();
+      await proxy.close();
+    },
     closeAndClean: async () => {
+      destroys.stop();
       await proxy.close();
       await removeCallerObjects(options.caller, dockerd, staging, log);
     },

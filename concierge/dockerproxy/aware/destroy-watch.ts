@@ -1,0 +1,46 @@
+import { request } from 'node:http';
+import type { Logger } from '../../log/logger.js';
+import { OWNER_LABEL } from './caller.js';
+import { stagingOf } from './siblings.js';
+import type { StagingArea } from './staging.js';
+
+/**
+ * Releases a sibling's staging binds when dockerd destroys it, however that happens (`--rm`, a remove
+ * through another path, a prune): dockerd's event carries the container's labels, staging list included.
+ */
+export function watchSiblingDestroys(socketPath: string, callerId: string, staging: StagingArea, log: Logger): { stop(): void } {
+  let stopped = false;
+  let current: ReturnType<typeof request> | undefined;
+  const filters = JSON.stringify({ type: ['container'], event: ['destroy'], label: [`${OWNER_LABEL}=${callerId}`] });
+  const connect = (delay: number) => {
+    if (stopped) return;
+    let pending = '';
+    current = request({ socketPath, path: `/events?filters=${encodeURIComponent(filters)}` }, (res) => {
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        pending += chunk;
+        let nl: number;
+        while ((nl = pending.indexOf('\n')) >= 0) {
+          const line = pending.slice(0, nl);
+          pending = pending.slice(nl + 1);
+          try {
+            const event = JSON.parse(line) as { Actor?: { Attributes?: Record<string, string> } };
+            for (const p of stagingOf(event.Actor?.Attributes)) void staging.release(p);
+          } catch (err) {
+            log.warn({ err }, 'unreadable dockerd event');
+          }
+        }
+      });
+      res.on('end', () => setTimeout(() => connect(100), 100).unref());
+    });
+    current.on('error', () => setTimeout(() => connect(Math.min(delay * 2, 2000)), delay).unref());
+    current.end();
+  };
+  connect(100);
+  return {
+    stop() {
+      stopped = true;
+      current?.destroy();
+    },
+  };
+}
