@@ -1,0 +1,140 @@
+// `concierge run` and `concierge serve` as processes (the bundle the build made), against the real containerd.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { importImageArchive } from '../../concierge/containerd/images/import.js';
+import { busyboxLayer, ociArchive, writeArchive } from './image-fixtures.js';
+import { connect, containerdSocket, inventory } from './containerd-env.js';
+
+const bundle = join(__dirname, '../../dist/concierge.js');
+const dir = mkdtempSync(join(tmpdir(), 'concierge-cli-'));
+const state = `${process.env.CONCIERGE_TEST_ROOT ?? '/run/concierge-test'}/containerd/state`;
+const client = connect();
+
+beforeAll(async () => {
+  if (!existsSync(bundle)) throw new Error('dist/concierge.js is missing: npm run build first');
+  writeArchive(join(dir, 'busybox.tar'), ociArchive([busyboxLayer()], 'test.local/busybox:cli'));
+  await importImageArchive(client, join(dir, 'busybox.tar'));
+});
+afterAll(() => {
+  client.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function concierge(args: string[]): { child: ChildProcess; done: Promise<{ code: number | null; stdout: string; stderr: string }> } {
+  const child = spawn(process.execPath, [bundle, ...args, '--containerd', containerdSocket(), '--containerd-state', state],
+    { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (c: Buffer) => { stdout += c.toString(); });
+  child.stderr!.on('data', (c: Buffer) => { stderr += c.toString(); });
+  const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
+    child.on('close', (code) => resolve({ code, stdout, stderr })));
+  return { child, done };
+}
+
+function spec(name: string, body: Record<string, unknown>): string {
+  const path = join(dir, `${name}.json`);
+  writeFileSync(path, JSON.stringify({ image: './busybox.tar', ...body }));
+  return path;
+}
+
+async function until(check: () => Promise<boolean>, what: string): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+const taskRunning = (id: string) => async () => (await client.tasks.list({})).tasks.some((t) => t.id === id);
+
+describe('concierge run', () => {
+  it('streams output and exits with the workload exit code', async () => {
+    const { done } = concierge(['run', '--spec', spec('exit3', { id: 'cli-exit3', args: ['sh', '-c', 'echo to-stdout; echo to-stderr >&2; exit 3'] })]);
+    const r = await done;
+    expect(r.code).toBe(3);
+    expect(r.stdout).toBe('to-stdout\n');
+    expect(r.stderr).toContain('to-stderr\n');
+  });
+
+  it('refuses a bad spec with a one-line error', async () => {
+    const r = await concierge(['run', '--spec', spec('bad', { id: 'cli-bad', network: 'bridge' })]).done;
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^concierge run: workload cli-bad: network: expected "host" or "none"\n$/);
+  });
+
+  it('stops and removes the workload on Ctrl-C', async () => {
+    const before = await inventory(client);
+    const { child, done } = concierge(['run', '--spec', spec('sleep', { id: 'cli-sigint', stopTimeout: 1, args: ['sleep', '600'] })]);
+    await until(taskRunning('cli-sigint'), 'the workload to run');
+    child.kill('SIGINT');
+    const r = await done;
+    // sleep is PID 1 of its container and ignores SIGTERM: killed after the 1 s stop timeout.
+    expect(r.code).toBe(137);
+    expect(await inventory(client)).toEqual(before);
+  });
+
+  it('cleans up what a killed concierge left behind when started again', async () => {
+    const before = await inventory(client);
+    const { child, done } = concierge(['run', '--spec', spec('orphan', { id: 'cli-orphan', args: ['sleep', '600'] })]);
+    await until(taskRunning('cli-orphan'), 'the workload to run');
+    child.kill('SIGKILL');
+    await done;
+    expect((await inventory(client)).containers).toContain('cli-orphan');
+    const again = await concierge(['run', '--spec', spec('orphan2', { id: 'cli-orphan', args: ['echo', 'second life'] })]).done;
+    expect(again.code).toBe(0);
+    expect(again.stdout).toBe('second life\n');
+    expect(await inventory(client)).toEqual(before);
+  });
+});
+
+function api(socketPath: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath, method, path, headers: body === undefined ? {} : { 'Content-Type': 'application/json' } }, (res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => { text += c.toString(); });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+    });
+    req.on('error', reject);
+    req.end(body === undefined ? undefined : JSON.stringify(body));
+  });
+}
+
+describe('concierge serve', () => {
+  it('runs the instance workloads and answers run, list, logs, signal and wait', async () => {
+    const before = await inventory(client);
+    const control = join(dir, 'control.sock');
+    const instance = join(dir, 'instance.json');
+    writeFileSync(instance, JSON.stringify({
+      hostname: 'ignored-here',
+      workloads: [{ id: 'srv-a', image: './busybox.tar', args: ['sh', '-c', 'echo from-a; exit 5'] }],
+    }));
+    const { child, done } = concierge(['serve', '--spec', instance, '--control', control]);
+    await until(async () => existsSync(control), 'the control socket');
+    expect(await api(control, 'POST', '/workloads/srv-a/wait')).toEqual({ status: 200, body: '{"exitCode":5}' });
+    expect((await api(control, 'GET', '/workloads/srv-a/logs')).body).toBe('from-a\n');
+
+    const created = await api(control, 'POST', '/workloads', {
+      id: 'srv-b', image: './busybox.tar', args: ['sh', '-c', 'trap "echo got-usr1; exit 9" USR1; echo ready; while true; do sleep 0.1; done'],
+    });
+    expect(created.status).toBe(201);
+    expect(JSON.parse(created.body)).toMatchObject({ workloadId: 'srv-b', containerId: 'srv-b', state: 'running' });
+    await until(async () => (await api(control, 'GET', '/workloads/srv-b/logs')).body.includes('ready'), 'srv-b to be ready');
+    const list = JSON.parse((await api(control, 'GET', '/workloads')).body) as { workloadId: string }[];
+    expect(list.map((w) => w.workloadId).sort()).toEqual(['srv-a', 'srv-b']);
+    expect(await api(control, 'POST', '/workloads/srv-b/signal?signal=USR1')).toMatchObject({ status: 204 });
+    expect(await api(control, 'POST', '/workloads/srv-b/wait')).toEqual({ status: 200, body: '{"exitCode":9}' });
+    expect((await api(control, 'GET', '/workloads/srv-b/logs?stream=stdout')).body).toBe('ready\ngot-usr1\n');
+
+    expect(await api(control, 'GET', '/workloads/nope')).toEqual({ status: 404, body: '{"message":"no such workload: nope"}' });
+    expect((await api(control, 'POST', '/workloads', { id: 'bad', image: 'x', user: 'root' })).status).toBe(400);
+
+    child.kill('SIGTERM');
+    expect((await done).code).toBe(0);
+    expect(await inventory(client)).toEqual(before);
+  });
+});
