@@ -1,0 +1,102 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { openSync, closeSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { request } from './http.js';
+
+/** Something that serves the Docker API on a unix socket: dockerd itself or a proxy in front of it. */
+export interface Target {
+  /** Short name used in tables: direct, haproxy, concierge, concierge-js. */
+  readonly name: string;
+  readonly socketPath: string;
+  /** The proxy process (none for direct dockerd). */
+  readonly pid: number | undefined;
+  stop(): Promise<void>;
+}
+
+export function direct(dockerdSock: string): Target {
+  return { name: 'direct', socketPath: dockerdSock, pid: undefined, stop: async () => {} };
+}
+
+/**
+ * HAProxy configured like the most used Docker socket proxy (Tecnativa's docker-socket-proxy): HTTP
+ * mode, `option http-server-close` (keep-alive towards the client, one dockerd connection per request),
+ * its 10 minute client/server timeouts, and `timeout tunnel` for upgraded attach/exec streams. Its
+ * access rules are left out and per-request logging is off, as it is for concierge: the engines are
+ * compared, not their policies.
+ */
+export function haproxyConfig(listen: string, upstream: string): string {
+  return `global
+    maxconn 4000
+
+defaults
+    mode http
+    option http-server-close
+    option redispatch
+    retries 3
+    timeout http-request 10s
+    timeout queue 1m
+    timeout connect 10s
+    timeout client 10m
+    timeout server 10m
+    timeout http-keep-alive 10s
+    timeout tunnel 1h
+    maxconn 3000
+
+frontend docker
+    bind ${listen} mode 660
+    default_backend dockerd
+
+backend dockerd
+    server dockerd ${upstream}
+`;
+}
+
+export async function haproxy(dir: string, dockerdSock: string): Promise<Target> {
+  const listen = join(dir, 'haproxy.sock');
+  const config = join(dir, 'haproxy.cfg');
+  writeFileSync(config, haproxyConfig(listen, dockerdSock));
+  // -db: stay in the foreground so the bench owns (and stops) exactly this process.
+  return startProcess('haproxy', 'haproxy', ['-db', '-f', config], listen, join(dir, 'haproxy.log'));
+}
+
+export async function concierge(name: string, command: string, prefixArgs: string[], dir: string, dockerdSock: string, env: NodeJS.ProcessEnv = {}): Promise<Target> {
+  const listen = join(dir, `${name}.sock`);
+  return startProcess(name, command, [...prefixArgs, 'proxy', '--listen', listen, '--upstream', dockerdSock], listen, join(dir, `${name}.log`), env);
+}
+
+async function startProcess(name: string, command: string, args: string[], listen: string, logPath: string, env: NodeJS.ProcessEnv = {}): Promise<Target> {
+  const logFd = openSync(logPath, 'w');
+  const child: ChildProcess = spawn(command, args, { stdio: ['ignore', logFd, logFd], env: { ...process.env, ...env } });
+  closeSync(logFd);
+  let exited = false;
+  child.once('exit', () => (exited = true));
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    if (exited) throw new Error(`${name} exited during start; see ${logPath}`);
+    try {
+      const answer = await request(listen, { path: '/_ping', agent: false, timeoutMs: 2_000 });
+      if (answer.status === 200) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`${name} did not serve ${listen} within 15 s; see ${logPath}`);
+    }
+    await sleep(50);
+  }
+  return {
+    name,
+    socketPath: listen,
+    pid: child.pid,
+    stop: async () => {
+      if (exited) return;
+      const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+      await gone;
+      clearTimeout(timer);
+    },
+  };
+}
