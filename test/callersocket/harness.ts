@@ -1,0 +1,322 @@
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { request } from 'node:http';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { type Caller, type CallerMount, DEFAULT_POLICY, OWNER_LABEL, startCallerSocket } from '../../concierge/dockerproxy/aware/index.js';
+import { log } from '../../concierge/log/logger.js';
+import { MNT, sys } from '../../concierge/sys/index.js';
+
+/**
+ * A caller of the caller-aware socket without containerd: its "rootfs" is a temp directory and its
+ * mounts are whatever a test lists. dockerd is the real one of the test daemons ($DOCKERD_SOCK).
+ */
+
+export const DOCKER_CLI = '/usr/local/bin/docker';
+
+export function dockerdSocket(): string {
+  const sock = process.env.DOCKERD_SOCK;
+  if (sock === undefined || sock === '') throw new Error('DOCKERD_SOCK is not set: eval "$(bash scripts/daemons.sh env)" first');
+  return sock;
+}
+
+/** A short random marker for this run: every name, label and temp dir carries it. */
+export function runMarker(): string {
+  return `caller-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+export interface ApiAnswer {
+  status: number;
+  json: unknown;
+  text: string;
+}
+
+/** One Docker API call with node:http (dockerd directly, or a caller socket). */
+export function api(socketPath: string, method: string, path: string, body?: unknown): Promise<ApiAnswer> {
+  return new Promise((resolve, reject) => {
+    const payload = body === undefined ? undefined : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
+    const req = request(
+      {
+        socketPath,
+        method,
+        path,
+        headers: payload === undefined ? {} : { 'Content-Type': 'application/json', 'Content-Length': payload.length },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString();
+          let json: unknown;
+          try {
+            json = text.length > 0 ? JSON.parse(text) : undefined;
+          } catch {
+            json = undefined;
+          }
+          resolve({ status: res.statusCode ?? 0, json, text });
+        });
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+export interface RawAnswer {
+  status: number;
+  headers: string;
+  body: string;
+  /** The connection was closed by the other side (as opposed to our timeout). */
+  closed: boolean;
+}
+
+/**
+ * Writes exact bytes to a socket and reads one response (to the end of its Content-Length, or to the
+ * close). For bodies and framings a well-behaved client would never send.
+ */
+export function raw(socketPath: string, bytes: Buffer | string, timeoutMs = 10_000): Promise<RawAnswer> {
+  return new Promise((resolve, reject) => {
+    const sock = connect(socketPath);
+    let got = Buffer.alloc(0);
+    let settled = false;
+    const finish = (closed: boolean) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      sock.destroy();
+      const text = got.toString('utf8');
+      const headEnd = text.indexOf('\r\n\r\n');
+      const headers = headEnd < 0 ? text : text.slice(0, headEnd);
+      const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(headers)?.[1] ?? 0);
+      resolve({ status, headers, body: headEnd < 0 ? '' : text.slice(headEnd + 4), closed });
+    };
+    const timer = setTimeout(() => finish(false), timeoutMs);
+    sock.on('data', (c: Buffer) => {
+      got = Buffer.concat([got, c]);
+      const text = got.toString('latin1');
+      const headEnd = text.indexOf('\r\n\r\n');
+      const length = /\r\ncontent-length: *(\d+)/i.exec(text.slice(0, headEnd))?.[1];
+      if (headEnd >= 0 && length !== undefined && got.length >= headEnd + 4 + Number(length)) finish(false);
+    });
+    sock.on('end', () => finish(true));
+    sock.on('close', () => finish(true));
+    sock.on('error', (err) => (settled ? undefined : reject(err)));
+    sock.write(bytes);
+  });
+}
+
+/** A POST with a JSON text body, byte-exact, Content-Length computed unless given. */
+export function rawPost(socketPath: string, path: string, body: string, contentLength?: number | string): Promise<RawAnswer> {
+  const length = contentLength ?? Buffer.byteLength(body);
+  return raw(socketPath, `POST ${path} HTTP/1.1\r\nHost: docker\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\nConnection: close\r\n\r\n${body}`);
+}
+
+export interface CommandResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function runCommand(argv: readonly string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {}): Promise<CommandResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(argv[0]!, argv.slice(1), { env: opts.env ?? process.env, cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (c: Buffer) => out.push(c));
+    child.stderr.on('data', (c: Buffer) => err.push(c));
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() });
+    });
+  });
+}
+
+/** The docker CLI pointed at a socket. */
+export function docker(socketPath: string, args: readonly string[], opts: { cwd?: string; timeoutMs?: number } = {}): Promise<CommandResult> {
+  return runCommand([DOCKER_CLI, ...args], {
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, DOCKER_HOST: `unix://${socketPath}` },
+    ...opts,
+  });
+}
+
+/**
+ * Imports a busybox image (the machine's static busybox, one symlink per applet, PATH set because
+ * `docker import` leaves the config empty) with the static docker CLI at /bin/docker, so a sibling
+ * can talk to the socket bound into it.
+ */
+export async function importBusyboxWithDocker(reference: string): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'caller-image-'));
+  try {
+    const root = join(dir, 'rootfs');
+    for (const d of ['bin', 'tmp', 'etc', 'root', 'proc', 'sys', 'dev', 'var/run']) mkdirSync(join(root, d), { recursive: true });
+    copyFileSync('/bin/busybox', join(root, 'bin', 'busybox'));
+    copyFileSync(DOCKER_CLI, join(root, 'bin', 'docker'));
+    const applets = execFileSync('/bin/busybox', ['--list'], { encoding: 'utf8' }).split('\n').filter(Boolean);
+    // The `busybox` applet is the binary itself: a symlink would replace it with a loop.
+    for (const applet of applets) if (applet !== 'busybox') symlinkSync('busybox', join(root, 'bin', applet));
+    const tarball = join(dir, 'rootfs.tar');
+    execFileSync('tar', ['-C', root, '-cf', tarball, '.']);
+    const result = await docker(dockerdSocket(), ['import', '--change', 'ENV PATH=/bin', '--change', 'CMD ["sh"]', tarball, reference], { timeoutMs: 120_000 });
+    if (result.code !== 0) throw new Error(`docker import failed: ${result.stderr}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export interface TestCaller {
+  caller: Caller;
+  /** The caller's root on the host. */
+  root: string;
+  socket: string;
+  stagingDir: string;
+  /** Stops the socket and removes the caller's objects (the code under test). */
+  closeAndClean(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A caller with a temp directory as its root and its own socket, bound at /var/run/docker.sock in its view. */
+export async function startTestCaller(dir: string, id: string, extraMounts: CallerMount[] = []): Promise<TestCaller> {
+  const root = join(dir, `${id}-root`);
+  const stagingDir = join(dir, 'staging');
+  const socket = join(dir, `${id}.sock`);
+  mkdirSync(root, { recursive: true });
+  const caller: Caller = {
+    id,
+    rootfs: root,
+    mounts: [{ destination: '/var/run/docker.sock', source: socket, type: 'bind', options: ['rbind', 'rw'] }, ...extraMounts],
+    policy: DEFAULT_POLICY,
+  };
+  const running = await startCallerSocket({ caller, listen: socket, upstream: dockerdSocket(), stagingDir, log: log.child({ test: 'callersocket' }) });
+  return { caller, root, socket, stagingDir, closeAndClean: () => running.closeAndClean(), close: () => running.close() };
+}
+
+/** Mount points under a prefix, from the test process's mount table (the same namespace as dockerd's). */
+export function mountsUnder(prefix: string): string[] {
+  return readFileSync('/proc/self/mounts', 'utf8')
+    .split('\n')
+    .map((l) => (l.split(' ')[1] ?? '').replace(/\\040/g, ' '))
+    .filter((p) => p === prefix || p.startsWith(`${prefix}/`));
+}
+
+/**
+ * Unmounts everything under a prefix without following symlinks (deepest first). A staged bind of a
+ * symlink, if the proxy ever makes one, must not be followed: umount2 of a link to / would detach
+ * the host's root mount.
+ */
+export function unmountAllUnder(prefix: string): number {
+  const points = mountsUnder(prefix).sort().reverse();
+  for (const p of points) {
+    try {
+      sys.umount2(p, MNT.DETACH | MNT.UMOUNT_NOFOLLOW);
+    } catch {
+      // already gone with a parent
+    }
+  }
+  return points.length;
+}
+
+/** Ids of every container on dockerd (all states), straight from dockerd. */
+export async function allContainerIds(): Promise<Set<string>> {
+  const { json } = await api(dockerdSocket(), 'GET', '/containers/json?all=1');
+  return new Set((json as Array<{ Id: string }>).map((c) => c.Id));
+}
+
+/** Names of every volume on dockerd. */
+export async function allVolumeNames(): Promise<Set<string>> {
+  const { json } = await api(dockerdSocket(), 'GET', '/volumes');
+  return new Set(((json as { Volumes: Array<{ Name: string }> | null }).Volumes ?? []).map((v) => v.Name));
+}
+
+/** Everything a caller owns, straight from dockerd. */
+export async function ownedBy(id: string): Promise<{ containers: string[]; volumes: string[]; networks: string[] }> {
+  const filters = encodeURIComponent(JSON.stringify({ label: [`${OWNER_LABEL}=${id}`] }));
+  const sock = dockerdSocket();
+  const c = await api(sock, 'GET', `/containers/json?all=1&filters=${filters}`);
+  const v = await api(sock, 'GET', `/volumes?filters=${filters}`);
+  const n = await api(sock, 'GET', `/networks?filters=${filters}`);
+  return {
+    containers: (c.json as Array<{ Id: string }>).map((x) => x.Id),
+    volumes: ((v.json as { Volumes: Array<{ Name: string }> | null }).Volumes ?? []).map((x) => x.Name),
+    networks: (n.json as Array<{ Id: string }>).map((x) => x.Id),
+  };
+}
+
+/** Removes everything whose name or owner label carries the marker, straight at dockerd. */
+export async function removeEverythingMarked(marker: string): Promise<void> {
+  const sock = dockerdSocket();
+  const containers = (await api(sock, 'GET', '/containers/json?all=1')).json as Array<{ Id: string; Names: string[]; Labels: Record<string, string> | null; Image: string }>;
+  for (const c of containers) {
+    if (c.Names.some((n) => n.includes(marker)) || (c.Labels?.[OWNER_LABEL] ?? '').includes(marker) || c.Image.includes(marker)) {
+      await api(sock, 'DELETE', `/containers/${c.Id}?force=1&v=1`);
+    }
+  }
+  const volumes = ((await api(sock, 'GET', '/volumes')).json as { Volumes: Array<{ Name: string; Labels: Record<string, string> | null }> | null }).Volumes ?? [];
+  for (const v of volumes) {
+    if (v.Name.includes(marker) || (v.Labels?.[OWNER_LABEL] ?? '').includes(marker)) await api(sock, 'DELETE', `/volumes/${encodeURIComponent(v.Name)}?force=1`);
+  }
+  const networks = (await api(sock, 'GET', '/networks')).json as Array<{ Id: string; Name: string; Labels: Record<string, string> | null }>;
+  for (const n of networks) {
+    if (n.Name.includes(marker) || (n.Labels?.[OWNER_LABEL] ?? '').includes(marker)) await api(sock, 'DELETE', `/networks/${n.Id}`);
+  }
+}
+
+export async function removeImage(reference: string): Promise<void> {
+  await api(dockerdSocket(), 'DELETE', `/images/${encodeURIComponent(reference)}?force=1`);
+}
+
+export const execFileAsync = promisify(execFile);
+
+/** Splits a non-TTY logs/attach stream (8-byte frame headers) into its text. */
+export function demux(buf: Buffer): string {
+  let out = '';
+  let pos = 0;
+  while (pos + 8 <= buf.length) {
+    const size = buf.readUInt32BE(pos + 4);
+    out += buf.subarray(pos + 8, pos + 8 + size).toString();
+    pos += 8 + size;
+  }
+  return out;
+}
+
+function apiBuffer(socketPath: string, method: string, path: string): Promise<{ status: number; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath, method, path }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** The output of a container that has exited (stdout and stderr together). */
+export async function containerOutput(socketPath: string, id: string): Promise<string> {
+  const { status, body } = await apiBuffer(socketPath, 'GET', `/containers/${id}/logs?stdout=1&stderr=1`);
+  if (status !== 200) throw new Error(`logs ${id}: ${status} ${body.toString()}`);
+  return demux(body);
+}
+
+/**
+ * Creates a container through `socketPath`, starts it, waits for it, and returns its output; the
+ * container is then removed straight at dockerd (so no proxy release path runs on a failed test).
+ */
+export async function runSibling(socketPath: string, body: Record<string, unknown>): Promise<{ created: ApiAnswer; output?: string; exit?: number }> {
+  const created = await api(socketPath, 'POST', '/containers/create', body);
+  if (created.status !== 201) return { created };
+  const id = (created.json as { Id: string }).Id;
+  try {
+    const started = await api(socketPath, 'POST', `/containers/${id}/start`);
+    if (started.status !== 204) throw new Error(`start: ${started.status} ${started.text}`);
+    const waited = await api(socketPath, 'POST', `/containers/${id}/wait`);
+    return { created, exit: (waited.json as { StatusCode: number }).StatusCode, output: await containerOutput(socketPath, id) };
+  } finally {
+    await api(dockerdSocket(), 'DELETE', `/containers/${id}?force=1`);
+  }
+}
