@@ -1,0 +1,207 @@
+#!/usr/bin/env bash
+# Builds the guest from Debian packages only: out/vmlinuz (Debian's kernel) and out/initramfs.cpio.zst
+# (the whole root: /sbin/init, containerd, runc, dockerd, iptables, the modules of modules.list, the
+# sample job's image). Reproducible: packages are pinned by what out/debs holds (see out/manifest.txt),
+# every file gets the same mtime, the cpio is sorted and written with --reproducible.
+#
+# Usage: guest-rootfs/build.sh [--init=concierge|shell] [--compress=zstd|gzip]
+#   --init=concierge  /sbin/init is dist/concierge (built by `npm run build` if missing); the default
+#   --init=shell      /sbin/init is init/shell-init.sh, a busybox stand-in kept as a debugging aid
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+repo="$(cd "$here/.." && pwd)"
+out="$here/out"
+init=concierge
+compress=zstd
+for arg in "$@"; do
+  case "$arg" in
+    --init=concierge|--init=shell) init="${arg#--init=}" ;;
+    --compress=zstd|--compress=gzip) compress="${arg#--compress=}" ;;
+    *) echo "build.sh: unknown argument $arg (see the usage at the top of the script)" >&2; exit 2 ;;
+  esac
+done
+# One fixed time for every file: the image must not change with the day it was built.
+export SOURCE_DATE_EPOCH="${SOURCE_DATE_EPOCH:-1700000000}"
+started=$(date +%s%N)
+step() { echo "build: $(( ($(date +%s%N) - started) / 1000000 )) ms: $*" >&2; }
+
+debs="$out/debs" pkgroot="$out/pkgroot" rootfs="$out/rootfs"
+mkdir -p "$debs"
+
+# --- 1. fetch the packages (kept in out/debs; a package already there is not fetched again) -------
+packages=()
+while read -r p; do
+  [ -z "$p" ] && continue
+  if [ "$p" = linux-image-amd64 ]; then
+    # The metapackage only points at the current kernel package: take that one.
+    p=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/{print $2; exit}')
+    if [ -z "$p" ]; then apt-get update -qq; p=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-[0-9]/{print $2; exit}'); fi
+  fi
+  packages+=("$p")
+done < <(sed -e 's/#.*//' -e 's/[[:space:]]*$//' "$here/packages.list")
+
+to_fetch=()
+for p in "${packages[@]}"; do
+  ls "$debs/${p}_"*.deb >/dev/null 2>&1 || to_fetch+=("$p")
+done
+if [ ${#to_fetch[@]} -gt 0 ]; then
+  step "fetching ${#to_fetch[@]} packages"
+  (cd "$debs" && { apt-get download -qq "${to_fetch[@]}" 2>/dev/null || { apt-get update -qq && apt-get download -qq "${to_fetch[@]}"; }; })
+fi
+
+# --- 2. extract them into one scratch tree (kept while the same package files are used) ------------
+: > "$out/manifest.txt.tmp"
+debfiles=()
+for p in "${packages[@]}"; do
+  deb=$(ls "$debs/${p}_"*.deb | LC_ALL=C sort | tail -1)
+  debfiles+=("$deb")
+  echo "$(basename "$deb") $(sha256sum "$deb" | cut -c1-64)" >> "$out/manifest.txt.tmp"
+done
+if ! cmp -s "$out/manifest.txt.tmp" "$pkgroot.manifest" 2>/dev/null; then
+  rm -rf "$pkgroot" "$pkgroot.manifest" && mkdir -p "$pkgroot"
+  for deb in "${debfiles[@]}"; do dpkg-deb -x "$deb" "$pkgroot"; done
+  cp "$out/manifest.txt.tmp" "$pkgroot.manifest"
+  step "extracted ${#packages[@]} packages"
+fi
+kver=$(ls "$pkgroot/lib/modules" | head -1)
+
+# --- 3. assemble the root ------------------------------------------------------------------------
+rm -rf "$rootfs" && mkdir -p "$rootfs"
+cd "$rootfs"
+mkdir -p usr/bin usr/sbin usr/lib/x86_64-linux-gnu usr/lib64 etc/concierge dev proc sys run tmp root \
+  var/lib var/run-placeholder cache usr/share/concierge/images
+rmdir var/run-placeholder
+ln -s usr/bin bin && ln -s usr/sbin sbin && ln -s usr/lib lib && ln -s usr/lib64 lib64
+ln -s ../run var/run
+chmod 1777 tmp
+# Node (concierge) needs fds 0-2 and /dev/null before anything mounts devtmpfs (brief 3).
+mknod -m 600 dev/console c 5 1
+mknod -m 666 dev/null c 1 3
+
+# Paths in the packages are pre-usrmerge (/lib, /sbin): map them into /usr.
+usr_path() { case "$1" in /usr/*) echo "$1" ;; /lib/*|/lib64/*|/bin/*|/sbin/*) echo "/usr$1" ;; *) echo "$1" ;; esac; }
+
+while read -r line; do
+  [ -z "$line" ] && continue
+  if [[ "$line" == *" -> "* ]]; then
+    link="${line%% -> *}" target="${line##* -> }"
+    ln -sfn "$target" "$rootfs$(usr_path "$link")"
+  elif [[ "$line" == */ ]]; then
+    mkdir -p "$rootfs$(usr_path "$line")"
+    cp -a "$pkgroot$line." "$rootfs$(usr_path "$line")"
+  else
+    install -D -m 755 "$pkgroot$line" "$rootfs$(usr_path "$line")"
+  fi
+done < <(sed -e 's/#.*//' -e 's/[[:space:]]*$//' "$here/files.list")
+
+# busybox: a shell and tools for debugging (and the stand-in init), with a link per applet that
+# does not shadow a real binary.
+install -m 755 "$pkgroot/bin/busybox" usr/bin/busybox
+for applet in $("$pkgroot/bin/busybox" --list); do
+  [ -e "usr/bin/$applet" ] || [ -e "usr/sbin/$applet" ] || ln -s busybox "usr/bin/$applet"
+done
+
+case "$init" in
+  concierge)
+    [ -x "$repo/dist/concierge" ] || (cd "$repo" && npm run --silent build)
+    install -m 755 "$repo/dist/concierge" usr/bin/concierge
+    ln -s ../bin/concierge usr/sbin/init ;;
+  shell)
+    install -m 755 "$here/init/shell-init.sh" usr/sbin/init
+    install -m 644 "$here/init/json-flatten.awk" usr/share/concierge/json-flatten.awk
+    # The stand-in drives dockerd with the docker CLI; concierge does not need one.
+    install -m 755 "$(bash "$here/job/docker-cli.sh")" usr/bin/docker ;;
+esac
+
+# Shared libraries: the closure of every ELF's DT_NEEDED, looked up in the extracted packages.
+needed_of() { readelf -d "$1" 2>/dev/null | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'; }
+find_lib() {
+  local d
+  for d in lib/x86_64-linux-gnu usr/lib/x86_64-linux-gnu lib64 usr/lib64; do
+    [ -e "$pkgroot/$d/$1" ] && { echo "$pkgroot/$d/$1"; return; }
+  done
+  return 1
+}
+queue=$(find usr -type f -name '*' ! -name '*.tar' ! -name '*.awk')
+declare -A have=()
+while [ -n "$queue" ]; do
+  next=""
+  for f in $queue; do
+    for lib in $(needed_of "$f"); do
+      [ -n "${have[$lib]:-}" ] && continue
+      have[$lib]=1
+      src=$(find_lib "$lib") || { echo "build: $f needs $lib, which no package in packages.list has" >&2; exit 1; }
+      cp -L "$src" "usr/lib/x86_64-linux-gnu/$lib"
+      next="$next usr/lib/x86_64-linux-gnu/$lib"
+    done
+  done
+  queue="$next"
+done
+ln -s ../lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 usr/lib64/ld-linux-x86-64.so.2
+[ -e usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 ] || cp -L "$(find_lib ld-linux-x86-64.so.2)" usr/lib/x86_64-linux-gnu/
+step "root assembled (${#have[@]} shared libraries)"
+
+# Kernel modules: those of modules.list with their dependencies (read from each module's .modinfo),
+# written to /etc/concierge/modules in load order, and modules.dep for modprobe-style loaders.
+moddir="lib/modules/$kver"
+declare -A modpath=() loaded=()
+while read -r name ko; do
+  name=${name%.ko}; modpath[${name//-/_}]="$ko"
+done < <(cd "$pkgroot" && find "$moddir" -name '*.ko' -printf '%f %p\n')
+deps_of() { tr '\0' '\n' < "$pkgroot/${modpath[$1]}" | sed -n 's/^depends=//p' | head -1 | tr ',' ' '; }
+: > etc/concierge/modules
+add_module() {
+  local m=${1//-/_} d
+  [ -n "${loaded[$m]:-}" ] && return
+  [ -n "${modpath[$m]:-}" ] || { echo "build: module $m is not in $kver (built into the kernel?)" >&2; exit 1; }
+  loaded[$m]=1
+  for d in $(deps_of "$m"); do add_module "$d"; done
+  install -D -m 644 "$pkgroot/${modpath[$m]}" "usr/${modpath[$m]}"
+  echo "/${modpath[$m]}" >> etc/concierge/modules
+}
+while read -r m; do [ -n "$m" ] && add_module "$m"; done < <(sed -e 's/#.*//' -e 's/[[:space:]]*$//' "$here/modules.list")
+while read -r ko; do
+  deps=""
+  name=${ko##*/}; name=${name%.ko}
+  for d in $(deps_of "${name//-/_}"); do deps="$deps /${modpath[${d//-/_}]}"; done
+  echo "${ko#/lib/modules/$kver/}:${deps//\/lib\/modules\/$kver\//}"
+done < etc/concierge/modules > "usr/$moddir/modules.dep"
+echo "$kver" > etc/concierge/kernel-release
+step "${#loaded[@]} kernel modules"
+
+# /etc: what dockerd, containerd and runc read.
+printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' > etc/passwd
+printf 'root:x:0:\ndocker:x:999:\nnogroup:x:65534:\n' > etc/group
+printf 'hosts: files dns\n' > etc/nsswitch.conf
+printf '127.0.0.1 localhost\n::1 localhost\n' > etc/hosts
+: > etc/resolv.conf
+echo guest > etc/hostname
+
+# The sample job's image, carried as a docker archive the instance spec points at.
+bash "$here/job/build-image.sh" "$out/sample-job.tar" >&2
+install -m 644 "$out/sample-job.tar" usr/share/concierge/images/sample-job.tar
+
+# --- 4. pack ------------------------------------------------------------------------------------
+find . -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
+case "$compress" in
+  zstd) packer=(zstd -q -T0 -10 -c) ext=zst ;;
+  gzip) packer=(gzip -9 -n -c) ext=gz ;;
+esac
+rm -f "$out"/initramfs.cpio.*
+find . -mindepth 1 | LC_ALL=C sort | cpio --quiet --reproducible -o -H newc -R 0:0 | "${packer[@]}" > "$out/initramfs.cpio.$ext.tmp"
+mv "$out/initramfs.cpio.$ext.tmp" "$out/initramfs.cpio.$ext"
+ln -sfn "initramfs.cpio.$ext" "$out/initramfs"
+cp "$pkgroot/boot/vmlinuz-$kver" "$out/vmlinuz"
+echo "$init" > "$out/init-kind"
+{
+  echo "# guest built with --init=$init --compress=$compress, kernel $kver, SOURCE_DATE_EPOCH=$SOURCE_DATE_EPOCH"
+  LC_ALL=C sort "$out/manifest.txt.tmp"
+} > "$out/manifest.txt"
+rm -f "$out/manifest.txt.tmp"
+step "packed"
+
+mb() { awk -v b="$1" 'BEGIN{printf "%.1f MB", b/1e6}'; }
+root_bytes=$(du -sb --apparent-size "$rootfs" | cut -f1)
+echo "guest: kernel $(mb "$(stat -c %s "$out/vmlinuz")"), root $(mb "$root_bytes") in $(find "$rootfs" | wc -l) files, initramfs ($compress) $(mb "$(stat -c %s "$out/initramfs.cpio.$ext")"), sha256 $(sha256sum "$out/initramfs.cpio.$ext" | cut -c1-16), init=$init"
+echo "largest files:"
+(cd "$rootfs" && find . -type f -size +1M -printf '%s %p\n' | sort -rn | head -8 | awk '{printf "  %7.1f MB  %s\n", $1/1e6, $2}')
