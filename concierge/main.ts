@@ -16,7 +16,9 @@ async function main(argv: string[]): Promise<number | undefined> {
   return (await command.load()).run(rest);
 }
 
-main(process.argv.slice(2)).then(
+// As PID 1 concierge is the init, whatever words the kernel passed along.
+const argv = process.argv.slice(2);
+main(process.pid === 1 && argv[0] !== 'init' ? ['init', ...argv] : argv).then(
   (code) => {
     if (code !== undefined) process.exitCode = code;
   },

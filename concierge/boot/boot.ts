@@ -40,7 +40,7 @@ export function boot(timeline: Timeline, specPath: string | undefined): BootResu
     pendingSysctls = outcome.missing;
     return outcome.result;
   });
-  step('rlimits', () => applyRlimits({ ...defaultRlimits(), ...spec.rlimits }));
+  step('rlimits', () => applyRlimits(spec.rlimits, defaultRlimits()));
   step('hostname', () => applyHostname(spec));
   step('network', () => configureNetwork(spec.network.interfaces));
   step('resolv.conf', () => applyResolvConf(spec));

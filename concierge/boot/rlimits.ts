@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { RLIMIT, sys } from '../sys/index.js';
+import { RLIMIT, isSysError, sys } from '../sys/index.js';
 import type { RlimitSpec } from './spec.js';
 import { done, skipped, type StepResult } from './step.js';
 
@@ -21,15 +21,28 @@ export function defaultRlimits(): Record<string, RlimitSpec> {
   return { nofile: { soft: nofile, hard: nofile } };
 }
 
-export function applyRlimits(limits: Record<string, RlimitSpec>): StepResult {
+/**
+ * Sets each limit that differs. `wanted` are the spec's and fail loudly; `defaults` are concierge's
+ * wishes: where raising the hard limit is not permitted (no CAP_SYS_RESOURCE, as on some build
+ * machines), they settle for the current hard limit.
+ */
+export function applyRlimits(wanted: Record<string, RlimitSpec>, defaults: Record<string, RlimitSpec> = {}): StepResult {
   const changed: string[] = [];
-  for (const [name, limit] of Object.entries(limits)) {
+  for (const [name, limit] of Object.entries({ ...defaults, ...wanted })) {
     const resource = resources[name];
     if (resource === undefined) throw new Error(`unknown rlimit ${name}`);
     const current = sys.getrlimit(resource);
     if (current.soft === limit.soft && current.hard === limit.hard) continue;
-    sys.setrlimit(resource, limit.soft, limit.hard);
-    changed.push(`${name}=${limit.soft}:${limit.hard}`);
+    try {
+      sys.setrlimit(resource, limit.soft, limit.hard);
+      changed.push(`${name}=${limit.soft}:${limit.hard}`);
+    } catch (err) {
+      if (name in wanted || !isSysError(err, 'EPERM') || limit.hard <= current.hard) throw err;
+      const soft = limit.soft < current.hard ? limit.soft : current.hard;
+      if (soft === current.soft) continue;
+      sys.setrlimit(resource, soft, current.hard);
+      changed.push(`${name}=${soft}:${current.hard} (hard limit not raisable)`);
+    }
   }
   return changed.length === 0 ? skipped('all set') : done(changed.join(' '));
 }

@@ -1,11 +1,15 @@
-// The workloads of the spec belong to concierge/workloads, which validates them; until that module's
-// validator is wired in, they pass through as an array of unknown values.
+// The workloads of the spec belong to concierge/workloads, which validates them; its errors are
+// reported like every other field's.
+import { parseInstanceWorkloads, SpecError, type WorkloadSpec } from '../workloads/spec.js';
 import { InstanceSpecError } from './spec-fields.js';
 
-export type Workload = unknown;
+export type Workload = WorkloadSpec;
 
-export function parseWorkloads(value: unknown, _baseDir: string): Workload[] {
-  if (value === undefined) return [];
-  if (!Array.isArray(value)) throw new InstanceSpecError('spec.workloads: expected an array');
-  return value;
+export function parseWorkloads(value: unknown, baseDir: string): Workload[] {
+  try {
+    return parseInstanceWorkloads({ workloads: value }, { baseDir });
+  } catch (err) {
+    if (err instanceof SpecError) throw new InstanceSpecError(err.message.replace(/^instance spec: /, 'spec.'));
+    throw err;
+  }
 }

@@ -48,6 +48,8 @@ export interface DockerSpec {
   execRoot: string;
   /** dockerd's own socket (the proxy serves workloads; this one is concierge's upstream). */
   socket: string;
+  /** Where the Docker API proxy serves the guest (and workloads with dockerAccess). */
+  proxySocket: string;
   /** dockerd spends seconds on iptables at start (brief 3): off unless the spec asks. */
   iptables: boolean;
   /** The default bridge: a name, "none", or absent for dockerd's docker0. */
@@ -213,7 +215,7 @@ function containerd(value: unknown): ContainerdSpec {
 }
 
 function docker(value: unknown): DockerSpec {
-  const d: Fields = value === undefined ? {} : objectAt(value, 'spec.docker', ['enabled', 'dataRoot', 'execRoot', 'socket', 'iptables', 'bridge', 'args', 'env']);
+  const d: Fields = value === undefined ? {} : objectAt(value, 'spec.docker', ['enabled', 'dataRoot', 'execRoot', 'socket', 'proxySocket', 'iptables', 'bridge', 'args', 'env']);
   const env: Record<string, string> = {};
   if (d.env !== undefined) {
     for (const [k, v] of Object.entries(objectAt(d.env, 'spec.docker.env', Object.keys(d.env as object)))) {
@@ -225,6 +227,7 @@ function docker(value: unknown): DockerSpec {
     dataRoot: optional(d.dataRoot, (v) => pathAt(v, 'spec.docker.dataRoot')) ?? '/var/lib/docker',
     execRoot: optional(d.execRoot, (v) => pathAt(v, 'spec.docker.execRoot')) ?? '/run/docker',
     socket: optional(d.socket, (v) => pathAt(v, 'spec.docker.socket')) ?? '/run/concierge/dockerd.sock',
+    proxySocket: optional(d.proxySocket, (v) => pathAt(v, 'spec.docker.proxySocket')) ?? '/run/docker.sock',
     iptables: optional(d.iptables, (v) => booleanAt(v, 'spec.docker.iptables')) ?? false,
     bridge: optional(d.bridge, (v) => stringAt(v, 'spec.docker.bridge', /^[a-zA-Z0-9_.-]{1,15}$/)),
     args: stringList(d.args, 'spec.docker.args'),

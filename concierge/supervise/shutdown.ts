@@ -1,0 +1,84 @@
+import { readdirSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { readMountInfo } from '../boot/mountinfo.js';
+import { log } from '../log/logger.js';
+import { MNT, REBOOT, sys } from '../sys/index.js';
+
+export interface ShutdownStep {
+  name: string;
+  run(): Promise<unknown> | unknown;
+  /** Given up on after this long (the next steps still run). */
+  timeoutMs?: number;
+}
+
+/** Runs steps in order, each timed and logged; a failing or stuck step is logged and passed. */
+export async function runSteps(steps: ShutdownStep[]): Promise<void> {
+  for (const step of steps) {
+    const started = performance.now();
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const timeout = new Promise<'timeout'>((resolve) => {
+        if (step.timeoutMs !== undefined) timer = setTimeout(() => resolve('timeout'), step.timeoutMs);
+      });
+      const outcome = await Promise.race([Promise.resolve(step.run()), timeout]);
+      const tookMs = Math.round(performance.now() - started);
+      if (outcome === 'timeout') log.warn({ shutdownStep: step.name, tookMs }, `shutdown: ${step.name} timed out`);
+      else log.info({ shutdownStep: step.name, tookMs }, `shutdown: ${step.name}`);
+    } catch (err) {
+      log.error({ shutdownStep: step.name, err }, `shutdown: ${step.name} failed`);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+function otherProcesses(): number[] {
+  return readdirSync('/proc').filter((n) => /^\d+$/.test(n) && Number(n) !== process.pid).map(Number);
+}
+
+/**
+ * PID 1 only: SIGTERM to every other process (kill(-1) spares the caller), SIGKILL to what is left
+ * after `graceMs`. The reaper collects them meanwhile.
+ */
+export async function killRemaining(graceMs: number): Promise<number> {
+  if (process.pid !== 1) return 0;
+  const before = otherProcesses().length;
+  if (before === 0) return 0;
+  process.kill(-1, 'SIGTERM');
+  const deadline = performance.now() + graceMs;
+  while (otherProcesses().length > 0 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  if (otherProcesses().length > 0) process.kill(-1, 'SIGKILL');
+  return before;
+}
+
+/**
+ * Unmounts everything but `/`, last mounted first; a busy mount is detached lazily as a last resort.
+ * Returns counts for the log.
+ */
+export function unmountAll(): { unmounted: number; detached: number; failed: string[] } {
+  const mounts = readMountInfo().filter((m) => m.mountPoint !== '/').reverse();
+  let unmounted = 0;
+  let detached = 0;
+  const failed: string[] = [];
+  for (const m of mounts) {
+    try {
+      sys.umount2(m.mountPoint, MNT.UMOUNT_NOFOLLOW);
+      unmounted++;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EINVAL' || code === 'ENOENT') continue; // already gone with a parent
+      try {
+        sys.umount2(m.mountPoint, MNT.DETACH | MNT.UMOUNT_NOFOLLOW);
+        detached++;
+      } catch {
+        failed.push(m.mountPoint);
+      }
+    }
+  }
+  return { unmounted, detached, failed };
+}
+
+/** The end: power off or reboot the machine. Does not return when it works. */
+export function endMachine(reboot: boolean): void {
+  sys.reboot(reboot ? REBOOT.RESTART : REBOOT.POWER_OFF);
+}
