@@ -103,7 +103,11 @@ export function raw(socketPath: string, bytes: Buffer | string, timeoutMs = 10_0
     });
     sock.on('end', () => finish(true));
     sock.on('close', () => finish(true));
-    sock.on('error', (err) => (settled ? undefined : reject(err)));
+    sock.on('error', (err: NodeJS.ErrnoException) => {
+      // The other side may answer and close before a large body is written: keep what was answered.
+      if (err.code === 'EPIPE' || err.code === 'ECONNRESET') finish(true);
+      else if (!settled) reject(err);
+    });
     sock.write(bytes);
   });
 }
