@@ -15,4 +15,4 @@ fi
 cleanup() { [ "$started" = 1 ] && bash scripts/daemons.sh stop; }
 trap cleanup EXIT
 
-npx vitest run "$@"
+CONCIERGE_LOG_LEVEL=${CONCIERGE_LOG_LEVEL:-warn} npx vitest run "$@"

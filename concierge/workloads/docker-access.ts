@@ -1,9 +1,16 @@
+import type { OciMount } from './runtime-spec.js';
+
 /**
  * Where a workload with `dockerAccess` gets its docker socket. The default hands every workload the same
  * socket; the caller-aware proxy plugs in a provider that opens one socket per workload (brief section 4.8).
  */
 export interface DockerAccessProvider {
-  open(w: { workloadId: string; containerId: string }): Promise<{ socketPath: string; close(): Promise<void> }>;
+  open(w: {
+    workloadId: string;
+    containerId: string;
+    /** The workload's OCI mounts once its runtime spec is built: the caller-aware proxy maps paths with them. */
+    mounts: () => readonly OciMount[] | undefined;
+  }): Promise<{ socketPath: string; close(): Promise<void> }>;
 }
 
 export function sharedDockerSocket(socketPath: string): DockerAccessProvider {

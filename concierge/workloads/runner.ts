@@ -9,7 +9,8 @@ import { resolveImage } from '../containerd/images/resolve.js';
 import { subscribeTaskExits, type TaskExitSubscription } from '../containerd/task-exits.js';
 import { log } from '../log/logger.js';
 import { removeOrphanedWorkloads } from './cleanup.js';
-import { noDockerAccess, sharedDockerSocket, type DockerAccessProvider } from './docker-access.js';
+import { noDockerAccess, type DockerAccessProvider } from './docker-access.js';
+import { callerSocketAccess } from '../dockerproxy/aware/access-provider.js';
 import { labels } from './owner.js';
 import type { WorkloadSpec } from './spec.js';
 import { Workload, type WorkloadExit, type WorkloadInfo } from './workload.js';
@@ -19,8 +20,12 @@ export interface WorkloadRunnerOptions {
   /** containerd's `state` directory; task rootfs mounts live under it. Default /run/containerd. */
   containerdState?: string;
   namespace?: string;
-  /** A plain docker socket for every dockerAccess workload, unless `dockerAccess` is given. */
+  /** dockerd's socket: each dockerAccess workload gets its own caller-aware socket in front of it. */
   dockerSocket?: string;
+  /** Where the per-workload docker sockets are made (default /run/concierge/docker). */
+  dockerSocketDir?: string;
+  /** Where the caller-aware sockets stage bind sources (default /run/concierge/staging). */
+  stagingDir?: string;
   dockerAccess?: DockerAccessProvider;
   fifoRoot?: string;
   runtime?: string;
@@ -41,7 +46,7 @@ export class WorkloadRunner extends EventEmitter {
   private readonly workloads = new Map<string, Workload>();
   private readonly images = new Map<string, Promise<ResolvedImage>>();
   private subscription: TaskExitSubscription | undefined;
-  private readonly options: Required<Omit<WorkloadRunnerOptions, 'dockerSocket'>>;
+  private readonly options: Required<Omit<WorkloadRunnerOptions, 'dockerSocket' | 'dockerSocketDir' | 'stagingDir'>>;
 
   private constructor(options: WorkloadRunnerOptions) {
     super();
@@ -49,7 +54,17 @@ export class WorkloadRunner extends EventEmitter {
       containerdSocket: options.containerdSocket ?? defaultContainerdSocket,
       containerdState: options.containerdState ?? '/run/containerd',
       namespace: options.namespace ?? 'default',
-      dockerAccess: options.dockerAccess ?? (options.dockerSocket ? sharedDockerSocket(options.dockerSocket) : noDockerAccess),
+      // Each workload gets a caller-aware socket of its own in front of dockerd (brief 4.8).
+      dockerAccess: options.dockerAccess ?? (options.dockerSocket
+        ? callerSocketAccess({
+          upstream: options.dockerSocket,
+          socketDir: options.dockerSocketDir ?? '/run/concierge/docker',
+          stagingDir: options.stagingDir ?? '/run/concierge/staging',
+          containerdState: options.containerdState ?? '/run/containerd',
+          namespace: options.namespace ?? 'default',
+          upstreamWaitMs: 60_000,
+        })
+        : noDockerAccess),
       fifoRoot: options.fifoRoot ?? '/run/concierge/fifo',
       runtime: options.runtime ?? 'io.containerd.runc.v2',
     };

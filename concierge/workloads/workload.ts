@@ -100,7 +100,9 @@ export class Workload extends EventEmitter {
     try {
       let t = process.hrtime.bigint();
       if (this.spec.dockerAccess) {
-        const handle = await this.ctx.dockerAccess.open({ workloadId: this.spec.id, containerId: this.containerId });
+        const handle = await this.ctx.dockerAccess.open({
+          workloadId: this.spec.id, containerId: this.containerId, mounts: () => this.mounts,
+        });
         this.dockerSocket = handle;
         await this.create(image, handle.socketPath);
       } else {
@@ -221,12 +223,14 @@ export class Workload extends EventEmitter {
     if (this.exit === undefined && this.pid !== undefined) {
       await ignoreNotFound(client.tasks.kill({ containerId: this.containerId, signal: 9, all: true }));
     }
+    // Siblings bind paths inside this task's rootfs: they go first (brief 4.10), then the task.
+    if (this.dockerSocket) await this.dockerSocket.close();
+    this.dockerSocket = undefined;
     const deleted = await ignoreNotFound(client.tasks.delete({ containerId: this.containerId }));
     if (deleted && this.exit === undefined) this.taskExited(deleted.exitStatus, undefined);
     this.stdio?.dispose();
     await ignoreNotFound(client.containers.delete({ id: this.containerId }));
     await ignoreNotFound(client.snapshots.remove({ snapshotter: this.snapshotter, key: this.containerId }));
-    if (this.dockerSocket) await this.dockerSocket.close();
     this.timings.delete = elapsed(t);
     if (this.exit === undefined) this.taskExited(-1, undefined);
     this.state = this.state === 'failed' ? 'failed' : 'removed';

@@ -206,7 +206,7 @@ export class CallerRoutes implements Interceptor {
 
   private logRewrites(head: RequestHead, ctx: TranslationContext): void {
     for (const r of ctx.rewrites) {
-      this.log.info({ caller: this.caller.id, target: head.target, field: r.field, from: r.from, to: r.to }, 'bind translated');
+      this.log.info({ target: head.target, field: r.field, from: r.from, to: r.to }, 'bind translated');
     }
   }
 }
