@@ -2,7 +2,7 @@
 // with an instance spec at /etc/concierge/instance.json, and reads its console.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 
 const repo = resolve(import.meta.dirname, '../..');
 const dist = join(repo, 'dist');
@@ -18,9 +18,12 @@ function newestSource(dir: string): number {
   return newest;
 }
 
-/** The single-executable binary, rebuilt when a source is newer (the test command builds first anyway). */
+/**
+ * The single-executable binary: the test command builds it first; built here only when missing, or
+ * when CONCIERGE_TEST_REBUILD=1 and a source is newer (others edit the tree while tests run).
+ */
 export function ensureBuilt(): void {
-  if (existsSync(binary) && statSync(binary).mtimeMs >= newestSource(join(repo, 'concierge'))) return;
+  if (existsSync(binary) && (process.env.CONCIERGE_TEST_REBUILD !== '1' || statSync(binary).mtimeMs >= newestSource(join(repo, 'concierge')))) return;
   execFileSync(process.execPath, [join(repo, 'build.mjs')], { cwd: repo, stdio: 'ignore' });
 }
 
@@ -48,6 +51,8 @@ export interface InstanceOptions {
   env?: Record<string, string>;
   /** A named network namespace (ip netns) to run in instead of a fresh one. */
   netns?: string;
+  /** Files to put in the instance's root before it starts (path inside -> content). */
+  files?: Record<string, Buffer | string>;
 }
 
 export async function startInstance(options: InstanceOptions): Promise<RunningInstance> {
@@ -55,6 +60,10 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
   const base = mkdtempSync('/tmp/concierge-pid1-');
   mkdirSync(join(base, 'etc-upper', 'concierge'), { recursive: true });
   writeFileSync(join(base, 'etc-upper', 'concierge', 'instance.json'), JSON.stringify(options.spec));
+  for (const [inside, content] of Object.entries(options.files ?? {})) {
+    mkdirSync(dirname(join(base, 'root', inside)), { recursive: true });
+    writeFileSync(join(base, 'root', inside), content);
+  }
   const namespaces = ['--fork', '--pid', '--mount', '--uts', '--ipc', '--cgroup', '--mount-proc', ...(options.netns === undefined ? ['--net'] : [])];
   const command = [
     ...(options.netns === undefined ? [] : ['nsenter', `--net=/run/netns/${options.netns}`]),
