@@ -124,10 +124,13 @@ export class CallerRoutes implements Interceptor {
       if (tree !== null) {
         if (!isObject(tree)) throw new Refused(400, 'start body must be a HostConfig object');
         const ctx = new TranslationContext(this.caller, this.staging, this.ownership);
-        await translateHostConfig(tree, ctx, 'HostConfig').catch(async (err: unknown) => {
+        try {
+          await translateHostConfig(tree, ctx, 'HostConfig');
+          await ctx.createVolumes();
+        } catch (err) {
           await ctx.releaseAll();
           throw err;
-        });
+        }
         this.logRewrites(head, ctx);
         return forward(head, target, Buffer.from(stringifyJson(tree)));
       }

@@ -31,6 +31,8 @@ export class TranslationContext {
   readonly rewrites: Rewrite[] = [];
   /** Staging binds made for this request: released if the request fails. */
   readonly staged: string[] = [];
+  /** Named volumes to create as the caller's, once the whole request has passed every check. */
+  readonly volumesToCreate = new Map<string, JsonObject | undefined>();
 
   constructor(
     readonly caller: Caller,
@@ -47,6 +49,15 @@ export class TranslationContext {
     return staged;
   }
 
+  /** Creates the volumes the request named; called only after every check passed. */
+  async createVolumes(): Promise<void> {
+    for (const [name, driverConfig] of this.volumesToCreate) {
+      this.rewrites.push({ field: 'volume', from: name, to: `created for ${this.caller.id}` });
+      await this.ownership.createVolume(name, driverConfig);
+    }
+    this.volumesToCreate.clear();
+  }
+
   async releaseAll(): Promise<void> {
     for (const path of this.staged.splice(0)) await this.staging.release(path);
   }
@@ -61,6 +72,7 @@ export async function translateCreateBody(body: JsonValue, ctx: TranslationConte
   if (!isObject(body)) throw new Refused(400, 'container create body must be a JSON object');
   const hostConfig = hoistLegacyHostConfig(body);
   if (hostConfig !== undefined) await translateHostConfig(hostConfig, ctx, 'HostConfig');
+  await ctx.createVolumes();
   const labels = body.field('Labels');
   const owned = isObject(labels) ? labels : new JsonObject();
   if (labels !== undefined && labels !== null && !isObject(labels)) throw new Refused(400, 'Labels must be an object');
@@ -156,13 +168,15 @@ async function translateBind(bind: string, ctx: TranslationContext, field: strin
   return bind;
 }
 
-/** A named volume used by a sibling: the caller's own, or created now as the caller's. */
-async function claimVolume(name: string, ctx: TranslationContext): Promise<void> {
-  if (name === '') throw new Refused(400, 'empty volume name');
-  if ((await ctx.ownership.volume(name)) === 'absent') {
-    ctx.rewrites.push({ field: 'volume', from: name, to: `created for ${ctx.caller.id}` });
-    await ctx.ownership.createVolume(name);
+/** dockerd's rule for local volume names. */
+const VOLUME_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
+
+/** A named volume used by a sibling: the caller's own, or made the caller's once the request passes. */
+async function claimVolume(name: string, ctx: TranslationContext, driverConfig?: JsonObject): Promise<void> {
+  if (!VOLUME_NAME.test(name)) {
+    throw new Refused(400, `create ${name}: "${name}" includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended to pass a host directory, use absolute path`);
   }
+  if ((await ctx.ownership.volume(name)) === 'absent') ctx.volumesToCreate.set(name, driverConfig);
 }
 
 async function translateMount(m: JsonValue, ctx: TranslationContext, field: string): Promise<void> {
@@ -182,12 +196,7 @@ async function translateMount(m: JsonValue, ctx: TranslationContext, field: stri
         await translateDriverConfig(driverConfig, ctx, `${field}.VolumeOptions.DriverConfig`);
       }
       if (isString(source) && source !== '') {
-        if (isObject(driverConfig) && driverConfig.entries.length > 0 && (await ctx.ownership.volume(source)) === 'absent') {
-          // dockerd creates the volume from DriverConfig; it becomes the caller's through the create below.
-          await ctx.ownership.createVolume(source, driverConfig);
-          return;
-        }
-        await claimVolume(source, ctx);
+        await claimVolume(source, ctx, isObject(driverConfig) && driverConfig.entries.length > 0 ? driverConfig : undefined);
       }
       return;
     }
