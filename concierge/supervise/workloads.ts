@@ -5,7 +5,7 @@ import type { InstanceSpec } from '../boot/spec.js';
 import type { Timeline } from '../boot/timeline.js';
 import { log } from '../log/logger.js';
 import { WorkloadRunner } from '../workloads/runner.js';
-import { sharedDockerSocket } from '../workloads/docker-access.js';
+import { StagingArea } from '../dockerproxy/aware/index.js';
 
 export interface RunningWorkloads {
   /** Stops the workloads (each with its own timeout), then the proxy. */
@@ -28,10 +28,15 @@ export async function startWorkloads(spec: InstanceSpec, timeline: Timeline, onD
   if (spec.workloads.length === 0) {
     return { stop: async () => proxy?.close() };
   }
+  // Staging binds left by an earlier concierge on this machine point into rootfs that are gone.
+  const stagingDir = `${spec.runDir}/staging`;
+  const swept = await new StagingArea(stagingDir).sweep();
+  if (swept > 0) log.info({ swept }, 'stale staging binds released');
   const runner = await WorkloadRunner.open({
     containerdSocket: spec.containerd.socket,
     containerdState: spec.containerd.state,
-    ...(proxy !== undefined ? { dockerAccess: sharedDockerSocket(spec.docker.proxySocket) } : {}),
+    // Each workload with dockerAccess gets a caller-aware socket of its own in front of dockerd.
+    ...(spec.docker.enabled ? { dockerSocket: spec.docker.socket, dockerSocketDir: `${spec.runDir}/docker`, stagingDir } : {}),
     fifoRoot: `${spec.runDir}/fifo`,
   });
   let first = true;

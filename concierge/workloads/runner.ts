@@ -62,7 +62,7 @@ export class WorkloadRunner extends EventEmitter {
           stagingDir: options.stagingDir ?? '/run/concierge/staging',
           containerdState: options.containerdState ?? '/run/containerd',
           namespace: options.namespace ?? 'default',
-          upstreamWaitMs: 60_000,
+          upstreamWaitMs: 120_000,
         })
         : noDockerAccess),
       fifoRoot: options.fifoRoot ?? '/run/concierge/fifo',
