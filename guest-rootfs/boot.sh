@@ -65,13 +65,13 @@ if [ -n "$cache" ]; then
   disk_args=(-drive "file=$cache,format=raw,if=virtio,cache=unsafe")
 fi
 
-kernel_args="console=ttyS0 panic=-1 rdinit=/sbin/init mitigations=off i8042.noaux i8042.nokbd"
+kernel_args="console=ttyS0 panic=-1 mitigations=off i8042.noaux i8042.nokbd"
 [ "$verbose" = 1 ] || kernel_args="$kernel_args quiet"
 [ -n "$append" ] && kernel_args="$kernel_args $append"
 
 echo "boot.sh: qemu $accel, ${memory} MB, $cpus cpus, spec $spec${cache:+, cache $cache}" >&2
-qemu_err=$(mktemp)
-trap 'rm -f "$qemu_err"' EXIT
+qemu_err=$(mktemp) console=$(mktemp)
+trap 'rm -f "$qemu_err" "$console"' EXIT
 cmd=("$qemu" "${accel_args[@]}" -machine pc -m "$memory" -smp "$cpus" -nodefaults -no-user-config
   -display none -serial stdio -monitor none -no-reboot
   -kernel "$out/vmlinuz" -initrd "$out/initramfs" -append "$kernel_args"
@@ -80,8 +80,8 @@ cmd=("$qemu" "${accel_args[@]}" -machine pc -m "$memory" -smp "$cpus" -nodefault
   "${disk_args[@]}")
 [ "$timeout" != 0 ] && cmd=(timeout --foreground "$timeout" "${cmd[@]}")
 set +e
-"${cmd[@]}" 2> >(tee "$qemu_err" >&2)
-status=$?
+"${cmd[@]}" 2> >(tee "$qemu_err" >&2) | tee "$console"
+status=${PIPESTATUS[0]}
 set -e
 wait 2>/dev/null || true
 
@@ -93,6 +93,13 @@ if [ $((status % 2)) = 1 ] && ! grep -q "^$qemu:\|^qemu-system" "$qemu_err"; the
   code=$((status >> 1))
   echo "boot.sh: guest exit code $code" >&2
   exit "$code"
+fi
+# A plain power-off (qemu status 0): concierge's result line on the console says the code.
+result=$(sed -n 's/.*concierge: result exit-code=\([0-9]*\).*/\1/p' "$console" | tail -1)
+if [ "$status" = 0 ] && [ -n "$result" ]; then
+  echo "boot.sh: guest exit code $result (from the console's result line)" >&2
+  [ "$result" -gt 255 ] && result=255
+  exit "$result"
 fi
 echo "boot.sh: the guest stopped without reporting an exit code (qemu status $status)" >&2
 exit 125

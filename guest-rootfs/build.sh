@@ -73,6 +73,9 @@ mkdir -p usr/bin usr/sbin usr/lib/x86_64-linux-gnu usr/lib64 etc/concierge dev p
 rmdir var/run-placeholder
 ln -s usr/bin bin && ln -s usr/sbin sbin && ln -s usr/lib lib && ln -s usr/lib64 lib64
 ln -s ../run var/run
+# The kernel runs /init from an initramfs: a first stage that makes / pivotable, then /sbin/init.
+install -m 755 "$here/init/first-stage.sh" init
+mkdir -p mnt
 chmod 1777 tmp
 # Node (concierge) needs fds 0-2 and /dev/null before anything mounts devtmpfs (brief 3).
 mknod -m 600 dev/console c 5 1
@@ -160,12 +163,20 @@ add_module() {
   echo "/${modpath[$m]}" >> etc/concierge/modules
 }
 while read -r m; do [ -n "$m" ] && add_module "$m"; done < <(sed -e 's/#.*//' -e 's/[[:space:]]*$//' "$here/modules.list")
+# modules.dep as depmod writes it: each module's whole dependency closure, the deepest last (loaders
+# insert the list from its end). Paths are relative to /lib/modules/<release>.
+closure() {  # load order of $1's dependencies, deepest first
+  local d
+  for d in $(deps_of "$1"); do d=${d//-/_}; closure "$d"; echo "$d"; done
+}
 while read -r ko; do
-  deps=""
-  name=${ko##*/}; name=${name%.ko}
-  for d in $(deps_of "${name//-/_}"); do deps="$deps /${modpath[${d//-/_}]}"; done
-  echo "${ko#/lib/modules/$kver/}:${deps//\/lib\/modules\/$kver\//}"
+  name=${ko##*/}; name=${name%.ko}; name=${name//-/_}
+  deps=$(closure "$name" | awk '!seen[$0]++' | tac)
+  line="${ko#/lib/modules/$kver/}:"
+  for d in $deps; do line="$line ${modpath[$d]#lib/modules/$kver/}"; done
+  echo "$line"
 done < etc/concierge/modules > "usr/$moddir/modules.dep"
+cp "$pkgroot/$moddir/modules.builtin" "usr/$moddir/modules.builtin"
 echo "$kver" > etc/concierge/kernel-release
 step "${#loaded[@]} kernel modules"
 

@@ -45,8 +45,8 @@ mkdir -p /sys/fs/cgroup/init && echo $$ > /sys/fs/cgroup/init/cgroup.procs
 for c in $(cat /sys/fs/cgroup/cgroup.controllers); do echo "+$c" > /sys/fs/cgroup/cgroup.subtree_control; done
 say "mounted"
 
-while read -r ko; do insmod "$ko" || say "insmod $ko failed"; done < /etc/concierge/modules
-say "modules loaded"
+# fw_cfg first: the spec may be there. The spec's modules come after it, with their dependencies.
+insmod "$(grep /qemu_fw_cfg.ko /etc/concierge/modules)" || say "insmod qemu_fw_cfg failed"
 
 # The instance spec (brief 2): kernel command line, then fw_cfg, then the rootfs.
 spec=$(sed -n 's/.*concierge\.spec=\([^ ]*\).*/\1/p' /proc/cmdline)
@@ -60,6 +60,9 @@ image=$(get workloads.0.image)
 [ -n "$(get workloads.0.args.0)" ] || fail "bad instance spec $spec: workloads[0].args is missing or empty"
 say "instance spec read from $spec"
 
+i=0; while m=$(get "modules.$i") && [ -n "$m" ]; do modprobe "$m" || fail "kernel module $m did not load"; i=$((i + 1)); done
+say "modules loaded"
+
 hostname "$(get hostname || echo guest)"
 ip link set lo up
 sed -n 's/^sysctls\.\([^=]*\)=\(.*\)/\1 \2/p' /run/spec.flat | while read -r key val; do
@@ -70,17 +73,17 @@ echo 1 > /proc/sys/net/ipv4/ip_forward
 
 containerd_root=/var/lib/containerd docker_root=/var/lib/docker
 i=0
-while dev=$(get "mounts.$i.device") && [ -n "$dev" ]; do
+while dev=$(get "mounts.$i.source") && [ -n "$dev" ]; do
   target=$(get "mounts.$i.target")
   mkdir -p "$target"
-  mount -t "$(get "mounts.$i.fsType")" "$dev" "$target" || fail "mount $dev on $target failed"
+  mount -t "$(get "mounts.$i.type")" "$dev" "$target" || fail "mount $dev on $target failed"
   cache_targets="$target $cache_targets"
-  s=$(get "mounts.$i.containerdState") && [ -n "$s" ] && containerd_root="$target/$s"
-  s=$(get "mounts.$i.dockerState") && [ -n "$s" ] && docker_root="$target/$s"
   say "mounted $dev on $target"
   i=$((i + 1))
 done
 
+v=$(get containerd.root) && [ -n "$v" ] && containerd_root=$v
+v=$(get docker.dataRoot) && [ -n "$v" ] && docker_root=$v
 mkdir -p /run/containerd "$containerd_root"
 containerd --root "$containerd_root" --state /run/containerd --address /run/containerd/containerd.sock \
   > /run/containerd.log 2>&1 &
