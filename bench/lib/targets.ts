@@ -65,6 +65,12 @@ export async function concierge(name: string, command: string, prefixArgs: strin
   return startProcess(name, command, [...prefixArgs, 'proxy', '--listen', listen, '--upstream', dockerdSock], listen, join(dir, `${name}.log`), env);
 }
 
+/** A bare Node passthrough (bench/floor/node-pipe.mjs): the floor cost of forwarding bytes in Node. */
+export async function nodeFloor(name: string, node: string, script: string, mode: 'pipe' | 'onread', dir: string, dockerdSock: string): Promise<Target> {
+  const listen = join(dir, `${name}.sock`);
+  return startProcess(name, node, [script, listen, dockerdSock, mode], listen, join(dir, `${name}.log`));
+}
+
 async function startProcess(name: string, command: string, args: string[], listen: string, logPath: string, env: NodeJS.ProcessEnv = {}): Promise<Target> {
   const logFd = openSync(logPath, 'w');
   const child: ChildProcess = spawn(command, args, { stdio: ['ignore', logFd, logFd], env: { ...process.env, ...env } });

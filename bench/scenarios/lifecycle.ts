@@ -11,7 +11,7 @@ export const lifecycle: SerialScenario = {
     const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
     const sock = target.socketPath;
     const samplesMs: number[] = [];
-    const deadline = performance.now() + ctx.scale.loopSeconds * 4 * 1000;
+    const deadline = performance.now() + ctx.scale.loopSeconds * 1000;
     try {
       for (let i = 0; i < ctx.scale.lifecycleCycles && performance.now() < deadline; i++) {
         const t0 = performance.now();
