@@ -8,8 +8,11 @@ debian_packages=(
   golang-github-containerd-containerd-dev golang-github-gogo-protobuf-dev golang-google-genproto-dev
   protobuf-compiler libprotobuf-dev
 )
+# The guest microVM (guest-rootfs/): qemu, and the tools its build uses. Skipped with CONCIERGE_SKIP_GUEST=1.
+guest_packages=(qemu-system-x86 cpio zstd e2fsprogs binutils file)
+[ "${CONCIERGE_SKIP_GUEST:-0}" = 1 ] && guest_packages=()
 missing=()
-for p in "${debian_packages[@]}" ${CONCIERGE_EXTRA_PACKAGES:-}; do
+for p in "${debian_packages[@]}" "${guest_packages[@]}" ${CONCIERGE_EXTRA_PACKAGES:-}; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
