@@ -205,7 +205,7 @@ export class ProxyConnection {
     if (this.closed) return;
     const bodyRead = end > head.length || framing.kind === 'none';
     if ('status' in outcome) {
-      const response = jsonErrorResponse(outcome.status, outcome.message, { close: !bodyRead });
+      const response = jsonErrorResponse(outcome.status, outcome.message, { close: !bodyRead, head: head.method === 'HEAD' });
       if (bodyRead) {
         this.client.write(response);
         this.clientBytes = this.clientBytes.subarray(end);

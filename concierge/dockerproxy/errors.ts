@@ -1,7 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 
 /** A complete HTTP/1.1 response carrying Docker's error shape, `{"message": "..."}`. */
-export function jsonErrorResponse(status: number, message: string, opts: { close: boolean }): Buffer {
+export function jsonErrorResponse(status: number, message: string, opts: { close: boolean; head?: boolean }): Buffer {
   const body = `${JSON.stringify({ message })}\n`;
   const head =
     `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n` +
@@ -9,5 +9,6 @@ export function jsonErrorResponse(status: number, message: string, opts: { close
     `Content-Length: ${Buffer.byteLength(body)}\r\n` +
     (opts.close ? 'Connection: close\r\n' : '') +
     '\r\n';
-  return Buffer.from(head + body);
+  // An answer to HEAD announces its length but carries no body (the next bytes are the next answer).
+  return Buffer.from(opts.head === true ? head : head + body);
 }

@@ -46,12 +46,13 @@ function locate(caller: Caller, components: readonly string[]): { base: string; 
   return { base: mount.source, relative: path.slice(dest.length).replace(/^\/+/, ''), mount };
 }
 
-function refuseMount(mount: CallerMount | undefined, callerPath: string): void {
+function refuseMount(mount: CallerMount | undefined, callerPath: string, requested: string): void {
   if (mount !== undefined && (REFUSED_TYPES.has(mount.type) || !isBind(mount))) {
-    throw new Refused(403, `bind source ${callerPath} is on a ${mount.type} mount of the caller and cannot be shared with a sibling`);
+    throw new Refused(403, `bind source ${requested}: ${callerPath} is on a ${mount.type} mount of the caller and cannot be shared with a sibling`);
   }
-  if (REFUSED_PREFIXES.some((p) => within(callerPath, p))) {
-    throw new Refused(403, `bind source ${callerPath} is under ${REFUSED_PREFIXES.find((p) => within(callerPath, p))}, which is not shared with siblings`);
+  const prefix = REFUSED_PREFIXES.find((p) => within(callerPath, p));
+  if (prefix !== undefined) {
+    throw new Refused(403, `bind source ${requested}: ${callerPath} is under ${prefix}, which is not shared with siblings`);
   }
 }
 
@@ -77,7 +78,7 @@ export async function resolveCallerPath(caller: Caller, path: string): Promise<R
     resolved.push(part);
     const { base, relative, mount } = locate(caller, resolved);
     const callerPath = `/${resolved.join('/')}`;
-    refuseMount(mount, callerPath);
+    refuseMount(mount, callerPath, path);
     const hostPath = relative === '' ? base : `${base}/${relative}`;
     let isLink = false;
     try {
@@ -91,17 +92,22 @@ export async function resolveCallerPath(caller: Caller, path: string): Promise<R
       if (code === 'ENOENT' || code === 'ENOTDIR') {
         throw new Refused(400, `bind source path does not exist: ${path} (create it first; concierge does not create bind sources)`);
       }
-      throw err;
+      throw new Refused(400, `bind source ${path} cannot be resolved: ${code ?? (err as Error).message}`);
     }
     if (!isLink) continue;
     if (++symlinks > MAX_SYMLINKS) throw new Refused(400, `too many levels of symbolic links in ${path}`);
-    const target = await readlink(hostPath);
+    let target: string;
+    try {
+      target = await readlink(hostPath);
+    } catch {
+      throw new Refused(409, `bind source ${path} changed while it was being resolved; not bound`);
+    }
     resolved.pop();
     if (target.startsWith('/')) resolved.length = 0;
     pending = [...target.split('/'), ...pending];
   }
   const { base, relative, mount } = locate(caller, resolved);
   const callerPath = `/${resolved.join('/')}`;
-  refuseMount(mount, callerPath);
+  refuseMount(mount, callerPath, path);
   return { callerPath, base, relative };
 }

@@ -40,7 +40,12 @@ export class CallerRoutes implements Interceptor {
   route(head: RequestHead): RouteHandler | undefined {
     const { path } = splitTarget(head.target);
     const m = head.method;
-    if (REFUSED_AREAS.test(path)) return this.handler(0, async () => refusal(403, `concierge: ${path.split('/')[1]} is not available to workloads`));
+    if (REFUSED_AREAS.test(path)) {
+      // A lookup answers "not found" (the CLI's `inspect` tries plugins last); anything else is refused.
+      const lookup = m === 'GET' && path.split('/').length > 2;
+      return this.handler(0, async () =>
+        lookup ? refusal(404, `${path.split('/')[2]}: not found`) : refusal(403, `concierge: ${path.split('/')[1]} is not available to workloads`));
+    }
     if (path === '/containers/create' && m === 'POST') return this.handler(MAX_JSON_BODY, (h, b) => this.createContainer(h, b!));
     if ((path === '/containers/json' && m === 'GET') || (path === '/containers/prune' && m === 'POST')) return this.scopedList();
     if (path === '/events' && m === 'GET') return this.scopedList();
@@ -250,7 +255,7 @@ function setOwnerLabel(tree: JsonObject, owner: string, staged: string[]): void 
 }
 
 /** Adds `label=<owner>=<id>` to a request's `filters` (both the map and the legacy list forms). */
-export function withOwnerFilter(target: string, owner: string): string {
+export function withOwnerFilter(target: string, ownerId: string): string {
   const { versionPrefix, path, query } = splitTarget(target);
   const params = new URLSearchParams(query);
   let filters: Record<string, unknown> = {};
@@ -265,13 +270,20 @@ export function withOwnerFilter(target: string, owner: string): string {
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Refused(400, 'invalid filters');
     filters = parsed as Record<string, unknown>;
   }
-  // Filter names are matched exactly by dockerd; a differently cased "Label" is simply unknown to it.
+  // A client's own owner label stays: label filters must all match, so it can only narrow the answer.
+  // dockerd reads filters either all in the map form ({"label": {"a=b": true}}) or all in the legacy
+  // list form ({"label": ["a=b"]}); a mix is an error, so the owner filter follows the client's form.
+  const owner = `${OWNER_LABEL}=${ownerId}`;
+  const legacy = Object.values(filters).some((v) => Array.isArray(v));
   const label = filters.label;
-  const labels: Record<string, boolean> = {};
-  if (Array.isArray(label)) for (const l of label) labels[String(l)] = true;
-  else if (typeof label === 'object' && label !== null) Object.assign(labels, label);
-  labels[`${OWNER_LABEL}=${owner}`] = true;
-  filters.label = labels;
+  if (legacy) {
+    const list = Array.isArray(label) ? label.map(String) : typeof label === 'object' && label !== null ? Object.keys(label) : [];
+    filters.label = [...list, owner];
+  } else {
+    const map: Record<string, boolean> = typeof label === 'object' && label !== null ? { ...(label as Record<string, boolean>) } : {};
+    map[owner] = true;
+    filters.label = map;
+  }
   params.set('filters', JSON.stringify(filters));
   return `${versionPrefix}${path}?${params.toString()}`;
 }

@@ -3,6 +3,7 @@ import { closeSync, fstatSync, openSync } from 'node:fs';
 import { lstat, mkdir, readdir, rmdir, unlink, writeFile } from 'node:fs/promises';
 import { AT, AT_FDCWD, MNT, MOVE_MOUNT, O, OPEN_TREE, RESOLVE, sys } from '../../sys/index.js';
 import { Refused } from './caller.js';
+import { log } from '../../log/logger.js';
 import type { ResolvedSource } from './paths.js';
 
 /**
@@ -19,8 +20,10 @@ export class StagingArea {
     try {
       if (source.relative !== '') {
         try {
+          // No O_NOFOLLOW: with it, openat2 hands back a trailing symlink itself (which open_tree would
+          // then follow on the host). Without it, RESOLVE_NO_SYMLINKS refuses every symlink with ELOOP.
           fd = sys.openat2(baseFd, source.relative, {
-            flags: O.PATH | O.CLOEXEC | O.NOFOLLOW,
+            flags: O.PATH | O.CLOEXEC,
             resolve: RESOLVE.BENEATH | RESOLVE.NO_SYMLINKS | RESOLVE.NO_MAGICLINKS | RESOLVE.NO_XDEV,
           });
         } catch (err) {
@@ -31,13 +34,15 @@ export class StagingArea {
           throw err;
         }
       }
-      const isDir = fstatSync(fd).isDirectory();
+      const stat = fstatSync(fd);
+      if (stat.isSymbolicLink()) throw new Refused(409, `bind source ${source.callerPath} changed while it was being resolved; not bound`);
+      const isDir = stat.isDirectory();
       const callerDir = `${this.dir}/${callerId}`;
       await mkdir(callerDir, { recursive: true, mode: 0o700 });
       const target = `${callerDir}/${randomUUID()}`;
       if (isDir) await mkdir(target);
       else await writeFile(target, '', { mode: 0o600 });
-      const tree = sys.openTree(fd, '', OPEN_TREE.CLONE | OPEN_TREE.CLOEXEC | AT.EMPTY_PATH);
+      const tree = sys.openTree(fd, '', OPEN_TREE.CLONE | OPEN_TREE.CLOEXEC | AT.EMPTY_PATH | AT.SYMLINK_NOFOLLOW);
       try {
         sys.moveMount(tree, '', AT_FDCWD, target, MOVE_MOUNT.F_EMPTY_PATH);
       } finally {
@@ -50,15 +55,30 @@ export class StagingArea {
     }
   }
 
-  async release(path: string): Promise<void> {
-    if (!path.startsWith(`${this.dir}/`)) return; // never unmount anything concierge did not stage
+  /**
+   * Unmounts and removes one staging bind. Never throws (it runs after answers, off the request path):
+   * a failure is logged and the sweep at exit or start-up tries again.
+   */
+  async release(path: string): Promise<boolean> {
+    if (!path.startsWith(`${this.dir}/`) || path.slice(this.dir.length + 1).includes('..')) return false;
     try {
-      sys.umount2(path, MNT.DETACH);
+      // NOFOLLOW: the staging path is concierge's, but never let a link there aim the unmount elsewhere.
+      sys.umount2(path, MNT.DETACH | MNT.UMOUNT_NOFOLLOW);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EINVAL' && (err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'EINVAL' && code !== 'ENOENT') {
+        log.warn({ path, err: (err as Error).message }, 'staging bind not released');
+        return false;
+      }
     }
-    // Never a recursive remove: if the unmount did not take, that would delete the caller's files.
-    await removeEmpty(path);
+    try {
+      // Never a recursive remove: if the unmount did not take, that would delete the caller's files.
+      await removeEmpty(path);
+      return true;
+    } catch (err) {
+      log.warn({ path, err: (err as Error).message }, 'staging path not removed');
+      return false;
+    }
   }
 
   /** Releases every staging bind of one caller (its exit), or of all callers (start-up sweep). */
@@ -67,10 +87,9 @@ export class StagingArea {
     let released = 0;
     for (const d of dirs) {
       for (const entry of await listDir(`${this.dir}/${d}`)) {
-        await this.release(`${this.dir}/${d}/${entry}`);
-        released++;
+        if (await this.release(`${this.dir}/${d}/${entry}`)) released++;
       }
-      await removeEmpty(`${this.dir}/${d}`);
+      await removeEmpty(`${this.dir}/${d}`).catch(() => undefined);
     }
     return released;
   }
