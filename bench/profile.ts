@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createContainer, startContainer, waitContainer } from './lib/containers.js';
 import { summarizeProfile } from './lib/cpuprofile.js';
-import { importBusybox, LABEL, removeBenchContainers, removeImage } from './lib/image.js';
+import { importBusybox, LABEL, sweep } from './lib/image.js';
 import { cpuSeconds } from './lib/proc.js';
 import { concierge } from './lib/targets.js';
 import { table } from './lib/stats.js';
@@ -83,8 +83,7 @@ try {
   lines.push(table([['file', 'ms', 'share'], ...summary.byFile.map((s) => [s.name, s.ms.toFixed(1), `${(s.share * 100).toFixed(1)}%`])]));
   process.stdout.write(`${lines.join('\n')}\n`);
 } finally {
-  await removeBenchContainers(dockerdSock).catch(() => 0);
-  await removeImage(dockerdSock).catch(() => {});
+  process.stderr.write(`${await sweep(dockerdSock)}\n`);
   if (!args.keep) rmSync(dir, { recursive: true, force: true });
   else process.stderr.write(`kept ${dir}\n`);
 }

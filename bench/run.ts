@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createContainer, startContainer, waitContainer } from './lib/containers.js';
-import { importBusybox, LABEL, removeBenchContainers, removeImage } from './lib/image.js';
+import { importBusybox, LABEL, sweep } from './lib/image.js';
 import { memory, openFds } from './lib/proc.js';
 import { cpuTable, figuresTable, summarize, verdicts } from './lib/report.js';
 import { Rounds } from './lib/rounds.js';
@@ -82,10 +82,9 @@ let cleaning: Promise<void> | undefined;
 function cleanup(): Promise<void> {
   cleaning ??= (async () => {
     for (const t of started) await t.stop().catch(() => {});
-    const removed = await removeBenchContainers(dockerdSock).catch(() => 0);
-    await removeImage(dockerdSock).catch(() => {});
+    const swept = await sweep(dockerdSock);
     rmSync(dir, { recursive: true, force: true });
-    log(`cleaned up: ${started.filter((t) => t.pid !== undefined).length} proxies, ${removed} containers, the image, ${dir}`);
+    log(`cleaned up: ${started.length} proxies stopped, ${swept}, ${dir} removed`);
   })();
   return cleaning;
 }
@@ -116,7 +115,7 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   const elapsed = (): string => `${((performance.now() - t0) / 1000).toFixed(0)} s`;
   if (!existsSync(conciergeBinary) || !existsSync(conciergeJs)) throw new Error('dist/ is missing: run `npm run build`');
-  await removeBenchContainers(dockerdSock); // leftovers of a run that was killed
+  await sweep(dockerdSock); // leftovers of a run that was killed (the image too, or a re-import would orphan it)
   await importBusybox(dockerdSock);
 
   const targets: Target[] = [direct(dockerdSock), await haproxy(dir, dockerdSock)];

@@ -87,14 +87,18 @@ export class Rounds {
     for (const scenario of scenarios) {
       if (scenario.interleaved) {
         const before = this.snapshot();
-        const results = await scenario.run(order, ctx);
+        const results = await scenario.run(order, ctx).catch((err: Error) => {
+          throw new Error(`${scenario.id} (targets interleaved): ${err.message}`, { cause: err });
+        });
         const after = this.snapshot();
         for (const [target, figures] of results) this.record(scenario.id, target, true, before, after, figures);
         continue;
       }
       for (const target of order) {
         const before = this.snapshot();
-        const figures = await scenario.run(target, ctx);
+        const figures = await scenario.run(target, ctx).catch((err: Error) => {
+          throw new Error(`${scenario.id} on ${target.name}: ${err.message}`, { cause: err });
+        });
         this.record(scenario.id, target.name, false, before, this.snapshot(), figures);
       }
     }

@@ -1,5 +1,5 @@
 import http from 'node:http';
-import { createContainer, removeContainer } from '../lib/containers.js';
+import { createContainer, removeQuietly } from '../lib/containers.js';
 import { API, requestCounted } from '../lib/http.js';
 import { singleFileArchive, singleFileArchiveSize } from '../lib/tar.js';
 import type { Target } from '../lib/targets.js';
@@ -38,7 +38,7 @@ export const archive: SerialScenario = {
         'cp-out': { kind: 'throughput', bytes: get.bytes, seconds: (get.endedAt - get.sentAt) / 1000 },
       };
     } finally {
-      await removeContainer(sock, agent, id);
+      await removeQuietly(sock, agent, id);
       agent.destroy();
     }
   },

@@ -1,5 +1,5 @@
 import http from 'node:http';
-import { createContainer, removeContainer, startContainer, waitContainer } from '../lib/containers.js';
+import { createContainer, removeQuietly, startContainer, waitContainer } from '../lib/containers.js';
 import { API, upgrade } from '../lib/http.js';
 import type { Target } from '../lib/targets.js';
 import type { Context, Figures, SerialScenario } from './scenario.js';
@@ -48,7 +48,7 @@ export const attach: SerialScenario = {
       if (bytes < mib * 1024 * 1024) throw new Error(`${target.name}: attach gave ${bytes} bytes, expected > ${mib} MiB`);
       return { attach: { kind: 'throughput', bytes, seconds: (endedAt - firstByteAt) / 1000 } };
     } finally {
-      await removeContainer(sock, agent, id);
+      await removeQuietly(sock, agent, id);
       agent.destroy();
     }
   },

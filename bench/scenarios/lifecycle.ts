@@ -1,5 +1,5 @@
 import http from 'node:http';
-import { createContainer, removeContainer, startContainer, waitContainer } from '../lib/containers.js';
+import { createContainer, removeQuietly, startContainer, waitContainer } from '../lib/containers.js';
 import type { Target } from '../lib/targets.js';
 import type { Context, Figures, SerialScenario } from './scenario.js';
 
@@ -21,7 +21,7 @@ export const lifecycle: SerialScenario = {
           const code = await waitContainer(sock, agent, id, 30_000);
           if (code !== 0) throw new Error(`${target.name}: busybox true exited ${code}`);
         } finally {
-          await removeContainer(sock, agent, id);
+          await removeQuietly(sock, agent, id);
         }
         samplesMs.push(performance.now() - t0);
       }

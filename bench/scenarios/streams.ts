@@ -1,5 +1,5 @@
 import http from 'node:http';
-import { createContainer, removeContainer, startContainer } from '../lib/containers.js';
+import { createContainer, removeQuietly, startContainer } from '../lib/containers.js';
 import { API } from '../lib/http.js';
 import { memory, openFds } from '../lib/proc.js';
 import type { Target } from '../lib/targets.js';
@@ -48,7 +48,7 @@ export async function idleStreams(target: Target, checkpoints: number[], timeout
     return figures;
   } finally {
     for (const req of requests) req.destroy();
-    await removeContainer(sock, control, sleeper);
+    await removeQuietly(sock, control, sleeper);
     control.destroy();
   }
 }
