@@ -49,7 +49,7 @@ function guestView(boot: Boot): string[] {
   return out;
 }
 
-if (values.build === true) buildGuest();
+if (values.build === true) console.log(await buildGuest());
 const dir = scratchDir();
 const runs = Number(values.runs);
 console.log(`guest boot timeline, init ${initKind}, ${values.cached === true ? 'with a fresh cache disk' : 'no cache disk'}, ${runs} run(s); ms from qemu start, as the host saw the console`);

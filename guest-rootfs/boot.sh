@@ -4,7 +4,7 @@
 # otherwise software emulation (TCG).
 #
 # Usage: guest-rootfs/boot.sh --spec <instance.json> [--cache <disk.img>] [--cache-size 2G]
-#          [--memory 2048] [--cpus 2] [--accel auto|kvm|tcg] [--timeout <seconds>] [--verbose]
+#          [--memory 2048] [--cpus 2] [--cpu <qemu cpu model>] [--accel auto|kvm|tcg] [--timeout <seconds>] [--verbose]
 #          [--append "<more kernel arguments>"]
 #   --cache    a raw ext4 disk given to the guest as its first virtio disk (/dev/vda); created when
 #              absent. The spec's `mounts` says where it goes (/cache).
@@ -14,7 +14,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 out="$here/out"
-spec="" cache="" cache_size=2G memory=2048 cpus=2 accel=auto timeout=0 verbose=0 append=""
+spec="" cache="" cache_size=2G memory=2048 cpus=2 cpu="" accel=auto timeout=0 verbose=0 append=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --spec) spec="$2"; shift ;;
@@ -22,6 +22,7 @@ while [ $# -gt 0 ]; do
     --cache-size) cache_size="$2"; shift ;;
     --memory) memory="$2"; shift ;;
     --cpus) cpus="$2"; shift ;;
+    --cpu) cpu="$2"; shift ;;
     --accel) accel="$2"; shift ;;
     --timeout) timeout="$2"; shift ;;
     --append) append="$2"; shift ;;
@@ -49,9 +50,9 @@ if [ "$accel" = auto ]; then
   if kvm_works; then accel=kvm; else accel=tcg; fi
 fi
 case "$accel" in
-  kvm) accel_args=(-accel kvm -cpu host) ;;
+  kvm) accel_args=(-accel kvm -cpu "${cpu:-host}") ;;
   # -cpu max: Node needs instructions (SSE4.2, POPCNT) that the default qemu64 model lacks.
-  tcg) accel_args=(-accel tcg,thread=multi -cpu max) ;;
+  tcg) accel_args=(-accel tcg,thread=multi -cpu "${cpu:-max}") ;;
   *) echo "boot.sh: --accel must be auto, kvm or tcg" >&2; exit 2 ;;
 esac
 

@@ -17,8 +17,8 @@ describe(`guest microVM (init: ${initKind})`, () => {
   let first: Boot;
   let second: Boot;
 
-  beforeAll(() => {
-    buildGuest();
+  beforeAll(async () => {
+    await buildGuest();
   }, minutes(10));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

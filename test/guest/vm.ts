@@ -1,6 +1,6 @@
 // Builds the guest image once and boots it under qemu through guest-rootfs/boot.sh, collecting the
 // console. Software emulation on these machines: a boot takes minutes, so tests share boots.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,11 +14,18 @@ export const initKind: 'concierge' | 'shell' = process.env.CONCIERGE_GUEST_INIT 
 /** What a guest that rejects its spec reports: concierge's exitCodes.badSpec, the stand-in's 125. */
 export const badSpecExitCode = initKind === 'concierge' ? 2 : 125;
 
-/** Builds guest-rootfs/out (reproducible, so rebuilding is always safe); throws with the build's output. */
-export function buildGuest(): string {
-  const r = spawnSync('bash', [join(guestDir, 'build.sh'), `--init=${initKind}`], { encoding: 'utf8', cwd: repoRoot });
-  if (r.status !== 0) throw new Error(`guest build failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
-  return r.stdout;
+/**
+ * Builds guest-rootfs/out (reproducible, so rebuilding is always safe); throws with the build's output.
+ * Asynchronous: a test worker blocked for minutes misses its runner's heartbeats.
+ */
+export async function buildGuest(): Promise<string> {
+  const child = spawn('bash', [join(guestDir, 'build.sh'), `--init=${initKind}`], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  if (code !== 0) throw new Error(`guest build failed (${code}):\n${output}`);
+  return output;
 }
 
 export interface Boot {
