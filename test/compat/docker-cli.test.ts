@@ -202,7 +202,7 @@ describe.each([
   it('wait', async () => {
     const { normalized } = await compareTargets(run, async (t) => {
       const name = t.name(`wait${v}`);
-      await cli.run(t, ['run', '-d', '--name', name, image, 'sh', '-c', 'sleep 1; exit 7']);
+      await cli.run(t, ['run', '-d', '--name', name, image, 'sh', '-c', 'sleep 0.5; exit 7']);
       const waited = await cli.run(t, ['wait', name]);
       await removeContainers(cli, t, name);
       return outcomeOf(waited);
@@ -234,17 +234,16 @@ describe.each([
     const { normalized } = await compareTargets(run, async (t) => {
       const name = t.name(`stats${v}`);
       await cli.run(t, ['run', '-d', '--name', name, image, 'sleep', '600']);
-      const named = await cli.run(t, ['stats', '--no-stream', '--format', '{{.Name}} {{.ID}}', name]);
       const table = await cli.run(t, ['stats', '--no-stream', name]);
       await removeContainers(cli, t, name);
       // Usage figures are live readings, not outputs: keep the header, the id and name columns,
       // and the number of columns.
       const [header = '', ...rows] = table.stdout.split('\n');
       const shape = [header, ...rows.map((row) => row.split(/\s{2,}/).map((col, i) => (i < 2 ? col : '#')).join(' | '))].join('\n');
-      return { named: outcomeOf(named), table: { ...outcomeOf(table), stdout: shape } };
+      return { ...outcomeOf(table), stdout: shape };
     });
-    expect(normalized.named.stdout).toBe(`compat-<run>-stats${v} <short1>\n`);
-    expect(normalized.table.stdout).toContain(`compat-<run>-stats${v}`);
+    expect(normalized.code).toBe(0);
+    expect(normalized.stdout).toMatch(new RegExp(`^CONTAINER ID +NAME +CPU % .*\n<short1> \\| compat-<run>-stats${v} \\| # \\| # \\| # \\| # \\| # \\| #\n$`));
   });
 
   it('network create, ls, inspect, rm', async () => {

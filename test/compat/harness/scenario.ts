@@ -4,8 +4,16 @@ import type { CommandResult } from './run-command.js';
 import type { CompatRun, Target } from './targets.js';
 
 /** The comparable part of a command's result: a timeout or a signal is part of the outcome. */
-export function outcomeOf(result: CommandResult): Record<string, unknown> {
-  const out: Record<string, unknown> = { code: result.code, stdout: result.stdout, stderr: result.stderr };
+export interface CommandOutcome {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  signal?: NodeJS.Signals;
+  timedOut?: true;
+}
+
+export function outcomeOf(result: CommandResult): CommandOutcome {
+  const out: CommandOutcome = { code: result.code, stdout: result.stdout, stderr: result.stderr };
   if (result.signal !== null) out.signal = result.signal;
   if (result.timedOut) out.timedOut = true;
   return out;
