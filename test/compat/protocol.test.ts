@@ -8,6 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildBusyboxImage, removeEverythingNamed } from './harness/images.js';
+import { grpcCallOverUpgrade } from './harness/h2c-grpc.js';
 import { RawConnection, chunked, demuxDockerStream, requestBytes, type RawResponse } from './harness/raw-http.js';
 import { compareTargets } from './harness/scenario.js';
 import { startCompatRun, type CompatRun, type Target } from './harness/targets.js';
@@ -82,6 +83,26 @@ describe('HTTP/2 prior knowledge', () => {
     });
     expect(direct).toEqual({ http1: true, refused: true, closed: true });
     expect(proxy).toEqual(direct);
+  });
+});
+
+describe('BuildKit /grpc', () => {
+  // The 20.10 CLI's BuildKit client uses /session only (covered by the build scenarios); buildx
+  // drives dockerd's builder through /grpc. Not installed here, so its first step is done by hand.
+  it('h2c upgrade, then gRPC calls on the upgraded connection', async () => {
+    const { normalized } = await compareTargets(run, async (t) => {
+      const summarize = async (method: string) => {
+        const r = await grpcCallOverUpgrade(t.socket, '/grpc', method);
+        return { ...r, body: r.body.toString('base64') };
+      };
+      return {
+        listWorkers: await summarize('/moby.buildkit.v1.Control/ListWorkers'),
+        unknownMethod: await summarize('/moby.buildkit.v1.Control/NoSuchMethod'),
+      };
+    });
+    expect(normalized.listWorkers).toMatchObject({ upgradeStatusLine: 'HTTP/1.1 101 Switching Protocols', status: 200, grpcStatus: '0' });
+    expect(Buffer.from(normalized.listWorkers.body, 'base64').length).toBeGreaterThan(5);
+    expect(normalized.unknownMethod).toMatchObject({ status: 200, grpcStatus: '12' });
   });
 });
 
