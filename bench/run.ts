@@ -210,7 +210,7 @@ async function main(): Promise<void> {
       if (f.open === 1000) out.push(`${f.held === 1000 ? 'MET    ' : 'NOT MET'}  1,000 concurrent idle events/logs -f streams held: ${c.name} ${f.held} held, ${fmt(f.rssMb)} MB, ${f.fds} fds`);
     }
   }
-  out.push('n/a      not measured here: create with a translated bind ≤ +2 ms (needs a workload's caller-aware socket), fd/RSS flat over 10,000 create/rm cycles (too long for this bench), boot timings');
+  out.push('n/a      not measured here: create with a translated bind ≤ +2 ms (needs the caller-aware socket of a workload), fd/RSS flat over 10,000 create/rm cycles (too long for this bench), boot timings');
   out.push(`total ${elapsed()}`);
   process.stdout.write(`${out.join('\n')}\n`);
 }
