@@ -9,7 +9,7 @@ debian_packages=(
   protobuf-compiler libprotobuf-dev
 )
 # The guest microVM (guest-rootfs/): qemu, and the tools its build uses. Skipped with CONCIERGE_SKIP_GUEST=1.
-guest_packages=(qemu-system-x86 cpio zstd e2fsprogs binutils file)
+guest_packages=(qemu-system-x86 cpio lz4 zstd e2fsprogs binutils file)
 [ "${CONCIERGE_SKIP_GUEST:-0}" = 1 ] && guest_packages=()
 missing=()
 for p in "${debian_packages[@]}" "${guest_packages[@]}" ${CONCIERGE_EXTRA_PACKAGES:-}; do
