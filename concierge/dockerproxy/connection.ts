@@ -35,6 +35,19 @@ const MAX_HELD_BYTES = 1024 * 1024;
 
 const EMPTY = Buffer.alloc(0);
 
+/**
+ * One read buffer for every dockerd socket. Reads are handled synchronously, so it is reused while no
+ * write still points into it; when a write is queued, a fresh one is taken and the old one is left to
+ * that write. This halves the CPU per byte on streams (attach, logs, archives) against a fresh buffer
+ * per read, and keeps idle connections at no buffer memory at all.
+ */
+const READ_BUFFER_BYTES = 64 * 1024;
+let sharedRead = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+const readBuffer = (): Buffer => sharedRead;
+function retireReadBuffer(): void {
+  sharedRead = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+}
+
 interface PendingRequest {
   readonly method: string;
   readonly target: string;
@@ -90,6 +103,8 @@ export class ProxyConnection {
     client.on('end', () => this.onClientEnd());
     client.on('error', (err) => this.close(err));
     client.on('close', () => this.close());
+    // Dial at accept: the connect to dockerd then overlaps the client sending its first request.
+    this.dial(true);
   }
 
   // ---- client → dockerd -------------------------------------------------------------------------
@@ -290,7 +305,7 @@ export class ProxyConnection {
         const headEnd = findHeadEnd(buf.subarray(pos));
         if (headEnd < 0) {
           if (buf.length - pos > MAX_HEAD_BYTES) throw new HttpParseError('response head too large', 502);
-          this.upstreamBytes = buf.subarray(pos);
+          this.upstreamBytes = Buffer.from(buf.subarray(pos)); // out of the shared read buffer
           break;
         }
         pos = this.startResponse(buf, pos, headEnd);
@@ -361,7 +376,7 @@ export class ProxyConnection {
 
   private onUpstreamEnd(): void {
     if (this.piping) {
-      this.client.end();
+      this.endClient();
       return;
     }
     const upstream = this.upstream!;
@@ -369,7 +384,7 @@ export class ProxyConnection {
       // A close-delimited body ends here; a framed one was cut short, and the client sees it cut too.
       const complete = this.responseUntilClose;
       this.dropUpstream(upstream);
-      if (complete) this.client.end();
+      if (complete) this.endClient();
       else this.close();
       return;
     }
@@ -379,7 +394,7 @@ export class ProxyConnection {
     }
     // dockerd closed an idle connection (after `Connection: close`, or its idle timeout): so do we.
     this.dropUpstream(upstream);
-    this.client.end();
+    this.endClient();
   }
 
   /** The upstream socket failed or closed without an orderly end. */
@@ -406,11 +421,15 @@ export class ProxyConnection {
 
   // ---- shared -----------------------------------------------------------------------------------
 
-  private dial(): void {
+  /**
+   * Connects to dockerd. An eager dial (at accept) fails quietly: the error is only reported to a request,
+   * which dials again (and may wait for dockerd to start).
+   */
+  private dial(eager = false): void {
     if (this.dialing) return;
     this.dialing = true;
-    this.client.pause();
-    this.options.dial().then(
+    if (!eager) this.client.pause();
+    this.options.dial({ buffer: readBuffer, callback: (n, buf) => this.onUpstreamRead(n, buf) }).then(
       (upstream) => {
         this.dialing = false;
         if (this.closed) {
@@ -419,7 +438,6 @@ export class ProxyConnection {
         }
         this.upstream = upstream;
         // Events of a socket already dropped (after a close-delimited answer) are stale: ignore them.
-        upstream.on('data', (chunk: Buffer) => upstream === this.upstream && this.onUpstreamData(chunk));
         upstream.on('end', () => upstream === this.upstream && this.onUpstreamEnd());
         upstream.on('error', (err) => upstream === this.upstream && this.onUpstreamLost(err));
         upstream.on('close', () => upstream === this.upstream && this.onUpstreamLost());
@@ -428,10 +446,20 @@ export class ProxyConnection {
       },
       (err: Error) => {
         this.dialing = false;
+        if (eager) {
+          if (this.clientBytes.length > 0) this.dial();
+          return;
+        }
         this.options.log.warn({ err: err.message }, 'dockerd unreachable');
         this.refuse(502, `concierge: cannot reach dockerd: ${err.message}`);
       },
     );
+  }
+
+  /** dockerd's bytes arrive in a buffer shared by every connection (see readBuffer). */
+  private onUpstreamRead(n: number, buf: Buffer): boolean {
+    if (!this.closed && this.upstream !== undefined) this.onUpstreamData(buf.subarray(0, n));
+    return true; // backpressure pauses the socket explicitly (forward)
   }
 
   /** Answers the oldest unanswered request with a Docker-style error and closes, or just closes. */
@@ -452,15 +480,23 @@ export class ProxyConnection {
 
   private maybeFinish(): void {
     if (this.clientEnded && !this.piping && this.pending.length === 0 && this.requestBody === undefined) {
-      this.client.end();
-      this.upstream?.end();
+      this.endClient();
+      if (this.upstream !== undefined && !this.upstream.writableEnded) this.upstream.end();
     }
+  }
+
+  /** Ending an ended socket makes Node build an error with a stack: measurable on every request. */
+  private endClient(): void {
+    if (!this.client.writableEnded) this.client.end();
   }
 
   /** Writes with backpressure: a slow reader pauses the writer's source instead of buffering. */
   private forward(from: Socket, to: Socket, bytes: Buffer): void {
     if (bytes.length === 0 || to.destroyed || to.writableEnded) return;
-    if (!to.write(bytes) && !from.isPaused()) {
+    const flushed = to.write(bytes);
+    // A write that did not reach the kernel at once still points into the shared read buffer.
+    if (to.writableLength > 0 && bytes.buffer === sharedRead.buffer) retireReadBuffer();
+    if (!flushed && !from.isPaused()) {
       from.pause();
       to.once('drain', () => {
         if (!this.holdRequests || from !== this.client) from.resume();
