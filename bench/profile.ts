@@ -46,9 +46,10 @@ if (!existsSync(bundle)) throw new Error('dist/concierge.js is missing: run `npm
 const dir = mkdtempSync(join(tmpdir(), 'concierge-profile-'));
 const profiles = join(dir, 'profiles');
 const ctx: Context = {
-  scale: { pingRequests: 5000, newConnectionRequests: 1000, concurrentClients: 64, concurrentSeconds: 3, listRequests: 500, lifecycleCycles: 5, streamBytes: 256 * MiB, loopSeconds: 10 },
+  scale: { pingRequests: 5000, newConnectionRequests: 1000, concurrentClients: 64, concurrentSeconds: 3, listRequests: 500, lifecycleCycles: 5, streamBytes: 256 * MiB, loopSeconds: 10, bindCycles: 50, bindSeconds: 30 },
   logsContainer: '',
   listFilter: JSON.stringify({ label: [LABEL] }),
+  hostBindSource: dir, // no scenario here binds it
 };
 
 try {

@@ -9,6 +9,8 @@ export interface CreateOptions {
   /** `none` keeps a large stdout out of dockerd's log files (attach), json-file keeps it (logs). */
   logDriver?: 'none' | 'json-file';
   attachStdout?: boolean;
+  /** HostConfig.Binds (`source:destination`). */
+  binds?: string[];
 }
 
 export async function createContainer(sock: string, agent: http.Agent | false, options: CreateOptions): Promise<string> {
@@ -18,7 +20,11 @@ export async function createContainer(sock: string, agent: http.Agent | false, o
     Labels: { [LABEL]: '1' },
     AttachStdout: options.attachStdout ?? false,
     AttachStderr: options.attachStdout ?? false,
-    HostConfig: { NetworkMode: 'none', LogConfig: { Type: options.logDriver ?? 'json-file', Config: {} } },
+    HostConfig: {
+      NetworkMode: 'none',
+      LogConfig: { Type: options.logDriver ?? 'json-file', Config: {} },
+      ...(options.binds === undefined ? {} : { Binds: options.binds }),
+    },
   };
   const created = await call<{ Id: string }>(sock, { method: 'POST', path: `${API}/containers/create`, agent, ...json(spec) });
   return created.Id;

@@ -1,4 +1,4 @@
-import type { Context, Figures, Measure, Scenario } from '../scenarios/scenario.js';
+import type { Context, Figures, Scenario } from '../scenarios/scenario.js';
 import { cpuSeconds, ownCpuSeconds } from './proc.js';
 import type { Measures } from './report.js';
 import type { Target } from './targets.js';
@@ -25,21 +25,26 @@ export interface CpuUse {
 }
 
 export function workUnit(scenario: string): 'request' | 'cycle' | 'byte' {
-  if (scenario === 'lifecycle') return 'cycle';
+  if (scenario === 'lifecycle' || scenario === 'bind-create') return 'cycle';
   if (scenario === 'archive' || scenario === 'attach' || scenario === 'logs') return 'byte';
   return 'request';
 }
 
-function work(m: Measure): number {
-  switch (m.kind) {
-    case 'latency':
-      return m.samplesMs.length;
-    case 'rate':
-      return m.requests;
-    case 'throughput':
-      return m.bytes;
+/**
+ * Work done in one scenario run: bytes and requests add up over its figures, but latency figures of
+ * one scenario time parts of the same requests (create, and create + DELETE), so they count once.
+ */
+function work(figures: Figures): number {
+  let total = 0;
+  let timed = 0;
+  for (const m of Object.values(figures)) {
+    if (m.kind === 'latency') timed = Math.max(timed, m.samplesMs.length);
+    else total += m.kind === 'rate' ? m.requests : m.bytes;
   }
+  return total + timed;
 }
+
+const defaultTargets = (t: Target): boolean => t.callerRoot === undefined;
 
 interface Snapshot {
   wall: number;
@@ -73,7 +78,7 @@ export class Rounds {
     use.client += after.client - before.client;
     use.dockerd += after.dockerd - before.dockerd;
     use.proxy += after.proxies.get(target)! - before.proxies.get(target)!;
-    for (const m of Object.values(figures)) use.work += work(m);
+    use.work += work(figures);
     this.cpu.set(key, use);
     for (const [id, m] of Object.entries(figures)) {
       if (!this.measures.has(id)) this.measures.set(id, new Map());
@@ -85,16 +90,17 @@ export class Rounds {
   async round(index: number, scenarios: readonly Scenario[], ctx: Context): Promise<void> {
     const order = this.targets.map((_, i) => this.targets[(i + index) % this.targets.length]!);
     for (const scenario of scenarios) {
+      const targets = order.filter(scenario.appliesTo ?? defaultTargets);
       if (scenario.interleaved) {
         const before = this.snapshot();
-        const results = await scenario.run(order, ctx).catch((err: Error) => {
+        const results = await scenario.run(targets, ctx).catch((err: Error) => {
           throw new Error(`${scenario.id} (targets interleaved): ${err.message}`, { cause: err });
         });
         const after = this.snapshot();
         for (const [target, figures] of results) this.record(scenario.id, target, true, before, after, figures);
         continue;
       }
-      for (const target of order) {
+      for (const target of targets) {
         const before = this.snapshot();
         const figures = await scenario.run(target, ctx).catch((err: Error) => {
           throw new Error(`${scenario.id} on ${target.name}: ${err.message}`, { cause: err });

@@ -11,6 +11,33 @@ export function median(values: readonly number[]): number {
   return percentile(values, 50);
 }
 
+/**
+ * The median with a distribution-free ~95% confidence interval (order statistics of the sign test):
+ * how far noise alone could move it, given these samples.
+ */
+export function medianInterval(samples: readonly number[]): { median: number; low: number; high: number; n: number } {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const n = sorted.length;
+  if (n === 0) return { median: Number.NaN, low: Number.NaN, high: Number.NaN, n };
+  const k = Math.max(0, Math.floor((n - 1.96 * Math.sqrt(n)) / 2));
+  return { median: percentile(sorted, 50), low: sorted[k]!, high: sorted[n - 1 - k]!, n };
+}
+
+/** Least-squares slope of y over x (NaN with fewer than two distinct x). */
+export function slope(xs: readonly number[], ys: readonly number[]): number {
+  const n = Math.min(xs.length, ys.length);
+  if (n < 2) return Number.NaN;
+  const mx = xs.slice(0, n).reduce((a, b) => a + b, 0) / n;
+  const my = ys.slice(0, n).reduce((a, b) => a + b, 0) / n;
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < n; i++) {
+    num += (xs[i]! - mx) * (ys[i]! - my);
+    den += (xs[i]! - mx) ** 2;
+  }
+  return den === 0 ? Number.NaN : num / den;
+}
+
 /** Formats a figure with about three significant digits. */
 export function fmt(value: number): string {
   if (!Number.isFinite(value)) return '-';

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { build } from 'esbuild';
 import { openSync, closeSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -11,6 +12,11 @@ export interface Target {
   readonly socketPath: string;
   /** The proxy process (none for direct dockerd). */
   readonly pid: number | undefined;
+  /**
+   * Set on a caller-aware socket (bench/caller-socket.ts): the host directory that is the caller's `/`.
+   * Bind sources sent to it are paths in that root; scenarios run on it only when they ask for it.
+   */
+  readonly callerRoot?: string;
   stop(): Promise<void>;
 }
 
@@ -63,6 +69,29 @@ export async function haproxy(dir: string, dockerdSock: string): Promise<Target>
 export async function concierge(name: string, command: string, prefixArgs: string[], dir: string, dockerdSock: string, env: NodeJS.ProcessEnv = {}): Promise<Target> {
   const listen = join(dir, `${name}.sock`);
   return startProcess(name, command, [...prefixArgs, 'proxy', '--listen', listen, '--upstream', dockerdSock], listen, join(dir, `${name}.log`), env);
+}
+
+/**
+ * A caller-aware socket (`startCallerSocket`) for a caller whose root is `callerRoot`, its staging binds
+ * under `stagingDir`: `script` (bench/caller-socket.ts) bundled by esbuild the way dist/concierge.js is
+ * (CommonJS, target node20), run on `node`, so its memory is the concierge code's and no loader's.
+ */
+export async function callerSocket(
+  name: string,
+  node: string,
+  script: string,
+  addon: string,
+  dir: string,
+  dockerdSock: string,
+  callerRoot: string,
+  stagingDir: string,
+): Promise<Target> {
+  const listen = join(dir, `${name}.sock`);
+  const bundle = join(dir, `${name}.cjs`);
+  await build({ entryPoints: [script], outfile: bundle, bundle: true, platform: 'node', format: 'cjs', target: 'node20', logLevel: 'warning' });
+  const args = [bundle, '--listen', listen, '--upstream', dockerdSock, '--root', callerRoot, '--staging', stagingDir];
+  const env = { CONCIERGE_SYS_ADDON: addon };
+  return { ...(await startProcess(name, node, args, listen, join(dir, `${name}.log`), env)), callerRoot };
 }
 
 /** A bare Node passthrough (bench/floor/node-pipe.mjs): the floor cost of forwarding bytes in Node. */

@@ -12,6 +12,9 @@ export interface Scale {
   streamBytes: number;
   /** Wall-clock bound of each latency loop. */
   loopSeconds: number;
+  /** Create + DELETE cycles with a bind per target and round, and their wall-clock bound. */
+  bindCycles: number;
+  bindSeconds: number;
 }
 
 export interface Context {
@@ -20,7 +23,15 @@ export interface Context {
   logsContainer: string;
   /** Containers the list scenario finds (labelled), so the answer has a stable size. */
   listFilter: string;
+  /**
+   * A host directory that targets without a caller bind as-is; a caller-aware socket is sent
+   * CALLER_BIND_SOURCE instead, the same kind of directory inside its caller's root.
+   */
+  hostBindSource: string;
 }
+
+/** The bind source a caller-aware target is sent: a directory in the caller's root (bench/run.ts makes it). */
+export const CALLER_BIND_SOURCE = '/data';
 
 /**
  * What one scenario measured on one target in one round. `requests` (or `bytes`) is the work done,
@@ -34,10 +45,17 @@ export type Measure =
 /** Figures keyed by figure id (see lib/report.ts). */
 export type Figures = Record<string, Measure>;
 
+/**
+ * The targets a scenario runs on; without it, every target but caller-aware sockets (which answer
+ * only for what their caller owns, so lists and logs would differ).
+ */
+export type AppliesTo = (target: Target) => boolean;
+
 /** Measured on one target at a time; the round runs it on each target in turn. */
 export interface SerialScenario {
   readonly id: string;
   readonly interleaved: false;
+  readonly appliesTo?: AppliesTo;
   run(target: Target, ctx: Context): Promise<Figures>;
 }
 
@@ -48,6 +66,7 @@ export interface SerialScenario {
 export interface InterleavedScenario {
   readonly id: string;
   readonly interleaved: true;
+  readonly appliesTo?: AppliesTo;
   run(targets: readonly Target[], ctx: Context): Promise<Map<string, Figures>>;
 }
 
