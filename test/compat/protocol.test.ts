@@ -69,7 +69,7 @@ async function createContainer(t: Target, name: string, cmd: string[], extra: Re
 
 describe('HTTP/2 prior knowledge', () => {
   it('a preface straight on the socket is refused with an HTTP/1.1 answer and a close', async () => {
-    const { direct, proxy } = await compareTargets(run, async (t) => {
+    const { direct, proxy, caller } = await compareTargets(run, async (t) => {
       const conn = await RawConnection.open(t.socket);
       conn.write('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
       const answer = (await conn.readToEnd(15_000)).toString('latin1');
@@ -83,6 +83,7 @@ describe('HTTP/2 prior knowledge', () => {
     });
     expect(direct).toEqual({ http1: true, refused: true, closed: true });
     expect(proxy).toEqual(direct);
+    expect(caller).toEqual(direct);
   });
 });
 
@@ -254,10 +255,12 @@ describe('hijacked exec start', () => {
    * Bytes a client sends in the same write as the request, before the answer, are the proxy's to
    * forward (brief 4.2). dockerd itself is no reference here: it hijacks the connection and drops
    * what Go's HTTP server had already buffered past the request (seen with dockerd 20.10: the
-   * first line never reaches cat when sent straight at it). So this is asserted on the proxy only.
+   * first line never reaches cat when sent straight at it). So this is asserted on the proxy and
+   * the caller socket only.
    */
-  it.each(upgradeModes)('%s: stdin sent in the same write as the request reaches the process through the proxy', async (_label, upgradeHeaders) => {
-    const t = run.proxy;
+  const overReadCases = upgradeModes.flatMap(([label, headers]) => (['proxy', 'caller'] as const).map((via) => [label, via, headers] as const));
+  it.each(overReadCases)('%s: stdin sent in the same write as the request reaches the process through the %s', async (_label, via, upgradeHeaders) => {
+    const t = run[via];
     const exec = await catExec(t, t.name(`overread-${Object.keys(upgradeHeaders).length ? 'upgrade' : 'raw'}`));
     const conn = await RawConnection.open(t.socket);
     conn.write(

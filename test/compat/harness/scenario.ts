@@ -1,5 +1,6 @@
 import { expect } from 'vitest';
 import { normalizeOutcome, type NormalizeOptions } from './normalize.js';
+import { withoutOwnerLabels } from './owner-labels.js';
 import type { CommandResult } from './run-command.js';
 import type { CompatRun, Target } from './targets.js';
 
@@ -24,14 +25,16 @@ export interface ScenarioOptions extends Omit<NormalizeOptions, 'aliases'> {}
 export interface ScenarioResult<T> {
   direct: T;
   proxy: T;
-  /** The normalized outcome (the same for both targets once the assertion passed). */
+  caller: T;
+  /** The normalized outcome (the same for every target once the assertions passed). */
   normalized: T;
 }
 
 /**
- * Runs one scenario straight at dockerd, then through the proxy, and asserts that the two outcomes
- * are identical after normalization. Sequential on purpose: events and listings of one target must
- * not see the other target's objects.
+ * Runs one scenario straight at dockerd, then through the transparent proxy, then through the
+ * caller socket of a workload, and asserts that each outcome is identical to the direct one after
+ * normalization (the caller's without its own owner labels: owner-labels.ts). Sequential on
+ * purpose: events and listings of one target must not see another target's objects.
  */
 export async function compareTargets<T>(
   run: CompatRun,
@@ -40,8 +43,11 @@ export async function compareTargets<T>(
 ): Promise<ScenarioResult<T>> {
   const direct = await scenario(run.direct);
   const proxy = await scenario(run.proxy);
+  const caller = await scenario(run.caller);
   const normalize = (o: T) => normalizeOutcome(o, { ...options, aliases: run.aliases });
   const normalizedDirect = normalize(direct);
-  expect(normalize(proxy), `through the proxy (raw: ${JSON.stringify(proxy)})`).toEqual(normalizedDirect);
-  return { direct, proxy, normalized: normalizedDirect };
+  // Soft: a difference through the proxy must not hide one through the caller socket.
+  expect.soft(normalize(proxy), `through the proxy (raw: ${JSON.stringify(proxy)})`).toEqual(normalizedDirect);
+  expect.soft(normalize(withoutOwnerLabels(caller, run.callerWorkload)), `through the caller socket (raw: ${JSON.stringify(caller)})`).toEqual(normalizedDirect);
+  return { direct, proxy, caller, normalized: normalizedDirect };
 }

@@ -2,15 +2,23 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startCallerWorkload, type CallerWorkload } from './caller-workload.js';
 import { startProxyProcess, type ProxyProcess } from './proxy-process.js';
 
+export type TargetKey = 'd' | 'p' | 'c';
+export type TargetLabel = 'direct' | 'proxy' | 'caller';
+
+const labels: Record<TargetKey, TargetLabel> = { d: 'direct', p: 'proxy', c: 'caller' };
+
 /**
- * One way of reaching dockerd. Both targets of a run use names of the same length (`compat-d<run>`
- * and `compat-p<run>`), so table layouts line up and one normalizer maps both to `compat-<run>`.
+ * One way of reaching dockerd: straight, through the transparent proxy, or through a workload's
+ * caller-aware socket. Every target of a run uses names of the same length (`compat-d<run>`,
+ * `compat-p<run>`, `compat-c<run>`), so table layouts line up and one normalizer maps them all to
+ * `compat-<run>`.
  */
 export interface Target {
-  key: 'd' | 'p';
-  label: 'direct' | 'proxy';
+  key: TargetKey;
+  label: TargetLabel;
   socket: string;
   dockerHost: string;
   /** A scratch directory of this target's own (`/tmp/compat-<key><run>`). */
@@ -25,9 +33,12 @@ export interface CompatRun {
   runId: string;
   direct: Target;
   proxy: Target;
-  targets: readonly [Target, Target];
+  /** The caller socket of a running workload whose id is `compat-c<run>` (see caller-workload.ts). */
+  caller: Target;
+  callerWorkload: CallerWorkload;
+  targets: readonly [Target, Target, Target];
   proxyProcess: ProxyProcess;
-  /** Strings that differ between the two targets by construction, and what they normalize to. */
+  /** Strings that differ between the targets by construction, and what they normalize to. */
   aliases: ReadonlyArray<readonly [string, string]>;
   stop(): Promise<void>;
 }
@@ -38,7 +49,7 @@ export function dockerdSocket(): string {
   return socket;
 }
 
-function makeTarget(key: 'd' | 'p', runId: string, socket: string): Target {
+function makeTarget(key: TargetKey, runId: string, socket: string): Target {
   const tag = `compat-${key}${runId}`;
   const dir = join(tmpdir(), tag);
   mkdirSync(dir, { recursive: true });
@@ -46,7 +57,7 @@ function makeTarget(key: 'd' | 'p', runId: string, socket: string): Target {
   mkdirSync(dockerConfig, { recursive: true });
   return {
     key,
-    label: key === 'd' ? 'direct' : 'proxy',
+    label: labels[key],
     socket,
     dockerHost: `unix://${socket}`,
     dir,
@@ -62,7 +73,10 @@ function makeTarget(key: 'd' | 'p', runId: string, socket: string): Target {
   };
 }
 
-/** Starts the proxy under test in front of the daemons' dockerd and describes both targets. */
+/**
+ * Starts the proxy under test in front of the daemons' dockerd, and a workload whose caller socket
+ * is the third target, and describes all three.
+ */
 export async function startCompatRun(): Promise<CompatRun> {
   const runId = randomBytes(3).toString('hex');
   const upstream = dockerdSocket();
@@ -70,25 +84,42 @@ export async function startCompatRun(): Promise<CompatRun> {
   const proxySocket = join(tmpdir(), `compat-${runId}.sock`);
   const proxyProcess = await startProxyProcess(proxySocket, upstream);
   const proxy = makeTarget('p', runId, proxySocket);
+  const callerDir = join(tmpdir(), `compat-c${runId}`);
+  let callerWorkload: CallerWorkload;
+  try {
+    mkdirSync(callerDir, { recursive: true });
+    // The workload id is the owner label on everything it creates: named like the run's objects.
+    callerWorkload = await startCallerWorkload({
+      id: `compat-c${runId}`,
+      sharedDir: callerDir,
+      workDir: join(tmpdir(), `compat-${runId}-workload`),
+      dockerd: upstream,
+    });
+  } catch (err) {
+    await proxyProcess.stop();
+    throw err;
+  }
+  const caller = makeTarget('c', runId, callerWorkload.socket);
+  const targets = [direct, proxy, caller] as const;
   return {
     runId,
     direct,
     proxy,
-    targets: [direct, proxy],
+    caller,
+    callerWorkload,
+    targets,
     proxyProcess,
     aliases: [
-      [`compat-d${runId}`, 'compat-<run>'],
-      [`compat-p${runId}`, 'compat-<run>'],
+      ...targets.map((t) => [`compat-${t.key}${runId}`, 'compat-<run>'] as const),
       // docker-compose strips the dash from project names it derives itself.
-      [`compatd${runId}`, 'compat<run>'],
-      [`compatp${runId}`, 'compat<run>'],
-      [upstream, '<docker.sock>'],
-      [proxySocket, '<docker.sock>'],
+      ...targets.map((t) => [`compat${t.key}${runId}`, 'compat<run>'] as const),
+      ...targets.map((t) => [t.socket, '<docker.sock>'] as const),
     ],
     async stop() {
+      await callerWorkload.stop();
       await proxyProcess.stop();
       rmSync(proxySocket, { force: true });
-      for (const t of [direct, proxy]) rmSync(t.dir, { recursive: true, force: true });
+      for (const t of targets) rmSync(t.dir, { recursive: true, force: true });
     },
   };
 }
