@@ -22,5 +22,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund --loglevel=error
+  # npm 11 with omit-lockfile-registry-resolved (set on these machines) writes locks that lack other
+  # platforms' optional packages, which `npm ci` then calls out of sync; `npm install` still follows the lock.
+  npm ci --no-audit --no-fund --loglevel=error 2>/dev/null || npm install --no-audit --no-fund --loglevel=error
 fi
