@@ -2,9 +2,12 @@
  * Profiles concierge's hot path: runs the bundle (dist/concierge.js) on the embedded Node 24 under
  * `--cpu-prof`, drives chosen scenarios at it alone, stops it, and prints where its CPU time went
  * (self time by function and by file; sourcemaps are not applied, names are the bundle's).
+ * With --caller it profiles the caller-aware socket instead (bench/caller-socket.ts, bundled), under
+ * the bind-create scenario: where a translated create and its DELETE spend the proxy's CPU.
  * Usage: npx tsx bench/profile.ts [--scenario ping-keepalive,ping-newconn,concurrent,archive,attach,logs] [--repeat N] [--keep]
+ *        npx tsx bench/profile.ts --caller [--repeat N] [--keep]
  */
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -12,15 +15,17 @@ import { createContainer, startContainer, waitContainer } from './lib/containers
 import { summarizeProfile } from './lib/cpuprofile.js';
 import { importBusybox, LABEL, sweep } from './lib/image.js';
 import { cpuSeconds } from './lib/proc.js';
-import { concierge } from './lib/targets.js';
+import { unmountAllUnder } from './lib/mounts.js';
+import { callerSocket, concierge } from './lib/targets.js';
 import { table } from './lib/stats.js';
 import { archive } from './scenarios/archive.js';
+import { bindCreate } from './scenarios/bind-create.js';
 import { attach } from './scenarios/attach.js';
 import { concurrentPing } from './scenarios/concurrency.js';
 import { containerList } from './scenarios/list.js';
 import { logs } from './scenarios/logs.js';
 import { pingKeepAlive, pingNewConnection } from './scenarios/ping.js';
-import type { Context, Scenario } from './scenarios/scenario.js';
+import { CALLER_BIND_SOURCE, type Context, type Scenario } from './scenarios/scenario.js';
 
 const MiB = 1024 * 1024;
 const ALL: Scenario[] = [pingKeepAlive, pingNewConnection, concurrentPing, containerList, archive, attach, logs];
@@ -29,12 +34,13 @@ const { values: args } = parseArgs({
     scenario: { type: 'string', default: 'archive' },
     repeat: { type: 'string', default: '2' },
     keep: { type: 'boolean', default: false },
+    caller: { type: 'boolean', default: false },
   },
 });
 const root = resolve(import.meta.dirname, '..');
 const dockerdSock = process.env.DOCKERD_SOCK ?? '';
 if (dockerdSock === '') throw new Error('DOCKERD_SOCK is not set: eval "$(bash scripts/daemons.sh env)"');
-const chosen = args.scenario.split(',').map((id) => {
+const chosen = args.caller ? [bindCreate] : args.scenario.split(',').map((id) => {
   const s = ALL.find((x) => x.id === id);
   if (s === undefined) throw new Error(`unknown scenario ${id}; one of ${ALL.map((x) => x.id).join(', ')}`);
   return s;
@@ -49,8 +55,9 @@ const ctx: Context = {
   scale: { pingRequests: 5000, newConnectionRequests: 1000, concurrentClients: 64, concurrentSeconds: 3, listRequests: 500, lifecycleCycles: 5, streamBytes: 256 * MiB, loopSeconds: 10, bindCycles: 50, bindSeconds: 30 },
   logsContainer: '',
   listFilter: JSON.stringify({ label: [LABEL] }),
-  hostBindSource: dir, // no scenario here binds it
+  hostBindSource: dir, // only the caller socket runs bind-create here, with CALLER_BIND_SOURCE
 };
+const callerRoot = join(dir, 'caller-root');
 
 try {
   await importBusybox(dockerdSock);
@@ -61,7 +68,12 @@ try {
     await startContainer(dockerdSock, false, ctx.logsContainer);
     await waitContainer(dockerdSock, false, ctx.logsContainer, 120_000);
   }
-  const target = await concierge('concierge-prof', node, ['--cpu-prof', '--cpu-prof-dir', profiles, bundle], dir, dockerdSock);
+  const profiling = ['--cpu-prof', '--cpu-prof-dir', profiles];
+  mkdirSync(join(callerRoot, CALLER_BIND_SOURCE), { recursive: true });
+  const addon = join(root, 'build/Release/concierge_sys.node');
+  const target = args.caller
+    ? await callerSocket('caller-prof', node, join(root, 'bench/caller-socket.ts'), addon, dir, dockerdSock, callerRoot, join(dir, 'staging'), profiling)
+    : await concierge('concierge-prof', node, [...profiling, bundle], dir, dockerdSock);
   const cpu0 = cpuSeconds(target.pid!);
   try {
     for (let i = 0; i < Number(args.repeat); i++) {
@@ -85,6 +97,7 @@ try {
   process.stdout.write(`${lines.join('\n')}\n`);
 } finally {
   process.stderr.write(`${await sweep(dockerdSock)}\n`);
+  unmountAllUnder(dir); // staging binds the caller socket left, never walked by the remove
   if (!args.keep) rmSync(dir, { recursive: true, force: true });
   else process.stderr.write(`kept ${dir}\n`);
 }

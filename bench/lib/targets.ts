@@ -74,7 +74,8 @@ export async function concierge(name: string, command: string, prefixArgs: strin
 /**
  * A caller-aware socket (`startCallerSocket`) for a caller whose root is `callerRoot`, its staging binds
  * under `stagingDir`: `script` (bench/caller-socket.ts) bundled by esbuild the way dist/concierge.js is
- * (CommonJS, target node20), run on `node`, so its memory is the concierge code's and no loader's.
+ * (CommonJS, target node20), run on `node` (with `nodeArgs`, e.g. --cpu-prof), so its memory is the
+ * concierge code's and no loader's.
  */
 export async function callerSocket(
   name: string,
@@ -85,11 +86,12 @@ export async function callerSocket(
   dockerdSock: string,
   callerRoot: string,
   stagingDir: string,
+  nodeArgs: string[] = [],
 ): Promise<Target> {
   const listen = join(dir, `${name}.sock`);
   const bundle = join(dir, `${name}.cjs`);
   await build({ entryPoints: [script], outfile: bundle, bundle: true, platform: 'node', format: 'cjs', target: 'node20', logLevel: 'warning' });
-  const args = [bundle, '--listen', listen, '--upstream', dockerdSock, '--root', callerRoot, '--staging', stagingDir];
+  const args = [...nodeArgs, bundle, '--listen', listen, '--upstream', dockerdSock, '--root', callerRoot, '--staging', stagingDir];
   const env = { CONCIERGE_SYS_ADDON: addon };
   return { ...(await startProcess(name, node, args, listen, join(dir, `${name}.log`), env)), callerRoot };
 }
