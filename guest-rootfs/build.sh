@@ -149,18 +149,19 @@ step "root assembled (${#have[@]} shared libraries)"
 # Kernel modules: those of modules.list with their dependencies (read from each module's .modinfo),
 # written to /etc/concierge/modules in load order, and modules.dep for modprobe-style loaders.
 moddir="lib/modules/$kver"
-declare -A modpath=() loaded=()
+declare -A modpath=() loaded=() moddeps=()
 while read -r name ko; do
   name=${name%.ko}; modpath[${name//-/_}]="$ko"
 done < <(cd "$pkgroot" && find "$moddir" -name '*.ko' -printf '%f %p\n')
-deps_of() { tr '\0' '\n' < "$pkgroot/${modpath[$1]}" | sed -n 's/^depends=//p' | head -1 | tr ',' ' '; }
+deps_of() { echo "${moddeps[$1]}"; }
 : > etc/concierge/modules
 add_module() {
   local m=${1//-/_} d
   [ -n "${loaded[$m]:-}" ] && return
   [ -n "${modpath[$m]:-}" ] || { echo "build: module $m is not in $kver (built into the kernel?)" >&2; exit 1; }
   loaded[$m]=1
-  for d in $(deps_of "$m"); do add_module "$d"; done
+  moddeps[$m]=$(tr '\0' '\n' < "$pkgroot/${modpath[$m]}" | sed -n 's/^depends=//p' | head -1 | tr ',' ' ')
+  for d in ${moddeps[$m]}; do add_module "$d"; done
   install -D -m 644 "$pkgroot/${modpath[$m]}" "usr/${modpath[$m]}"
   echo "/${modpath[$m]}" >> etc/concierge/modules
 }
