@@ -26,27 +26,52 @@ export class JsonObject {
   }
 
   fieldIndex(name: string): number {
-    const want = foldKey(name);
-    let found = -1;
-    for (let i = 0; i < this.entries.length; i++) {
-      if (foldKey(this.entries[i]![0]) === want) {
-        if (found >= 0) throw new AmbiguousJsonError(`the field ${name} is given twice (as ${JSON.stringify(this.entries[found]![0])} and ${JSON.stringify(this.entries[i]![0])})`);
-        found = i;
-      }
+    const matches = this.folded().get(foldKey(name));
+    if (matches === undefined) return -1;
+    if (matches.length > 1) {
+      const [a, b] = matches as [number, number];
+      throw new AmbiguousJsonError(`the field ${name} is given twice (as ${JSON.stringify(this.entries[a]![0])} and ${JSON.stringify(this.entries[b]![0])})`);
     }
-    return found;
+    return matches[0]!;
+  }
+
+  /** Folded key -> entry indexes, built once per object state (a create body is looked up ~30 times). */
+  private foldedIndex: Map<string, number[]> | undefined;
+
+  private folded(): Map<string, number[]> {
+    if (this.foldedIndex === undefined) {
+      this.foldedIndex = new Map();
+      this.entries.forEach(([key], i) => {
+        const k = foldKey(key);
+        const list = this.foldedIndex!.get(k);
+        if (list === undefined) this.foldedIndex!.set(k, [i]);
+        else list.push(i);
+      });
+    }
+    return this.foldedIndex;
+  }
+
+  /** Call after changing `entries` directly. */
+  changed(): void {
+    this.foldedIndex = undefined;
   }
 
   /** Replaces the value of a struct field, keeping the key as the client wrote it, or adds it. */
   setField(name: string, value: JsonValue): void {
     const index = this.fieldIndex(name);
     if (index >= 0) this.entries[index]![1] = value;
-    else this.entries.push([name, value]);
+    else {
+      this.entries.push([name, value]);
+      this.changed();
+    }
   }
 
   deleteField(name: string): void {
     const index = this.fieldIndex(name);
-    if (index >= 0) this.entries.splice(index, 1);
+    if (index >= 0) {
+      this.entries.splice(index, 1);
+      this.changed();
+    }
   }
 
   /** A map-typed value's entry (Go maps match keys exactly). */
@@ -63,6 +88,7 @@ export class JsonObject {
       }
     }
     this.entries.push([key, value]);
+    this.changed();
   }
 
   keys(): string[] {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { closeSync, fstatSync, openSync } from 'node:fs';
-import { lstat, mkdir, readdir, rmdir, unlink, writeFile } from 'node:fs/promises';
+import { closeSync, fstatSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
+import { lstat, readdir, rmdir, unlink } from 'node:fs/promises';
 import { AT, AT_FDCWD, MNT, MOVE_MOUNT, O, OPEN_TREE, RESOLVE, sys } from '../../sys/index.js';
 import { Refused } from './caller.js';
 import { log } from '../../log/logger.js';
@@ -38,10 +38,10 @@ export class StagingArea {
       if (stat.isSymbolicLink()) throw new Refused(409, `bind source ${source.callerPath} changed while it was being resolved; not bound`);
       const isDir = stat.isDirectory();
       const callerDir = `${this.dir}/${callerId}`;
-      await mkdir(callerDir, { recursive: true, mode: 0o700 });
+      mkdirSync(callerDir, { recursive: true, mode: 0o700 });
       const target = `${callerDir}/${randomUUID()}`;
-      if (isDir) await mkdir(target);
-      else await writeFile(target, '', { mode: 0o600 });
+      if (isDir) mkdirSync(target);
+      else writeFileSync(target, '', { mode: 0o600 });
       const tree = sys.openTree(fd, '', OPEN_TREE.CLONE | OPEN_TREE.CLOEXEC | AT.EMPTY_PATH | AT.SYMLINK_NOFOLLOW);
       try {
         sys.moveMount(tree, '', AT_FDCWD, target, MOVE_MOUNT.F_EMPTY_PATH);

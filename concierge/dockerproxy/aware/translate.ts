@@ -78,7 +78,10 @@ export async function translateCreateBody(body: JsonValue, ctx: TranslationConte
   if (labels !== undefined && labels !== null && !isObject(labels)) throw new Refused(400, 'Labels must be an object');
   owned.set(OWNER_LABEL, ctx.caller.id);
   if (ctx.staged.length > 0) owned.set(STAGING_LABEL, ctx.staged.join(','));
-  else if (owned.get(STAGING_LABEL) !== undefined) owned.entries.splice(owned.keys().indexOf(STAGING_LABEL), 1);
+  else if (owned.get(STAGING_LABEL) !== undefined) {
+    owned.entries.splice(owned.keys().indexOf(STAGING_LABEL), 1);
+    owned.changed();
+  }
   body.setField('Labels', owned);
 }
 
