@@ -30,7 +30,7 @@ export class CallerRoutes implements Interceptor {
 
   constructor(
     private readonly caller: Caller,
-    private readonly dockerd: DockerdClient,
+    dockerd: DockerdClient,
     private readonly staging: StagingArea,
     private readonly log: Logger,
   ) {
