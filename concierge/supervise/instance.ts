@@ -9,7 +9,7 @@ import type { SupervisedDaemon } from './daemon.js';
 import { containerdDaemon, dockerdDaemon } from './daemons.js';
 import { disableCtrlAltDelAndCheckMachineInit } from './machine.js';
 import { Reaper } from './reaper.js';
-import { endMachine, killRemaining, runSteps, unmountAll } from './shutdown.js';
+import { endMachine, openExitPort, killRemaining, runSteps, unmountAll } from './shutdown.js';
 import { runTestHooks } from './test-hooks.js';
 import { startWorkloads, type RunningWorkloads } from './workloads.js';
 
@@ -110,6 +110,7 @@ export class Instance {
     log.info({ reason, exitCode: code }, `shutdown: ${reason.split('\n')[0] ?? reason}`);
     const workloadTimeoutMs = (this.spec?.shutdown.workloadTimeoutMs ?? 10_000) + 5_000;
     const daemonTimeoutMs = (this.spec?.shutdown.daemonTimeoutMs ?? 10_000) + 5_000;
+    const exitPort = this.machineInit && !this.rebootAtEnd ? openExitPort() : undefined;
     await runSteps([
       { name: 'workloads stopped', run: () => this.workloads?.stop(), timeoutMs: workloadTimeoutMs },
       { name: 'dockerd stopped', run: () => this.dockerd?.stop(), timeoutMs: daemonTimeoutMs },
@@ -125,7 +126,7 @@ export class Instance {
     await new Promise<void>((resolve) => log.flush(() => resolve()));
     if (this.machineInit) {
       try {
-        endMachine(this.rebootAtEnd);
+        endMachine(this.rebootAtEnd, exitPort, code);
       } catch (err) {
         log.fatal({ err }, 'reboot(2) failed; halting here');
       }

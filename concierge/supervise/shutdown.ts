@@ -1,4 +1,4 @@
-import { readdirSync } from 'node:fs';
+import { openSync, readdirSync, writeSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { readMountInfo } from '../boot/mountinfo.js';
 import { log } from '../log/logger.js';
@@ -78,7 +78,27 @@ export function unmountAll(): { unmounted: number; detached: number; failed: str
   return { unmounted, detached, failed };
 }
 
-/** The end: power off or reboot the machine. Does not return when it works. */
-export function endMachine(reboot: boolean): void {
+/**
+ * The VMM's exit device (qemu's `isa-debug-exit` at I/O port 0xf4): a byte written there ends qemu with
+ * status `(byte << 1) | 1`, so the host gets the job's code without parsing the console. Opened before
+ * /dev is unmounted; absent (no /dev/port, no such device) it changes nothing.
+ */
+export function openExitPort(): number | undefined {
+  try {
+    return openSync('/dev/port', 'w');
+  } catch {
+    return undefined;
+  }
+}
+
+/** The end: report the code to the VMM, then power off or reboot. Does not return when it works. */
+export function endMachine(reboot: boolean, exitPort: number | undefined, code: number): void {
+  if (!reboot && exitPort !== undefined) {
+    try {
+      writeSync(exitPort, Buffer.of(Math.min(Math.max(code, 0), 127)), 0, 1, 0xf4);
+    } catch {
+      // No exit device on this port: the power-off below still ends the VM.
+    }
+  }
   sys.reboot(reboot ? REBOOT.RESTART : REBOOT.POWER_OFF);
 }
