@@ -1,4 +1,4 @@
-import { openSync, readdirSync, writeSync } from 'node:fs';
+import { openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { readMountInfo } from '../boot/mountinfo.js';
 import { log } from '../log/logger.js';
@@ -32,8 +32,25 @@ export async function runSteps(steps: ShutdownStep[]): Promise<void> {
   }
 }
 
+/**
+ * Processes that still need to end: not PID 1, not a kernel thread (kthreadd, pid 2, and its children
+ * never exit and ignore signals: counting them made every shutdown wait the whole grace period), not a
+ * zombie (already ended, waiting for the reaper).
+ */
 function otherProcesses(): number[] {
-  return readdirSync('/proc').filter((n) => /^\d+$/.test(n) && Number(n) !== process.pid).map(Number);
+  const pids: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name) || Number(name) === process.pid || name === '2') continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${name}/stat`, 'latin1');
+    } catch {
+      continue; // gone meanwhile
+    }
+    const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (state !== 'Z' && ppid !== '2') pids.push(Number(name));
+  }
+  return pids;
 }
 
 /**
