@@ -16,6 +16,7 @@ import {
   wantsUpgrade,
 } from './http1.js';
 import { jsonErrorResponse } from './errors.js';
+import { hasLearnedDockerdHeaders, learnDockerdHeaders } from './identity.js';
 import type { UpstreamDialer } from './upstream.js';
 import type { Interceptor, Outcome, RouteHandler } from './intercept.js';
 
@@ -53,6 +54,8 @@ interface PendingRequest {
   readonly target: string;
   /** The answer may turn the connection into a raw bidirectional stream. */
   readonly mayHijack: boolean;
+  /** Docker's own hijack (attach, exec start: `Upgrade: tcp` or none), as opposed to h2c or websockets. */
+  readonly dockerStream: boolean;
   readonly startedAt: number;
   /** Set once the answer's head went to the client: after that, errors can only close the stream. */
   answered: boolean;
@@ -91,6 +94,8 @@ export class ProxyConnection {
 
   /** After a 101 or a hijack both directions are raw bytes, and half-closes are forwarded. */
   private piping = false;
+  /** Client bytes held until the answer are dropped when the stream starts, as dockerd drops them. */
+  private dropHeldBytes = false;
   private clientEnded = false;
   private closed = false;
 
@@ -158,10 +163,28 @@ export class ProxyConnection {
     }
     const handler = this.options.interceptor?.route(head);
     if (handler !== undefined) return this.intercept(head, framing, handler);
-    this.forwardHead(head, this.clientBytes.subarray(0, headEnd), undefined);
-    this.clientBytes = this.clientBytes.subarray(headEnd);
-    this.requestBody = trackBody(framing);
-    if (this.requestBody.done) this.endRequest();
+    return this.forwardRequest(head, this.clientBytes.subarray(0, headEnd), framing, undefined);
+  }
+
+  /**
+   * Sends a head with as much of its body as has arrived, in one write: dockerd hijacks attach and exec
+   * connections and drops what it had buffered, so a body split from its head would reach stdin.
+   */
+  private forwardRequest(head: RequestHead, headBytes: Buffer, framing: BodyFraming, onAnswer: PendingRequest['onAnswer']): boolean {
+    const body = trackBody(framing);
+    let n: number;
+    try {
+      n = body.consume(this.clientBytes, head.length);
+    } catch (err) {
+      if (!(err instanceof HttpParseError)) throw err;
+      this.refuse(err.status, err.message);
+      return false;
+    }
+    const bodyBytes = this.clientBytes.subarray(head.length, head.length + n);
+    this.forwardHead(head, n === 0 ? headBytes : Buffer.concat([headBytes, bodyBytes]), onAnswer);
+    this.clientBytes = this.clientBytes.subarray(head.length + n);
+    this.requestBody = body;
+    if (body.done) this.endRequest();
     return true;
   }
 
@@ -170,6 +193,7 @@ export class ProxyConnection {
       method: head.method,
       target: head.target,
       mayHijack: wantsUpgrade(head) || (head.method === 'POST' && HIJACKING_ENDPOINT.test(head.target)),
+      dockerStream: HIJACKING_ENDPOINT.test(head.target) && (!wantsUpgrade(head) || head.headers.get('upgrade')!.toLowerCase() === 'tcp'),
       startedAt: this.debug ? performance.now() : 0,
       answered: false,
       onAnswer,
@@ -235,15 +259,12 @@ export class ProxyConnection {
       this.dial();
       return;
     } else {
-      this.forwardHead(head, outcome.head, outcome.onAnswer);
       if (outcome.body !== undefined) {
-        this.forward(this.client, this.upstream, outcome.body);
+        this.forwardHead(head, Buffer.concat([outcome.head, outcome.body]), outcome.onAnswer);
         this.clientBytes = this.clientBytes.subarray(end);
         this.endRequest();
-      } else {
-        this.clientBytes = this.clientBytes.subarray(head.length);
-        this.requestBody = trackBody(framing);
-        if (this.requestBody.done) this.endRequest();
+      } else if (!this.forwardRequest(head, outcome.head, framing, outcome.onAnswer)) {
+        return;
       }
     }
     this.client.resume();
@@ -329,6 +350,7 @@ export class ProxyConnection {
     const request = this.pending[0];
     if (request === undefined) throw new HttpParseError('dockerd answered a request that was not sent', 502);
     const head = parseResponseHead(buf.subarray(pos), headLength);
+    if (!hasLearnedDockerdHeaders()) learnDockerdHeaders(head.rawHeaders);
     request.answered = true;
     request.onAnswer?.(head.status);
     if (this.debug) {
@@ -337,6 +359,7 @@ export class ProxyConnection {
     }
     if (head.status === 101) {
       this.piping = true;
+      this.dropHeldBytes = request.dockerStream;
       return pos + headLength;
     }
     if (head.status < 200) return pos + headLength; // interim (100 Continue): the final answer follows
@@ -344,6 +367,7 @@ export class ProxyConnection {
     if (framing.kind === 'close' && request.mayHijack) {
       // dockerd's raw-stream answer to attach/exec without Upgrade: the connection is now the stream.
       this.piping = true;
+      this.dropHeldBytes = request.dockerStream;
       return pos + headLength;
     }
     this.responseBody = trackBody(framing);
@@ -367,6 +391,12 @@ export class ProxyConnection {
     this.pending.length = 0;
     this.holdRequests = false;
     this.client.resume();
+    if (this.dropHeldBytes && this.clientBytes.length > 0) {
+      // dockerd discards what a client sent past an attach/exec request before its answer (Go had
+      // buffered it when the connection was hijacked). Clients rely on that: dockerode writes its
+      // options as an unframed body there, which must not reach the container's stdin.
+      this.clientBytes = EMPTY;
+    }
     if (this.clientBytes.length > 0) {
       this.forward(this.client, this.upstream!, this.clientBytes);
       this.clientBytes = EMPTY;

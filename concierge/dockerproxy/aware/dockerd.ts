@@ -1,4 +1,5 @@
 import { request } from 'node:http';
+import { hasLearnedDockerdHeaders, learnDockerdHeaders } from '../identity.js';
 
 /** A small client for the calls the Docker-aware layer makes to dockerd itself (inspect, list, remove). */
 export class DockerdClient {
@@ -15,6 +16,7 @@ export class DockerdClient {
           headers: payload === undefined ? {} : { 'Content-Type': 'application/json', 'Content-Length': payload.length },
         },
         (res) => {
+          if (!hasLearnedDockerdHeaders()) learnDockerdHeaders(pairs(res.rawHeaders));
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
           res.on('end', () => {
@@ -68,4 +70,10 @@ export function messageOf(json: unknown): string {
   return typeof json === 'object' && json !== null && typeof (json as { message?: unknown }).message === 'string'
     ? (json as { message: string }).message
     : String(json);
+}
+
+function pairs(raw: string[]): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) out.push([raw[i]!, raw[i + 1]!]);
+  return out;
 }

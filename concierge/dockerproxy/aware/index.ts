@@ -40,6 +40,8 @@ export async function startCallerSocket(options: CallerSocketOptions): Promise<C
     mode: 0o666,
     log,
   });
+  // Learn dockerd's answer headers now, so even a first refusal looks like one of dockerd's answers.
+  void dockerd.call('GET', '/_ping').catch(() => undefined);
   const destroys = watchSiblingDestroys(options.upstream, options.caller.id, staging, log);
   return {
     listen: proxy.listen,
