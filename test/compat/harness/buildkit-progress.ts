@@ -31,7 +31,12 @@ export function summarizeBuildkitProgress(text: string): { vertices: BuildkitVer
     if (/^(DONE|CACHED)\b/.test(rest)) vertex.status = 'done';
     else if (rest.startsWith('ERROR')) vertex.status = rest;
     else if (/^\d+\.\d+ /.test(rest)) vertex.output.push(rest.replace(/^\d+\.\d+ /, ''));
-    else if (/^(writing image|naming to) /.test(rest)) vertex.result.push(rest.replace(/( \d+(\.\d+)?s)? done$/, ''));
+    else if (/^(writing image|naming to) /.test(rest)) {
+      // A step is printed when it starts and again when it is done, or only once if both fall in one
+      // display tick: what was written and named counts, not how often it was shown.
+      const result = rest.replace(/( \d+(\.\d+)?s)? done$/, '');
+      if (!vertex.result.includes(result)) vertex.result.push(result);
+    }
     // Anything else is progress (transferring ..., exporting layers ...): how far, at which moment.
   }
   const vertices = [...byNumber.values()].sort((a, b) => a.name.localeCompare(b.name));

@@ -30,7 +30,8 @@ export async function startCallerWorkload(options: { id: string; sharedDir: stri
   mkdirSync(workDir, { recursive: true });
   const socketDir = join(workDir, 'sockets');
   const stagingDir = join(workDir, 'staging');
-  const image = writeArchive(join(workDir, 'workload.tar'), ociArchive([busyboxLayer()], `test.local/${id}:latest`));
+  // One fixed name: the content is the same every run, so containerd keeps one image record.
+  const image = writeArchive(join(workDir, 'workload.tar'), ociArchive([busyboxLayer()], 'test.local/compat-caller-workload:latest'));
   const base = runnerOptions(join(workDir, 'fifo'));
   const runner = await WorkloadRunner.open({
     ...base,
