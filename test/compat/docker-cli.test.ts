@@ -55,9 +55,11 @@ describe.each([
    * budget on 2 cores: both CLIs negotiate API 1.41 with this dockerd and drive the same endpoints
    * of the caller layer, so the 20.10 runs through it would mostly repeat the 28.x ones. BuildKit is
    * the exception (only the 20.10 CLI drives /session here), so that scenario passes `caller: true`.
+   * COMPAT_CALLER_ALL_CLIS=1 runs every 20.10 scenario through the caller socket as well.
    */
+  const callerToo = bin === docker28 || process.env.COMPAT_CALLER_ALL_CLIS === '1';
   const compare = <T>(scenario: (t: Target) => Promise<T>, options: ScenarioOptions = {}) =>
-    compareTargets(run, scenario, { caller: bin === docker28, ...options });
+    compareTargets(run, scenario, { caller: callerToo, ...options });
 
   it('run: exit code, stdout and stderr', async () => {
     const { normalized } = await compare(async (t) =>
