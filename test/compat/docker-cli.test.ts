@@ -1,8 +1,7 @@
 /**
  * Both docker CLIs on the machine (28.x and Debian's 20.10) run the same scenarios straight at
- * dockerd, through `concierge proxy` and (28.x, and BuildKit with 20.10) through a workload's caller
- * socket; every outcome must be identical once ids, times and the run's names are normalized (brief
- * 4.1-4.3, issues 2 and 4).
+ * dockerd, through `concierge proxy` and through a workload's caller socket; every outcome must be
+ * identical once ids, times and the run's names are normalized (brief 4.1-4.3, issues 2 and 4).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,7 +11,7 @@ import { summarizeBuildkitProgress } from './harness/buildkit-progress.js';
 import { sha256File, writeRandomFile } from './harness/files.js';
 import { buildBusyboxImage, docker20, docker28, removeEverythingNamed } from './harness/images.js';
 import { runCommand } from './harness/run-command.js';
-import { compareTargets, outcomeOf, type ScenarioOptions } from './harness/scenario.js';
+import { compareTargets, outcomeOf } from './harness/scenario.js';
 import { startCompatRun, type CompatRun, type Target } from './harness/targets.js';
 
 let run: CompatRun;
@@ -50,26 +49,17 @@ describe.each([
 ])('%s', (_cliName, bin) => {
   const cli = dockerCli(bin);
   const v = bin === docker28 ? '28' : '20';
-  /*
-   * Through the caller socket with the 28.x CLI only, to keep the three-target suite near its time
-   * budget on 2 cores: both CLIs negotiate API 1.41 with this dockerd and drive the same endpoints
-   * of the caller layer, so the 20.10 runs through it would mostly repeat the 28.x ones. BuildKit is
-   * the exception (only the 20.10 CLI drives /session here), so that scenario passes `caller: true`.
-   * COMPAT_CALLER_ALL_CLIS=1 runs every 20.10 scenario through the caller socket as well.
-   */
-  const callerToo = bin === docker28 || process.env.COMPAT_CALLER_ALL_CLIS === '1';
-  const compare = <T>(scenario: (t: Target) => Promise<T>, options: ScenarioOptions = {}) =>
-    compareTargets(run, scenario, { caller: callerToo, ...options });
 
   it('run: exit code, stdout and stderr', async () => {
-    const { normalized } = await compare(async (t) =>
+    const { normalized } = await compareTargets(run, async (t) =>
       outcomeOf(await cli.run(t, ['run', '--rm', '--name', t.name(`run${v}`), image, 'sh', '-c', 'echo out; echo err >&2; exit 3'])),
     );
     expect(normalized).toEqual({ code: 3, stdout: 'out\n', stderr: 'err\n' });
   });
 
   it('run with stdin piped (4 MiB)', async () => {
-    const { normalized } = await compare(
+    const { normalized } = await compareTargets(
+      run,
       async (t) =>
         outcomeOf(
           await cli.run(t, ['run', '--rm', '-i', '--name', t.name(`stdin${v}`), image, 'sh', '-c', 'tee /tmp/in | sha256sum; wc -c < /tmp/in'], {
@@ -82,7 +72,7 @@ describe.each([
   });
 
   it('run -t under a pseudo-terminal', async () => {
-    const { normalized } = await compare(async (t) =>
+    const { normalized } = await compareTargets(run, async (t) =>
       outcomeOf(await cli.runInTerminal(t, ['run', '--rm', '-t', '--name', t.name(`tty${v}`), image, 'sh', '-c', 'tty; echo hi; exit 5'])),
     );
     expect(normalized).toMatchObject({ code: 5 });
@@ -90,7 +80,7 @@ describe.each([
   });
 
   it('exec with and without -i', async () => {
-    const { normalized } = await compare(async (t) => {
+    const { normalized } = await compareTargets(run, async (t) => {
       const name = t.name(`exec${v}`);
       const started = await cli.run(t, ['run', '-d', '--name', name, image, 'sleep', '600']);
       const plain = await cli.run(t, ['exec', name, 'sh', '-c', 'echo out; echo err >&2; exit 4']);
@@ -112,7 +102,7 @@ describe.each([
   });
 
   it('attach', async () => {
-    const { normalized } = await compare(async (t) => {
+    const { normalized } = await compareTargets(run, async (t) => {
       const name = t.name(`attach${v}`);
       const started = await cli.run(t, ['run', '-d', '-i', '--name', name, image, 'sh', '-c', 'read line; echo "got $line"; echo bye >&2; exit 2']);
       const attached = await cli.run(t, ['attach', name], { inputKeptOpen: 'hello\n' });
@@ -123,7 +113,7 @@ describe.each([
   });
 
   it('logs, logs --timestamps --tail, logs -f', async () => {
-    const { normalized } = await compare(async (t) => {
+    const { normalized } = await compareTargets(run, async (t) => {
       const name = t.name(`logs${v}`);
       const ran = await cli.run(t, ['run', '--name', name, image, 'sh', '-c', 'echo o1; echo e1 >&2; sleep 0.2; echo o2']);
       const logs = await cli.run(t, ['logs', name]);
@@ -139,7 +129,8 @@ describe.each([
   });
 
   it('cp in and out of a 64 MiB file keeps its sha256', async () => {
-    const { normalized } = await compare(
+    const { normalized } = await compareTargets(
+      run,
       async (t) => {
         const name = t.name(`cp${v}`);
         const started = await cli.run(t, ['run', '-d', '--name', name, image, 'sleep', '600']);
@@ -168,7 +159,8 @@ describe.each([
   // Only the 20.10 CLI carries its own BuildKit client (/session, /grpc); 28.x needs buildx.
   if (bin === docker20) builders.push(['BuildKit', '1']);
   it.each(builders)('build with the %s', async (_builder, buildkit) => {
-    const { normalized } = await compare(
+    const { normalized } = await compareTargets(
+      run,
       async (t) => {
         const tag = t.name(`build${buildkit}${v}`);
         const context = join(t.dir, `build${buildkit}${v}`);
@@ -187,14 +179,14 @@ describe.each([
         const progress = buildkit === '1' ? summarizeBuildkitProgress(built.stderr) : built.stderr;
         return { built: { ...outcomeOf(built), stderr: progress }, ran: outcomeOf(ran) };
       },
-      { preserve: [contextSha], ...(buildkit === '1' ? { caller: true } : {}) },
+      { preserve: [contextSha] },
     );
     expect(normalized.built).toMatchObject({ code: 0 });
     expect(normalized.ran).toEqual({ code: 0, stdout: `${contextSha}  /payload.bin\n`, stderr: '' });
   });
 
   it('events (streamed, then ended by the client)', async () => {
-    const { normalized } = await compare(async (t) => {
+    const { normalized } = await compareTargets(run, async (t) => {
       const name = t.name(`events${v}`);
       const since = String(Math.floor(Date.now() / 1000) - 1);
       const events = cli.start(t, ['events', '--since', since, '--filter', `container=${name}`, '--format', '{{.Type}} {{.Action}} {{.Actor.Attributes.name}}']);
@@ -208,7 +200,7 @@ describe.each([
   });
 
   it('wait', async () => {
-    const { normalized } = await compare(async (t) => {
+    const { normalized } = await compareTargets(run, async (t) => {
       const name = t.name(`wait${v}`);
       await cli.run(t, ['run', '-d', '--name', name, image, 'sh', '-c', 'sleep 0.5; exit 7']);
       const waited = await cli.run(t, ['wait', name]);
@@ -219,7 +211,7 @@ describe.each([
   });
 
   it('inspect a container and an image', async () => {
-    const { normalized } = await compare(async (t) => {
+    const { normalized } = await compareTargets(run, async (t) => {
       const name = t.name(`inspect${v}`);
       await cli.run(t, ['create', '--name', name, '--network', 'none', '--label', 'compat=yes', '-e', 'A=1', image, 'sh', '-c', 'echo hi']);
       const container = await cli.run(t, ['inspect', name]);
@@ -239,7 +231,7 @@ describe.each([
   });
 
   it('stats --no-stream', async () => {
-    const { normalized } = await compare(async (t) => {
+    const { normalized } = await compareTargets(run, async (t) => {
       const name = t.name(`stats${v}`);
       await cli.run(t, ['run', '-d', '--name', name, image, 'sleep', '600']);
       const table = await cli.run(t, ['stats', '--no-stream', name]);
@@ -255,7 +247,7 @@ describe.each([
   });
 
   it('network create, ls, inspect, rm', async () => {
-    const { normalized } = await compare(async (t) => {
+    const { normalized } = await compareTargets(run, async (t) => {
       const name = t.name(`net${v}`);
       const created = await cli.run(t, ['network', 'create', '--label', 'compat=yes', name]);
       const listed = await cli.run(t, ['network', 'ls', '--filter', `name=${name}`, '--format', '{{.Name}} {{.Driver}} {{.Scope}}']);
@@ -269,7 +261,7 @@ describe.each([
   });
 
   it('volume create, ls, inspect, rm', async () => {
-    const { normalized } = await compare(async (t) => {
+    const { normalized } = await compareTargets(run, async (t) => {
       const name = t.name(`vol${v}`);
       const created = await cli.run(t, ['volume', 'create', '--label', 'compat=yes', name]);
       const listed = await cli.run(t, ['volume', 'ls', '--filter', `name=${name}`]);
@@ -289,7 +281,7 @@ describe.each([
   });
 
   it('export', async () => {
-    const { normalized } = await compare(async (t) => {
+    const { normalized } = await compareTargets(run, async (t) => {
       const name = t.name(`export${v}`);
       await cli.run(t, ['create', '--name', name, image]);
       const file = join(t.dir, `export${v}.tar`);
@@ -305,7 +297,7 @@ describe.each([
   });
 
   it('commit', async () => {
-    const { normalized } = await compare(async (t) => {
+    const { normalized } = await compareTargets(run, async (t) => {
       const name = t.name(`commit${v}`);
       const committedImage = t.name(`commit${v}-img`);
       await cli.run(t, ['run', '--name', name, image, 'sh', '-c', 'echo committed-data > /data']);
@@ -321,7 +313,7 @@ describe.each([
   });
 
   it('a container killed mid-stream ends run and logs -f', async () => {
-    const { normalized } = await compare(async (t) => {
+    const { normalized } = await compareTargets(run, async (t) => {
       const name = t.name(`killed${v}`);
       const attached = cli.start(t, ['run', '--name', name, image, 'sh', '-c', 'while :; do echo tick; sleep 0.1; done']);
       await attached.waitForStdout(/tick\n/);

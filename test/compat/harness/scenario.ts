@@ -20,16 +20,12 @@ export function outcomeOf(result: CommandResult): CommandOutcome {
   return out;
 }
 
-export interface ScenarioOptions extends Omit<NormalizeOptions, 'aliases'> {
-  /** Also through the caller socket (default true); off only where a suite says why, to save time. */
-  caller?: boolean;
-}
+export interface ScenarioOptions extends Omit<NormalizeOptions, 'aliases'> {}
 
 export interface ScenarioResult<T> {
   direct: T;
   proxy: T;
-  /** Undefined when the scenario was not run through the caller socket (`caller: false`). */
-  caller: T | undefined;
+  caller: T;
   /** The normalized outcome (the same for every target once the assertions passed). */
   normalized: T;
 }
@@ -43,17 +39,15 @@ export interface ScenarioResult<T> {
 export async function compareTargets<T>(
   run: CompatRun,
   scenario: (target: Target) => Promise<T>,
-  { caller: viaCaller = true, ...options }: ScenarioOptions = {},
+  options: ScenarioOptions = {},
 ): Promise<ScenarioResult<T>> {
   const direct = await scenario(run.direct);
   const proxy = await scenario(run.proxy);
-  const caller = viaCaller ? await scenario(run.caller) : undefined;
+  const caller = await scenario(run.caller);
   const normalize = (o: T) => normalizeOutcome(o, { ...options, aliases: run.aliases });
   const normalizedDirect = normalize(direct);
   // Soft: a difference through the proxy must not hide one through the caller socket.
   expect.soft(normalize(proxy), `through the proxy (raw: ${JSON.stringify(proxy)})`).toEqual(normalizedDirect);
-  if (caller !== undefined) {
-    expect.soft(normalize(withoutOwnerLabels(caller, run.callerWorkload)), `through the caller socket (raw: ${JSON.stringify(caller)})`).toEqual(normalizedDirect);
-  }
+  expect.soft(normalize(withoutOwnerLabels(caller, run.callerWorkload)), `through the caller socket (raw: ${JSON.stringify(caller)})`).toEqual(normalizedDirect);
   return { direct, proxy, caller, normalized: normalizedDirect };
 }
