@@ -5,7 +5,7 @@ import { log } from '../../../concierge/log/logger.js';
 import { WorkloadRunner } from '../../../concierge/workloads/runner.js';
 import { parseWorkloadSpec } from '../../../concierge/workloads/spec.js';
 import { busyboxLayer, ociArchive, writeArchive } from '../../workloads/image-fixtures.js';
-import { containerdSocket, runnerOptions } from '../../workloads/containerd-env.js';
+import { runnerOptions } from '../../workloads/containerd-env.js';
 
 /**
  * A real workload in containerd's `default` namespace with `dockerAccess`, kept alive (`sleep`) for
@@ -35,7 +35,6 @@ export async function startCallerWorkload(options: { id: string; sharedDir: stri
   const base = runnerOptions(join(workDir, 'fifo'));
   const runner = await WorkloadRunner.open({
     ...base,
-    containerdSocket: containerdSocket(),
     dockerAccess: callerSocketAccess({
       upstream: dockerd,
       socketDir,
