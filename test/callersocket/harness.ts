@@ -5,6 +5,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { DockerdClient } from '../../concierge/dockerproxy/aware/dockerd.js';
 import { type Caller, type CallerMount, DEFAULT_POLICY, OWNER_LABEL, startCallerSocket } from '../../concierge/dockerproxy/aware/index.js';
 import { log } from '../../concierge/log/logger.js';
 import { MNT, sys } from '../../concierge/sys/index.js';
@@ -33,36 +34,9 @@ export interface ApiAnswer {
   text: string;
 }
 
-/** One Docker API call with node:http (dockerd directly, or a caller socket). */
+/** One Docker API call (dockerd directly, or a caller socket): the proxy's own small client. */
 export function api(socketPath: string, method: string, path: string, body?: unknown): Promise<ApiAnswer> {
-  return new Promise((resolve, reject) => {
-    const payload = body === undefined ? undefined : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
-    const req = request(
-      {
-        socketPath,
-        method,
-        path,
-        headers: payload === undefined ? {} : { 'Content-Type': 'application/json', 'Content-Length': payload.length },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString();
-          let json: unknown;
-          try {
-            json = text.length > 0 ? JSON.parse(text) : undefined;
-          } catch {
-            json = undefined;
-          }
-          resolve({ status: res.statusCode ?? 0, json, text });
-        });
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(payload);
-  });
+  return new DockerdClient(socketPath).call(method, path, body);
 }
 
 export interface RawAnswer {

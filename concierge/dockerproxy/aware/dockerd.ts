@@ -5,9 +5,10 @@ import { hasLearnedDockerdHeaders, learnDockerdHeaders } from '../identity.js';
 export class DockerdClient {
   constructor(private readonly socketPath: string) {}
 
-  call(method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
+  /** One call; a string body is sent as it is, anything else as JSON. */
+  call(method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown; text: string }> {
     return new Promise((resolve, reject) => {
-      const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+      const payload = body === undefined ? undefined : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
       const req = request(
         {
           socketPath: this.socketPath,
@@ -25,9 +26,9 @@ export class DockerdClient {
             try {
               json = text.length > 0 ? JSON.parse(text) : undefined;
             } catch {
-              json = text;
+              json = undefined;
             }
-            resolve({ status: res.statusCode ?? 0, json });
+            resolve({ status: res.statusCode ?? 0, json, text });
           });
           res.on('error', reject);
         },
@@ -66,10 +67,10 @@ export class DockerdClient {
   }
 }
 
-export function messageOf(json: unknown): string {
+export function messageOf(json: unknown, text = ''): string {
   return typeof json === 'object' && json !== null && typeof (json as { message?: unknown }).message === 'string'
     ? (json as { message: string }).message
-    : String(json);
+    : text || String(json);
 }
 
 function pairs(raw: string[]): Array<[string, string]> {
