@@ -62,7 +62,8 @@ export function parseWorkloadSpec(input: unknown, options: { baseDir?: string; w
   if (typeof o.id !== 'string' || !idPattern.test(o.id)) {
     throw new SpecError(`${where}.id: expected 1-63 characters of letters, digits, "_", "." or "-", starting with a letter or digit`);
   }
-  const at = `workload ${o.id}`;
+  // The field path first (it is what a spec author searches for), then the id.
+  const at = where === 'workload' ? `workload ${o.id}` : `${where} (${o.id})`;
   if (typeof o.image !== 'string' || o.image === '') throw new SpecError(`${at}: image: expected an archive path or an image reference`);
   const image = isArchivePath(o.image)
     ? { archive: resolve(options.baseDir ?? process.cwd(), o.image) }
