@@ -17,7 +17,7 @@ if ! eval "$(bash scripts/daemons.sh env)" || ! curl -sf --unix-socket "$DOCKERD
   eval "$(bash scripts/daemons.sh start)"
   started=1
 fi
-cleanup() { [ "$started" = 1 ] && bash scripts/daemons.sh stop; }
+cleanup() { if [ "$started" = 1 ]; then bash scripts/daemons.sh stop; fi; }
 trap cleanup EXIT
 export DOCKERD_SOCK CONCIERGE_TEST_ROOT
 npx tsx bench/run.ts "${args[@]}"

@@ -16,7 +16,7 @@ fi
 sock=$(mktemp -u /tmp/concierge-main.XXXXXX.sock)
 node dist/concierge.js proxy --listen "$sock" --upstream "$DOCKERD_SOCK" &
 proxy=$!
-cleanup() { kill "$proxy" 2>/dev/null || true; [ "$started" = 1 ] && bash scripts/daemons.sh stop; }
+cleanup() { kill "$proxy" 2>/dev/null || true; if [ "$started" = 1 ]; then bash scripts/daemons.sh stop; fi; }
 trap cleanup EXIT
 for _ in $(seq 1 50); do [ -S "$sock" ] && break; sleep 0.1; done
 DOCKER_HOST=unix://$sock docker version --format 'client {{.Client.Version}} -> concierge -> dockerd {{.Server.Version}}'

@@ -12,7 +12,7 @@ if ! eval "$(bash scripts/daemons.sh env)" || ! curl -sf --unix-socket "$DOCKERD
   eval "$(bash scripts/daemons.sh start)"
   started=1
 fi
-cleanup() { [ "$started" = 1 ] && bash scripts/daemons.sh stop; }
+cleanup() { if [ "$started" = 1 ]; then bash scripts/daemons.sh stop; fi; }
 trap cleanup EXIT
 
 CONCIERGE_LOG_LEVEL=${CONCIERGE_LOG_LEVEL:-warn} npx vitest run "$@"
