@@ -3,6 +3,7 @@ import { log } from '../log/logger.js';
 import { WorkloadRunner } from '../workloads/runner.js';
 import { parseWorkloadSpec, SpecError } from '../workloads/spec.js';
 import { readSpecFile } from '../workloads/spec-file.js';
+import { runnerOptionsFromFlags } from './runner-options.js';
 import { UsageError } from './usage-error.js';
 
 const help = `usage: concierge run --spec <workload.json> [--containerd <sock>] [--containerd-state <dir>] [--docker <sock>]
@@ -41,11 +42,7 @@ export async function run(args: string[]): Promise<number | undefined> {
     }
     throw err;
   }
-  const runner = await WorkloadRunner.open({
-    ...(values.containerd ? { containerdSocket: values.containerd } : {}),
-    ...(values['containerd-state'] ? { containerdState: values['containerd-state'] } : {}),
-    ...(values.docker ? { dockerSocket: values.docker } : {}),
-  });
+  const runner = await WorkloadRunner.open(runnerOptionsFromFlags(values));
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) return;

@@ -4,6 +4,7 @@ import { startControlApi } from '../workloads/control-api.js';
 import { WorkloadRunner } from '../workloads/runner.js';
 import { parseInstanceWorkloads, SpecError } from '../workloads/spec.js';
 import { readSpecFile } from '../workloads/spec-file.js';
+import { runnerOptionsFromFlags } from './runner-options.js';
 import { UsageError } from './usage-error.js';
 
 const help = `usage: concierge serve --spec <instance.json> --control <sock> [--containerd <sock>] [--containerd-state <dir>]
@@ -44,11 +45,7 @@ export async function run(args: string[]): Promise<number | undefined> {
     }
     throw err;
   }
-  const runner = await WorkloadRunner.open({
-    ...(values.containerd ? { containerdSocket: values.containerd } : {}),
-    ...(values['containerd-state'] ? { containerdState: values['containerd-state'] } : {}),
-    ...(values.docker ? { dockerSocket: values.docker } : {}),
-  });
+  const runner = await WorkloadRunner.open(runnerOptionsFromFlags(values));
   const api = await startControlApi(runner, values.control, { baseDir });
   let finish!: (code: number) => void;
   const finished = new Promise<number>((resolve) => { finish = resolve; });
