@@ -28,7 +28,7 @@ export async function removeCallerObjects(caller: Caller, dockerd: DockerdClient
   const networks = await dockerd.call('GET', `/networks?filters=${filters}`);
   for (const n of (networks.json as Labeled[] | undefined) ?? []) await dockerd.call('DELETE', `/networks/${n.Id}`);
   const released = await staging.sweep(caller.id);
-  log.info({ caller: caller.id, containers: removed, released }, 'caller siblings removed');
+  log.info({ containers: removed, released }, 'caller siblings removed');
 }
 
 /** Staging binds listed on a container or volume's labels. */
