@@ -6,26 +6,21 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { buildBusyboxImage, docker28, removeEverythingNamed } from './harness/images.js';
+import { docker28 } from './harness/images.js';
 import { runCommand } from './harness/run-command.js';
 import { compareTargets, outcomeOf } from './harness/scenario.js';
-import { startCompatRun, type CompatRun, type Target } from './harness/targets.js';
+import { type CompatRun, type Target } from './harness/targets.js';
+import { startRunWithImage, stopRun } from './harness/suite.js';
 
 const dockerCompose = '/usr/bin/docker-compose';
 let run: CompatRun;
 let image: string;
 
 beforeAll(async () => {
-  run = await startCompatRun();
-  image = `compat-busybox-${run.runId}:latest`;
-  await buildBusyboxImage(run.direct.dockerHost, image);
+  ({ run, image } = await startRunWithImage());
 });
 
-afterAll(async () => {
-  if (!run) return;
-  await removeEverythingNamed(run.direct.dockerHost, run.runId);
-  await run.stop();
-});
+afterAll(() => stopRun(run));
 
 function writeProject(t: Target): string {
   const dir = join(t.dir, 'compose');

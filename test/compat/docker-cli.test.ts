@@ -9,10 +9,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dockerCli, type DockerCli } from './harness/docker-cli.js';
 import { summarizeBuildkitProgress } from './harness/buildkit-progress.js';
 import { sha256File, writeRandomFile } from './harness/files.js';
-import { buildBusyboxImage, docker20, docker28, removeEverythingNamed } from './harness/images.js';
+import { docker20, docker28 } from './harness/images.js';
 import { runCommand } from './harness/run-command.js';
 import { compareTargets, outcomeOf } from './harness/scenario.js';
-import { startCompatRun, type CompatRun, type Target } from './harness/targets.js';
+import { type CompatRun, type Target } from './harness/targets.js';
+import { startRunWithImage, stopRun } from './harness/suite.js';
 
 let run: CompatRun;
 let image: string;
@@ -22,9 +23,7 @@ let contextFile: string;
 let contextSha: string;
 
 beforeAll(async () => {
-  run = await startCompatRun();
-  image = `compat-busybox-${run.runId}:latest`;
-  await buildBusyboxImage(run.direct.dockerHost, image);
+  ({ run, image } = await startRunWithImage());
   bigFile = join(run.direct.dir, '..', `compat-${run.runId}-64m.bin`);
   bigSha = writeRandomFile(bigFile, 64 << 20);
   contextFile = join(run.direct.dir, '..', `compat-${run.runId}-context.bin`);
@@ -32,10 +31,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  if (!run) return;
-  await removeEverythingNamed(run.direct.dockerHost, run.runId);
-  await runCommand(['rm', '-f', bigFile, contextFile]);
-  await run.stop();
+  if (run) await runCommand(['rm', '-f', bigFile, contextFile]);
+  await stopRun(run);
 });
 
 /** Removes a scenario's containers as it ends, so the second target does not share the machine with them. */

@@ -7,26 +7,20 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildBusyboxImage, removeEverythingNamed } from './harness/images.js';
 import { grpcCallOverUpgrade } from './harness/h2c-grpc.js';
 import { RawConnection, chunked, demuxDockerStream, requestBytes, type RawResponse } from './harness/raw-http.js';
 import { compareTargets } from './harness/scenario.js';
-import { startCompatRun, type CompatRun, type Target } from './harness/targets.js';
+import { type CompatRun, type Target } from './harness/targets.js';
+import { startRunWithImage, stopRun } from './harness/suite.js';
 
 let run: CompatRun;
 let image: string;
 
 beforeAll(async () => {
-  run = await startCompatRun();
-  image = `compat-busybox-${run.runId}:latest`;
-  await buildBusyboxImage(run.direct.dockerHost, image);
+  ({ run, image } = await startRunWithImage());
 });
 
-afterAll(async () => {
-  if (!run) return;
-  await removeEverythingNamed(run.direct.dockerHost, run.runId);
-  await run.stop();
-});
+afterAll(() => stopRun(run));
 
 /** Headers whose value is part of the outcome (Date, and framing headers, are not compared here). */
 const comparedHeaders = ['api-version', 'content-type', 'docker-experimental', 'ostype', 'server', 'connection', 'upgrade'];

@@ -8,27 +8,21 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { buildBusyboxImage, removeEverythingNamed } from './harness/images.js';
 import { demuxDockerStream } from './harness/raw-http.js';
 import { runCommand } from './harness/run-command.js';
 import { compareTargets, outcomeOf } from './harness/scenario.js';
-import { startCompatRun, type CompatRun } from './harness/targets.js';
+import { type CompatRun } from './harness/targets.js';
+import { startRunWithImage, stopRun } from './harness/suite.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 let run: CompatRun;
 let image: string;
 
 beforeAll(async () => {
-  run = await startCompatRun();
-  image = `compat-busybox-${run.runId}:latest`;
-  await buildBusyboxImage(run.direct.dockerHost, image);
+  ({ run, image } = await startRunWithImage());
 });
 
-afterAll(async () => {
-  if (!run) return;
-  await removeEverythingNamed(run.direct.dockerHost, run.runId);
-  await run.stop();
-});
+afterAll(() => stopRun(run));
 
 /** Collects a dockerode hijacked stream's stdout and stderr until it ends. */
 function collect(docker: Docker, stream: NodeJS.ReadableStream) {
