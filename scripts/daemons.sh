@@ -79,7 +79,9 @@ stop() {
   stop_one containerd
   # Shims outlive containerd by design; remove only those serving our state directory.
   pkill -KILL -f "containerd-shim.*-address $ctr_sock" 2>/dev/null || true
-  grep -o " $root[^ ]*" /proc/mounts 2>/dev/null | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
+  # awk, not grep: grep exits 1 when nothing is mounted, and pipefail would make that a failed stop.
+  awk -v root="$root" 'index($2, root) == 1 { print $2 }' /proc/mounts | sort -r |
+    while read -r m; do umount -l "$m" 2>/dev/null || true; done
 }
 
 case "${1:-}" in
