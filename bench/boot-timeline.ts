@@ -37,10 +37,11 @@ function guestView(boot: Boot): string[] {
   for (const { text } of boot.lines) {
     if (!text.startsWith('{')) continue;
     try {
-      const j = JSON.parse(text) as { sinceProcessStartMs?: number; timeline?: string; atMs?: number; tookMs?: number };
+      const j = JSON.parse(text) as { sinceProcessStartMs?: number; timeline?: string; atMs?: number; steps?: { step: string; tookMs: number }[] };
       if (j.sinceProcessStartMs !== undefined) out.push(`  node start to first line: ${j.sinceProcessStartMs} ms`);
       if (j.timeline !== undefined && j.atMs !== undefined) {
-        out.push(`  +${j.atMs.toFixed(0).padStart(7)} ms  ${j.timeline}${j.tookMs !== undefined ? ` (took ${j.tookMs.toFixed(1)} ms)` : ''}`);
+        for (const s of j.steps ?? []) out.push(`           step ${s.step} took ${s.tookMs.toFixed(1)} ms`);
+        out.push(`  +${j.atMs.toFixed(0).padStart(7)} ms  ${j.timeline}`);
       }
     } catch {
       // Not a log line.

@@ -1,31 +1,51 @@
 import { performance } from 'node:perf_hooks';
 import { log } from '../log/logger.js';
 
+/** One boot step as the timeline keeps it until the boot is done. */
+export interface StepRecord {
+  step: string;
+  tookMs: number;
+  [field: string]: unknown;
+}
+
 /**
  * The boot timeline: milliseconds from concierge's first console line to each event, and how long
- * the process took to reach that line (Node's own start). One log line per event.
+ * the process took to reach that line (Node's own start). One log line per event; the boot's steps
+ * are kept and told in the line that ends the boot, since a console line per step costs more than
+ * most steps (and on a serial console far more).
  */
 export class Timeline {
   /** ms since the process started, at the first line. */
   readonly origin = performance.now();
-  readonly events: { event: string; atMs: number; tookMs?: number }[] = [];
+  private steps: StepRecord[] = [];
 
   /** Milliseconds since the first line. */
   now(): number {
     return round(performance.now() - this.origin);
   }
 
-  mark(event: string, fields: Record<string, unknown> = {}, tookMs?: number): void {
+  /** Logs an event, with the steps run since the previous event. */
+  mark(event: string, fields: Record<string, unknown> = {}): void {
     const atMs = this.now();
-    this.events.push(tookMs === undefined ? { event, atMs } : { event, atMs, tookMs });
-    log.info({ timeline: event, atMs, ...(tookMs === undefined ? {} : { tookMs }), ...fields }, `timeline +${atMs}ms ${event}`);
+    const steps = this.steps;
+    this.steps = [];
+    log.info({ timeline: event, atMs, ...fields, ...(steps.length > 0 ? { steps } : {}) }, `timeline +${atMs}ms ${event}`);
   }
 
-  /** Runs a synchronous step and marks it with its duration. */
-  step<T>(event: string, run: () => T, describe: (result: T) => Record<string, unknown> = () => ({})): T {
+  /**
+   * Runs a synchronous step and records its duration for the next mark. A failing step's error is
+   * named after it (an error the step already names, like a bad spec's, is left as it is).
+   */
+  step<T>(name: string, run: () => T, describe: (result: T) => Record<string, unknown> = () => ({}), namesItself = false): T {
     const started = performance.now();
-    const result = run();
-    this.mark(event, describe(result), round(performance.now() - started));
+    let result: T;
+    try {
+      result = run();
+    } catch (err) {
+      if (!namesItself && err instanceof Error) err.message = `boot step ${name}: ${err.message}`;
+      throw err;
+    }
+    this.steps.push({ step: name, tookMs: round(performance.now() - started), ...describe(result) });
     return result;
   }
 }
