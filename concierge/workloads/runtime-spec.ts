@@ -3,6 +3,7 @@
 // then the image config, then the workload spec on top.
 import type { ImageRuntimeConfig } from '../containerd/images/image-config.js';
 import type { WorkloadSpec } from './spec.js';
+import type { ProcessUser } from './user.js';
 
 export const runtimeSpecTypeUrl = 'types.containerd.io/opencontainers/runtime-spec/1/Spec';
 
@@ -17,7 +18,7 @@ export interface RuntimeSpec {
   ociVersion: string;
   process: {
     terminal: boolean;
-    user: { uid: number; gid: number; additionalGids?: number[] };
+    user: ProcessUser;
     args: string[];
     env: string[];
     cwd: string;
@@ -64,19 +65,13 @@ export function mergeEnv(...lists: string[][]): string[] {
   return [...byKey.values()];
 }
 
-function parseUser(user: string, where: string): { uid: number; gid: number } {
-  if (user === '') return { uid: 0, gid: 0 };
-  const m = /^(\d+)(?::(\d+))?$/.exec(user);
-  if (!m) throw new Error(`${where}: user "${user}" is not numeric uid[:gid]; concierge does not resolve user names`);
-  const uid = Number(m[1]);
-  return { uid, gid: m[2] === undefined ? uid : Number(m[2]) };
-}
-
 export interface RuntimeSpecContext {
   namespace: string;
   containerId: string;
   /** Host path of the docker socket bound at /var/run/docker.sock, when the workload has dockerAccess. */
   dockerSocket?: string;
+  /** The process user, resolved from the workload's or the image's user string (user.ts). */
+  user: ProcessUser;
 }
 
 export function buildRuntimeSpec(workload: WorkloadSpec, image: ImageRuntimeConfig, ctx: RuntimeSpecContext): RuntimeSpec {
@@ -103,7 +98,7 @@ export function buildRuntimeSpec(workload: WorkloadSpec, image: ImageRuntimeConf
     ociVersion: '1.0.2-dev',
     process: {
       terminal: false,
-      user: parseUser(workload.user ?? image.user, `workload ${workload.id}`),
+      user: ctx.user,
       args,
       env: mergeEnv(image.env, workload.env),
       cwd: workload.cwd ?? (image.workingDir || '/'),

@@ -88,8 +88,9 @@ export function parseWorkloadSpec(input: unknown, options: { baseDir?: string; w
   }
   if (o.cwd !== undefined) spec.cwd = absolutePath(o.cwd, `${at}: cwd`);
   if (o.user !== undefined) {
-    if (typeof o.user !== 'string' || !/^\d{1,10}(:\d{1,10})?$/.test(o.user)) {
-      throw new SpecError(`${at}: user: expected "uid" or "uid:gid" (numbers; names are not resolved)`);
+    // Names are resolved against the image's /etc/passwd and /etc/group when the workload is created.
+    if (typeof o.user !== 'string' || !/^[A-Za-z0-9_.][A-Za-z0-9_.-]{0,63}\$?(:[A-Za-z0-9_.][A-Za-z0-9_.-]{0,63})?$/.test(o.user)) {
+      throw new SpecError(`${at}: user: expected "user", "uid", "user:group" or "uid:gid" (as docker run --user)`);
     }
     spec.user = o.user;
   }

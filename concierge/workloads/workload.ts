@@ -11,7 +11,9 @@ import type { DockerAccessProvider } from './docker-access.js';
 import { labels, ownerId } from './owner.js';
 import { buildRuntimeSpec, runtimeSpecTypeUrl, type OciMount } from './runtime-spec.js';
 import type { WorkloadSpec } from './spec.js';
+import { readRootfsFiles } from './rootfs-files.js';
 import { openTaskStdio, type TaskStdio } from './stdio-fifos.js';
+import { needsLookup, resolveUser, UserLookupError } from './user.js';
 
 export type WorkloadState = 'creating' | 'running' | 'stopping' | 'exited' | 'removed' | 'failed';
 export type OutputStream = 'stdout' | 'stderr';
@@ -132,9 +134,13 @@ export class Workload extends EventEmitter {
 
   private async create(image: ResolvedImage, dockerSocket: string | undefined): Promise<void> {
     const { client } = this.ctx;
+    const user = this.spec.user ?? image.config.user;
+    // A user the image's files decide is resolved once its rootfs exists; root stands in until then.
+    const lookup = needsLookup(user);
     const spec = buildRuntimeSpec(this.spec, image.config, {
       namespace: client.namespace, containerId: this.containerId,
       ...(dockerSocket === undefined ? {} : { dockerSocket }),
+      user: lookup ? { uid: 0, gid: 0 } : this.resolveUser(user, {}),
     });
     this.mounts = spec.mounts;
     this.snapshotter = image.snapshotter;
@@ -154,6 +160,14 @@ export class Workload extends EventEmitter {
       snapshotter: image.snapshotter, key: this.containerId, parent: image.chainId,
       labels: { [labels.workload]: this.spec.id },
     });
+    if (lookup) {
+      const [passwd, group] = readRootfsFiles(mounts, join(this.ctx.fifoRoot, `${this.containerId}.rootfs`), ['/etc/passwd', '/etc/group']);
+      spec.process.user = this.resolveUser(user, { passwd, group });
+      await client.containers.update({
+        container: { id: this.containerId, spec: { typeUrl: runtimeSpecTypeUrl, value: Buffer.from(JSON.stringify(spec)) } },
+        updateMask: { paths: ['spec'] },
+      });
+    }
     const stdio = await openTaskStdio(join(this.ctx.fifoRoot, this.containerId));
     this.stdio = stdio;
     for (const name of ['stdout', 'stderr'] as const) stdio[name].on('data', (chunk: Buffer) => this.emit('output', name, chunk));
@@ -163,6 +177,15 @@ export class Workload extends EventEmitter {
       });
     } finally {
       stdio.releaseKeepers();
+    }
+  }
+
+  private resolveUser(user: string, etc: Parameters<typeof resolveUser>[1]): ReturnType<typeof resolveUser> {
+    try {
+      return resolveUser(user, etc);
+    } catch (err) {
+      if (err instanceof UserLookupError) err.message = `workload ${this.spec.id}: user "${user}": ${err.message}`;
+      throw err;
     }
   }
 

@@ -69,17 +69,24 @@ export function fileLayer(path: string, data: Buffer, mode = 0o755): Buffer {
   return tar([...dirs.map((d): TarEntry => ({ name: d, type: 'dir' })), { name: path, data, mode }]);
 }
 
-function imageConfig(diffIds: string[], cmd: string[]): Buffer {
+export interface ImageOptions {
+  gzip?: boolean;
+  cmd?: string[];
+  /** The config's User (Dockerfile USER). */
+  user?: string;
+}
+
+function imageConfig(diffIds: string[], options: ImageOptions): Buffer {
   return Buffer.from(JSON.stringify({
     architecture: process.arch === 'x64' ? 'amd64' : process.arch, os: 'linux',
-    config: { Env: ['PATH=/usr/local/bin:/bin', 'FROM_IMAGE=yes'], Cmd: cmd, WorkingDir: '/' },
+    config: { Env: ['PATH=/usr/local/bin:/bin', 'FROM_IMAGE=yes'], Cmd: options.cmd ?? ['sh'], WorkingDir: '/', ...(options.user === undefined ? {} : { User: options.user }) },
     rootfs: { type: 'layers', diff_ids: diffIds },
   }));
 }
 
 /** A `docker save`-shaped archive (manifest.json + <id>/layer.tar); gzip: store the layers compressed. */
-export function dockerArchive(layers: Buffer[], repoTag: string, options: { gzip?: boolean; cmd?: string[] } = {}): Buffer {
-  const config = imageConfig(layers.map(sha), options.cmd ?? ['sh']);
+export function dockerArchive(layers: Buffer[], repoTag: string, options: ImageOptions = {}): Buffer {
+  const config = imageConfig(layers.map(sha), options);
   const configName = `${sha(config).slice(7)}.json`;
   const stored = layers.map((l) => (options.gzip ? gzipSync(l) : l));
   const layerNames = stored.map((l) => `${sha(l).slice(7)}/layer.tar`);
@@ -91,8 +98,8 @@ export function dockerArchive(layers: Buffer[], repoTag: string, options: { gzip
 }
 
 /** An OCI image layout archive; gzip: layers as tar+gzip. */
-export function ociArchive(layers: Buffer[], refName: string, options: { gzip?: boolean; cmd?: string[] } = {}): Buffer {
-  const config = imageConfig(layers.map(sha), options.cmd ?? ['sh']);
+export function ociArchive(layers: Buffer[], refName: string, options: ImageOptions = {}): Buffer {
+  const config = imageConfig(layers.map(sha), options);
   const stored = layers.map((l) => (options.gzip ? gzipSync(l) : l));
   const manifest = Buffer.from(JSON.stringify({
     schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json',

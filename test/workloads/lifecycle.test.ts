@@ -5,19 +5,28 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importImageArchive } from '../../concierge/containerd/images/import.js';
 import { WorkloadRunner } from '../../concierge/workloads/runner.js';
 import { parseWorkloadSpec } from '../../concierge/workloads/spec.js';
-import { busyboxLayer, ociArchive, writeArchive } from './image-fixtures.js';
+import { busyboxLayer, ociArchive, tar, writeArchive } from './image-fixtures.js';
 import { connect, inventory, runnerOptions } from './containerd-env.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'concierge-lifecycle-'));
 const archive = join(dir, 'busybox.tar');
+/** busybox with a second layer of users and groups, and USER runner in its config. */
+const runnerArchive = join(dir, 'busybox-runner.tar');
 let runner: WorkloadRunner;
 
 beforeAll(async () => {
   writeArchive(archive, ociArchive([busyboxLayer()], 'test.local/busybox:lifecycle'));
+  const users = tar([
+    { name: 'etc/', type: 'dir' },
+    { name: 'etc/passwd', data: Buffer.from('root:x:0:0:root:/root:/bin/sh\nrunner:x:1001:121:runner:/home/runner:/bin/sh\n') },
+    { name: 'etc/group', data: Buffer.from('root:x:0:\ndocker:x:121:\nsudo:x:27:runner\nadm:x:4:syslog,runner\nstaff:x:50:\n') },
+  ]);
+  writeArchive(runnerArchive, ociArchive([busyboxLayer(), users], 'test.local/busybox:runner', { user: 'runner' }));
   runner = await WorkloadRunner.open(runnerOptions(join(dir, 'fifo')));
   // Imported up front, so that "nothing left behind" compares workloads, not the image's own snapshots.
   const client = connect();
   await importImageArchive(client, archive);
+  await importImageArchive(client, runnerArchive);
   client.close();
 });
 afterAll(async () => {
@@ -66,6 +75,29 @@ describe('workload lifecycle on a real containerd', () => {
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe('hi there|yes|/data|1234:4321\nfrom the host\nreadonly\n');
     expect(r.exitCode).toBe(0);
+  });
+
+  it('resolves user names from the image\'s /etc/passwd and /etc/group, as docker run --user does', async () => {
+    const ids = 'echo "$(id -u):$(id -g):$(id -G | tr " " "\\n" | sort -n | tr "\\n" " ")"';
+    // The image's USER: its uid, primary gid, and the groups listing it.
+    expect((await run({ id: 'lc-user-image', image: runnerArchive, args: ['sh', '-c', ids] })).stdout).toBe('1001:121:4 27 121 \n');
+    // An explicit group replaces the primary gid, and brings no supplementary groups.
+    expect((await run({ id: 'lc-user-group', image: runnerArchive, user: 'runner:staff', args: ['sh', '-c', ids] })).stdout).toBe('1001:50:50 \n');
+    // A uid with a passwd entry takes its gid; one without has gid 0.
+    expect((await run({ id: 'lc-user-uid', image: runnerArchive, user: '1001', args: ['sh', '-c', ids] })).stdout).toBe('1001:121:4 27 121 \n');
+    expect((await run({ id: 'lc-user-nouid', user: '4242', args: ['sh', '-c', ids] })).stdout).toBe('4242:0:0 \n');
+    expect((await run({ id: 'lc-user-root', image: runnerArchive, user: 'root', args: ['sh', '-c', ids] })).stdout).toBe('0:0:0 \n');
+  });
+
+  it('refuses a user the image does not have, naming it, and leaves nothing behind', async () => {
+    const client = connect();
+    const before = await inventory(client);
+    await expect(run({ id: 'lc-user-ghost', image: runnerArchive, user: 'ghost', args: ['true'] }))
+      .rejects.toThrow('workload lc-user-ghost: user "ghost": unable to find user ghost: no matching entries in the image\'s /etc/passwd');
+    await expect(run({ id: 'lc-group-ghost', user: 'root:ghosts', args: ['true'] })).rejects.toThrow(/unable to find group ghosts/);
+    expect(await inventory(client)).toEqual(before);
+    expect(readdirSync(join(dir, 'fifo')).filter((n) => n.includes('ghost'))).toEqual([]);
+    client.close();
   });
 
   it('sees the host interfaces with network host, and only loopback without', async () => {
