@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { build } from 'esbuild';
 import { openSync, closeSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -102,7 +102,20 @@ export async function nodeFloor(name: string, node: string, script: string, mode
   return startProcess(name, node, [script, listen, dockerdSock, mode], listen, join(dir, `${name}.log`));
 }
 
+/**
+ * Drops a program file's pages from the page cache, so it is mapped as a deployed binary is. A file
+ * the build has just written sits in the cache in large folios, and each fault maps a whole folio:
+ * the same idle `concierge proxy` then shows 72 MB of RSS instead of 54 (measured: 17 MB more of
+ * node's text and rodata resident, with the same number of page faults). Pages another process maps
+ * stay; a program without a path (found on PATH) is left as it is.
+ */
+function dropFromPageCache(program: string): void {
+  if (!program.includes('/')) return;
+  execFileSync('dd', [`if=${program}`, 'iflag=nocache', 'count=0', 'status=none']);
+}
+
 async function startProcess(name: string, command: string, args: string[], listen: string, logPath: string, env: NodeJS.ProcessEnv = {}): Promise<Target> {
+  dropFromPageCache(command);
   const logFd = openSync(logPath, 'w');
   const child: ChildProcess = spawn(command, args, { stdio: ['ignore', logFd, logFd], env: { ...process.env, ...env } });
   closeSync(logFd);
