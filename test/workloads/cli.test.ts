@@ -131,7 +131,7 @@ describe('concierge serve', () => {
     expect((await api(control, 'GET', '/workloads/srv-b/logs?stream=stdout')).body).toBe('ready\ngot-usr1\n');
 
     expect(await api(control, 'GET', '/workloads/nope')).toEqual({ status: 404, body: '{"message":"no such workload: nope"}' });
-    expect((await api(control, 'POST', '/workloads', { id: 'bad', image: 'x', user: 'root' })).status).toBe(400);
+    expect((await api(control, 'POST', '/workloads', { id: 'bad', image: 'x', user: 'a:b:c' })).status).toBe(400);
 
     child.kill('SIGTERM');
     expect((await done).code).toBe(0);
