@@ -10,10 +10,12 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { constants } from 'node:os';
 import { rmSync } from 'node:fs';
+import { ImageNotFoundError } from '../containerd/images/resolve.js';
 import { log } from '../log/logger.js';
 import { OutputLog } from './output-log.js';
 import type { WorkloadRunner } from './runner.js';
 import { parseWorkloadSpec, SpecError } from './spec.js';
+import { UserLookupError } from './user.js';
 import type { Workload } from './workload.js';
 
 class HttpError extends Error {
@@ -81,6 +83,9 @@ export async function startControlApi(runner: WorkloadRunner, socketPath: string
       return workload;
     } catch (err) {
       output.end();
+      // What the request named and the image lacks is the client's to fix, as dockerd answers it.
+      if (err instanceof ImageNotFoundError) throw new HttpError(404, err.message);
+      if (err instanceof UserLookupError) throw new HttpError(400, err.message);
       throw err;
     }
   };

@@ -13,6 +13,11 @@ import { snapshotExists, unpackLayers } from './unpack.js';
 
 interface Desc { mediaType: string; digest: string; size: number; platform?: { os?: string; architecture?: string } }
 
+/** The image named is not in containerd's store (and no archive was given to import it). */
+export class ImageNotFoundError extends Error {
+  override name = 'ImageNotFoundError';
+}
+
 export async function resolveImage(client: ContainerdClient, name: string, snapshotter = defaultSnapshotter): Promise<ResolvedImage> {
   let target: Desc;
   try {
@@ -20,7 +25,7 @@ export async function resolveImage(client: ContainerdClient, name: string, snaps
     if (!image?.target) throw new Error(`image ${name} has no target`);
     target = { mediaType: image.target.mediaType, digest: image.target.digest, size: Number(image.target.size) };
   } catch (err) {
-    if (isNotFound(err)) throw new Error(`image ${name} is not in containerd (namespace ${client.namespace}); give an archive path to import it`);
+    if (isNotFound(err)) throw new ImageNotFoundError(`image ${name} is not in containerd (namespace ${client.namespace}); give an archive path to import it`);
     throw err;
   }
   for (let depth = 0; isIndex(target.mediaType); depth++) {
