@@ -19,7 +19,17 @@ beforeAll(async () => {
   writeArchive(join(dir, 'busybox.tar'), ociArchive([busyboxLayer()], 'test.local/busybox:cli'));
   await importImageArchive(client, join(dir, 'busybox.tar'));
 });
-afterAll(() => {
+/** Processes a failed test left running are stopped (SIGTERM: they remove their workloads) before the files go. */
+const started = new Set<ChildProcess>();
+afterAll(async () => {
+  await Promise.all([...started].map(async (child) => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const closed = new Promise((resolve) => child.once('close', resolve));
+    child.kill('SIGTERM');
+    const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    await closed;
+    clearTimeout(killer);
+  }));
   client.close();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -27,6 +37,7 @@ afterAll(() => {
 function concierge(args: string[]): { child: ChildProcess; done: Promise<{ code: number | null; stdout: string; stderr: string }> } {
   const child = spawn(process.execPath, [bundle, ...args, '--containerd', containerdSocket(), '--containerd-state', state],
     { stdio: ['ignore', 'pipe', 'pipe'] });
+  started.add(child);
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (c: Buffer) => { stdout += c.toString(); });
