@@ -10,6 +10,7 @@ import {
   parseResponseHead,
   readWholeBody,
   type RequestHead,
+  type ResponseHead,
   requestFraming,
   responseFraming,
   trackBody,
@@ -17,7 +18,7 @@ import {
 } from './http1.js';
 import { jsonErrorResponse } from './errors.js';
 import { hasLearnedDockerdHeaders, learnDockerdHeaders } from './identity.js';
-import type { UpstreamDialer } from './upstream.js';
+import { inSharedReadBuffer, retireReadBuffer, type Upstream, type UpstreamDialer } from './upstream.js';
 import type { Interceptor, Outcome, RouteHandler } from './intercept.js';
 
 /**
@@ -35,19 +36,6 @@ const HIJACKING_ENDPOINT = /^(?:\/v\d+(?:\.\d+)?)?\/(?:containers\/[^/?]+\/attac
 const MAX_HELD_BYTES = 1024 * 1024;
 
 const EMPTY = Buffer.alloc(0);
-
-/**
- * One read buffer for every dockerd socket. Reads are handled synchronously, so it is reused while no
- * write still points into it; when a write is queued, a fresh one is taken and the old one is left to
- * that write. This halves the CPU per byte on streams (attach, logs, archives) against a fresh buffer
- * per read, and keeps idle connections at no buffer memory at all.
- */
-const READ_BUFFER_BYTES = 64 * 1024;
-let sharedRead = Buffer.allocUnsafe(READ_BUFFER_BYTES);
-const readBuffer = (): Buffer => sharedRead;
-function retireReadBuffer(): void {
-  sharedRead = Buffer.allocUnsafe(READ_BUFFER_BYTES);
-}
 
 interface PendingRequest {
   readonly method: string;
@@ -72,6 +60,8 @@ export interface ConnectionOptions {
 
 export class ProxyConnection {
   private upstream: Socket | undefined;
+  /** The dockerd connection held, to hand back to the dialer's pool when it is left idle. */
+  private held: Upstream | undefined;
   private dialing = false;
   private readonly debug: boolean;
 
@@ -98,6 +88,8 @@ export class ProxyConnection {
   private dropHeldBytes = false;
   private clientEnded = false;
   private closed = false;
+  /** dockerd will close the connection after the current answer (Connection: close, HTTP/1.0). */
+  private upstreamClosing = false;
 
   constructor(
     private readonly client: Socket,
@@ -141,6 +133,7 @@ export class ProxyConnection {
       if (!this.startRequest(headEnd)) return;
     }
     if ((this.holdRequests || this.deciding) && this.clientBytes.length > MAX_HELD_BYTES) this.client.pause();
+    if (this.clientEnded) this.maybeFinish();
   }
 
   /** Parses one request head and forwards it; false when the loop must stop (refused, or waiting). */
@@ -200,6 +193,7 @@ export class ProxyConnection {
     };
     this.pending.push(request);
     this.current = request;
+    if (closesConnection(head)) this.upstreamClosing = true;
     this.forward(this.client, this.upstream!, bytes);
   }
 
@@ -320,20 +314,26 @@ export class ProxyConnection {
       while (pos < buf.length && !this.piping) {
         if (this.responseBody !== undefined) {
           pos += this.responseBody.consume(buf, pos);
-          if (this.responseBody.done) this.endResponse();
-          continue;
+        } else {
+          const headEnd = findHeadEnd(buf.subarray(pos));
+          if (headEnd < 0) {
+            if (buf.length - pos > MAX_HEAD_BYTES) throw new HttpParseError('response head too large', 502);
+            this.upstreamBytes = Buffer.from(buf.subarray(pos)); // out of the shared read buffer
+            break;
+          }
+          pos = this.startResponse(buf, pos, headEnd);
+          if (this.piping) {
+            this.forward(this.upstream!, this.client, buf.subarray(flushed));
+            flushed = buf.length;
+            this.startPiping();
+            continue;
+          }
         }
-        const headEnd = findHeadEnd(buf.subarray(pos));
-        if (headEnd < 0) {
-          if (buf.length - pos > MAX_HEAD_BYTES) throw new HttpParseError('response head too large', 502);
-          this.upstreamBytes = Buffer.from(buf.subarray(pos)); // out of the shared read buffer
-          break;
-        }
-        pos = this.startResponse(buf, pos, headEnd);
-        if (this.piping) {
-          this.forward(this.upstream!, this.client, buf.subarray(flushed));
-          flushed = buf.length;
-          this.startPiping();
+        if (this.responseBody?.done) {
+          // The answer's last bytes go out before its end is acted on (which may end the client).
+          this.forward(this.upstream!, this.client, buf.subarray(flushed, pos));
+          flushed = pos;
+          this.endResponse();
         }
       }
     } catch (err) {
@@ -350,6 +350,7 @@ export class ProxyConnection {
     const request = this.pending[0];
     if (request === undefined) throw new HttpParseError('dockerd answered a request that was not sent', 502);
     const head = parseResponseHead(buf.subarray(pos), headLength);
+    if (closesConnection(head)) this.upstreamClosing = true;
     if (!hasLearnedDockerdHeaders()) learnDockerdHeaders(head.rawHeaders);
     request.answered = true;
     request.onAnswer?.(head.status);
@@ -372,7 +373,6 @@ export class ProxyConnection {
     }
     this.responseBody = trackBody(framing);
     this.responseUntilClose = framing.kind === 'close';
-    if (this.responseBody.done) this.endResponse();
     return pos + headLength;
   }
 
@@ -444,6 +444,7 @@ export class ProxyConnection {
 
   private dropUpstream(upstream: Socket): void {
     this.upstream = undefined;
+    this.held = undefined;
     this.responseBody = undefined;
     this.pending.length = 0;
     upstream.destroy();
@@ -459,18 +460,24 @@ export class ProxyConnection {
     if (this.dialing) return;
     this.dialing = true;
     if (!eager) this.client.pause();
-    this.options.dial({ buffer: readBuffer, callback: (n, buf) => this.onUpstreamRead(n, buf) }).then(
-      (upstream) => {
+    let upstream: Socket | undefined;
+    // Events of a socket already dropped (after a close-delimited answer) are stale: ignore them.
+    const mine = (): boolean => upstream !== undefined && upstream === this.upstream;
+    this.options.dial.dial({
+      data: (bytes) => { if (!this.closed && mine()) this.onUpstreamData(bytes); },
+      end: () => { if (mine()) this.onUpstreamEnd(); },
+      lost: (err) => { if (mine()) this.onUpstreamLost(err); },
+    }).then(
+      (held) => {
         this.dialing = false;
         if (this.closed) {
-          upstream.destroy();
+          this.options.dial.release(held);
           return;
         }
+        upstream = held.socket;
         this.upstream = upstream;
-        // Events of a socket already dropped (after a close-delimited answer) are stale: ignore them.
-        upstream.on('end', () => upstream === this.upstream && this.onUpstreamEnd());
-        upstream.on('error', (err) => upstream === this.upstream && this.onUpstreamLost(err));
-        upstream.on('close', () => upstream === this.upstream && this.onUpstreamLost());
+        this.held = held;
+        this.upstreamClosing = false;
         this.client.resume();
         this.pumpRequests();
       },
@@ -484,12 +491,6 @@ export class ProxyConnection {
         this.refuse(502, `concierge: cannot reach dockerd: ${err.message}`);
       },
     );
-  }
-
-  /** dockerd's bytes arrive in a buffer shared by every connection (see readBuffer). */
-  private onUpstreamRead(n: number, buf: Buffer): boolean {
-    if (!this.closed && this.upstream !== undefined) this.onUpstreamData(buf.subarray(0, n));
-    return true; // backpressure pauses the socket explicitly (forward)
   }
 
   /** Answers the oldest unanswered request with a Docker-style error and closes, or just closes. */
@@ -509,10 +510,31 @@ export class ProxyConnection {
   }
 
   private maybeFinish(): void {
-    if (this.clientEnded && !this.piping && this.pending.length === 0 && this.requestBody === undefined) {
+    // Requests the client sent before its end still go out once dockerd's connection is there.
+    const unsentRequests = this.clientBytes.length > 0 && (this.upstream === undefined || this.deciding || this.holdRequests);
+    if (this.clientEnded && !this.piping && this.pending.length === 0 && this.requestBody === undefined && !unsentRequests) {
       this.endClient();
-      if (this.upstream !== undefined && !this.upstream.writableEnded) this.upstream.end();
+      // Once the read being handled is done with: bytes dockerd sent past its answer make it unfit.
+      queueMicrotask(() => {
+        if (!this.handBackUpstream() && this.upstream !== undefined && !this.upstream.writableEnded) this.upstream.end();
+      });
     }
+  }
+
+  /**
+   * Gives the dockerd connection back to the dialer when it sits between requests: nothing sent that is
+   * unanswered, no answer partly read, no stream, and dockerd not about to close it. True when given.
+   */
+  private handBackUpstream(): boolean {
+    const held = this.held;
+    if (held === undefined || held.socket !== this.upstream || this.piping || this.deciding || this.upstreamClosing
+      || this.pending.length > 0 || this.requestBody !== undefined || this.responseBody !== undefined || this.upstreamBytes.length > 0) {
+      return false;
+    }
+    this.upstream = undefined;
+    this.held = undefined;
+    this.options.dial.release(held);
+    return true;
   }
 
   /** Ending an ended socket makes Node build an error with a stack: measurable on every request. */
@@ -525,7 +547,7 @@ export class ProxyConnection {
     if (bytes.length === 0 || to.destroyed || to.writableEnded) return;
     const flushed = to.write(bytes);
     // A write that did not reach the kernel at once still points into the shared read buffer.
-    if (to.writableLength > 0 && bytes.buffer === sharedRead.buffer) retireReadBuffer();
+    if (to.writableLength > 0 && inSharedReadBuffer(bytes)) retireReadBuffer();
     if (!flushed && !from.isPaused()) {
       from.pause();
       to.once('drain', () => {
@@ -544,6 +566,12 @@ export class ProxyConnection {
       this.options.log.warn({ err: err.message }, 'connection closed on error');
     }
     this.client.destroy();
-    this.upstream?.destroy();
+    if (err !== undefined || !this.handBackUpstream()) this.upstream?.destroy();
   }
+}
+
+/** The message says the connection ends after it: `Connection: close`, or HTTP/1.0 without keep-alive. */
+function closesConnection(head: RequestHead | ResponseHead): boolean {
+  const connection = head.headers.get('connection')?.toLowerCase() ?? '';
+  return /\bclose\b/.test(connection) || (head.version === 'HTTP/1.0' && !/\bkeep-alive\b/.test(connection));
 }

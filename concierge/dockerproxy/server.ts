@@ -32,11 +32,12 @@ export interface RunningProxy {
  * it (with or without an Upgrade header), forward half-closes only after an upgrade, and never time a
  * stream out. node:http's server would re-frame bodies (chunked vs close-delimited), parse a hijacked
  * stream's stdin as new requests, and apply its own timeouts; undici pools connections, which breaks
- * dockerd's per-connection semantics. A 1:1 pairing of client and dockerd connections keeps them.
+ * dockerd's per-connection semantics. A 1:1 pairing of client and dockerd connections keeps them; a
+ * dockerd connection left idle between requests is handed to a later client connection (upstream.ts).
  */
 export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   const log = (options.log ?? rootLog).child({ component: 'dockerproxy', listen: options.listen });
-  const dial = unixDialer(options.upstream, options.upstreamWaitMs ?? 0);
+  const dial = unixDialer(options.upstream, { waitMs: options.upstreamWaitMs ?? 0 });
   const connections = new Set<Socket>();
   const server = createServer({ allowHalfOpen: true }, (client) => {
     connections.add(client);
@@ -59,6 +60,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       new Promise<void>((resolve) => {
         server.close(() => resolve());
         for (const c of connections) c.destroy();
+        dial.close();
       }),
   };
 }
