@@ -4,7 +4,7 @@
  * (self time by function and by file; sourcemaps are not applied, names are the bundle's).
  * With --caller it profiles the caller-aware socket instead (bench/caller-socket.ts, bundled), under
  * the bind-create scenario: where a translated create and its DELETE spend the proxy's CPU.
- * Usage: npx tsx bench/profile.ts [--scenario ping-keepalive,ping-newconn,concurrent,archive,attach,logs] [--repeat N] [--keep]
+ * Usage: npx tsx bench/profile.ts [--scenario ping-keepalive,ping-newconn,ping-newconn-keepalive,concurrent,archive,attach,logs] [--repeat N] [--keep]
  *        npx tsx bench/profile.ts --caller [--repeat N] [--keep]
  */
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
@@ -24,11 +24,11 @@ import { attach } from './scenarios/attach.js';
 import { concurrentPing } from './scenarios/concurrency.js';
 import { containerList } from './scenarios/list.js';
 import { logs } from './scenarios/logs.js';
-import { pingKeepAlive, pingNewConnection } from './scenarios/ping.js';
+import { pingKeepAlive, pingNewConnection, pingNewKeepAliveConnection } from './scenarios/ping.js';
 import { CALLER_BIND_SOURCE, type Context, type Scenario } from './scenarios/scenario.js';
 
 const MiB = 1024 * 1024;
-const ALL: Scenario[] = [pingKeepAlive, pingNewConnection, concurrentPing, containerList, archive, attach, logs];
+const ALL: Scenario[] = [pingKeepAlive, pingNewConnection, pingNewKeepAliveConnection, concurrentPing, containerList, archive, attach, logs];
 const { values: args } = parseArgs({
   options: {
     scenario: { type: 'string', default: 'archive' },

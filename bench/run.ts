@@ -24,7 +24,7 @@ import { concurrentPing } from './scenarios/concurrency.js';
 import { lifecycle } from './scenarios/lifecycle.js';
 import { containerList } from './scenarios/list.js';
 import { logs } from './scenarios/logs.js';
-import { pingKeepAlive, pingNewConnection } from './scenarios/ping.js';
+import { pingKeepAlive, pingNewConnection, pingNewKeepAliveConnection } from './scenarios/ping.js';
 import { CALLER_BIND_SOURCE, type Context, type Scale, type Scenario } from './scenarios/scenario.js';
 import { createRemoveSoak, type SoakResult, soakReport, soakVerdicts } from './scenarios/soak.js';
 import { idleStreams, type StreamsFigure } from './scenarios/streams.js';
@@ -54,7 +54,7 @@ const QUICK: Scale = {
   bindCycles: 4,
   bindSeconds: 6,
 };
-const SCENARIOS: Scenario[] = [pingKeepAlive, pingNewConnection, concurrentPing, containerList, lifecycle, bindCreate, archive, attach, logs];
+const SCENARIOS: Scenario[] = [pingKeepAlive, pingNewConnection, pingNewKeepAliveConnection, concurrentPing, containerList, lifecycle, bindCreate, archive, attach, logs];
 /** The caller-aware socket's name in tables. */
 const CALLER = 'concierge-caller';
 /** Containers the list scenario lists: enough for an answer of some KiB. */
@@ -192,7 +192,7 @@ async function main(): Promise<void> {
     // Warm-up of every target (connections, JIT), not recorded.
     const warm = new Rounds(targets, dockerdPid);
     const warmCtx: Context = { ...ctx, scale: { ...QUICK, pingRequests: 100, newConnectionRequests: 20, concurrentSeconds: 0.5, listRequests: 20 } };
-    await warm.round(0, [pingKeepAlive, pingNewConnection, concurrentPing, containerList], warmCtx);
+    await warm.round(0, [pingKeepAlive, pingNewConnection, pingNewKeepAliveConnection, concurrentPing, containerList], warmCtx);
 
     // Rounds until --rounds, or until the next one would not fit in --budget (one round at least).
     const roundsStart = performance.now();

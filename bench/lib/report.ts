@@ -22,6 +22,8 @@ export const FIGURES: Figure[] = [
   { id: 'ping-ka-p99', label: '/_ping p99, one keep-alive conn', unit: 'ms', measure: 'ping-keepalive', stat: 'p99', better: 'lower' },
   { id: 'ping-new-p50', label: '/_ping p50, new conn per request', unit: 'ms', measure: 'ping-newconn', stat: 'p50', better: 'lower' },
   { id: 'ping-new-p99', label: '/_ping p99, new conn per request', unit: 'ms', measure: 'ping-newconn', stat: 'p99', better: 'lower' },
+  { id: 'ping-newka-p50', label: '/_ping p50, new conn, keep-alive (CLI)', unit: 'ms', measure: 'ping-newconn-keepalive', stat: 'p50', better: 'lower' },
+  { id: 'ping-newka-p99', label: '/_ping p99, new conn, keep-alive (CLI)', unit: 'ms', measure: 'ping-newconn-keepalive', stat: 'p99', better: 'lower' },
   { id: 'concurrent', label: '/_ping rate, 64 concurrent clients', unit: 'req/s', measure: 'concurrent', stat: 'rate', better: 'higher' },
   { id: 'list-p50', label: 'container list p50', unit: 'ms', measure: 'list', stat: 'p50', better: 'lower' },
   { id: 'lifecycle-p50', label: 'create/start/wait/rm p50', unit: 'ms', measure: 'lifecycle', stat: 'p50', better: 'lower' },

@@ -31,3 +31,18 @@ export const pingNewConnection: InterleavedScenario = {
     return new Map([...samples].map(([name, samplesMs]) => [name, { 'ping-newconn': { kind: 'latency', samplesMs } }]));
   },
 };
+
+/**
+ * A new connection per request without `Connection: close`, closed by the client once answered: what the
+ * Go docker CLI, compose and SDKs with keep-alive agents do for each command. A proxy may reuse its
+ * dockerd connection for the next client here; with `Connection: close` (above) dockerd closes it.
+ */
+export const pingNewKeepAliveConnection: InterleavedScenario = {
+  id: 'ping-newconn-keepalive',
+  interleaved: true,
+  async run(targets: readonly Target[], ctx: Context): Promise<Map<string, Figures>> {
+    const samples = await interleavedLatencies(targets, () => new http.Agent({ keepAlive: true, maxSockets: 1 }), '/_ping',
+      ctx.scale.newConnectionRequests, ctx.scale.loopSeconds, (agent) => { if (agent !== false) agent.destroy(); });
+    return new Map([...samples].map(([name, samplesMs]) => [name, { 'ping-newconn-keepalive': { kind: 'latency', samplesMs } }]));
+  },
+};
