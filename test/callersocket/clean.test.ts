@@ -1,19 +1,13 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   api,
   docker,
-  importBusyboxWithDocker,
   mountsUnder,
   ownedBy,
-  removeEverythingMarked,
-  removeImage,
-  runMarker,
-  startTestCaller,
   type TestCaller,
-  unmountAllUnder,
+  useCallerScene,
 } from './harness.js';
 
 /**
@@ -21,29 +15,18 @@ import {
  * siblings (running, stopped, created), their staging binds, and its volumes and networks go; another
  * caller's objects and the caller's own files stay.
  */
-const marker = runMarker();
-const image = `${marker}-busybox:latest`;
-let dir: string;
+const scene = useCallerScene();
+const { marker, image } = scene;
 let a: TestCaller;
 let b: TestCaller;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), `${marker}-`));
-  await importBusyboxWithDocker(image);
-  a = await startTestCaller(dir, `${marker}-a`);
-  b = await startTestCaller(dir, `${marker}-b`);
+  a = await scene.caller('a');
+  b = await scene.caller('b');
   for (const c of [a, b]) {
     mkdirSync(join(c.root, 'mydata'));
     writeFileSync(join(c.root, 'mydata', 'foobar'), 'kept\n');
   }
-});
-
-afterAll(async () => {
-  await b?.closeAndClean();
-  await removeEverythingMarked(marker);
-  await removeImage(image);
-  unmountAllUnder(dir);
-  rmSync(dir, { recursive: true, force: true });
 });
 
 describe('closeAndClean', () => {

@@ -1,23 +1,18 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   allContainerIds,
   allVolumeNames,
   api,
   dockerdSocket,
-  importBusyboxWithDocker,
   raw,
   type RawAnswer,
   rawPost,
-  removeEverythingMarked,
-  removeImage,
-  runMarker,
   runSibling,
-  startTestCaller,
   type TestCaller,
   unmountAllUnder,
+  useCallerScene,
 } from './harness.js';
 
 /**
@@ -31,19 +26,16 @@ import {
  *   abs-etc -> /etc, rel-etc -> ../../../../../../../etc, up -> ../../../../.., to-root -> /,
  *   to-proc -> /proc/1/root, to-sys -> /sys, to-dev -> /dev, dangling -> /etc/<marker>-made-by-dockerd
  */
-const marker = runMarker();
-const image = `${marker}-busybox:latest`;
+const scene = useCallerScene();
+const { marker, image } = scene;
 const V = '/v1.41';
-let dir: string;
 let a: TestCaller;
 let foreignId: string;
 let foreignVolume: string;
 let ownedId: string;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), `${marker}-`));
-  await importBusyboxWithDocker(image);
-  a = await startTestCaller(dir, `${marker}-a`);
+  a = await scene.caller('a');
   const r = a.root;
   mkdirSync(join(r, 'mydata'));
   writeFileSync(join(r, 'mydata', 'foobar'), '');
@@ -67,14 +59,6 @@ beforeAll(async () => {
   const owned = await api(a.socket, 'POST', `/containers/create?name=${marker}-owned`, { Image: image, Cmd: ['true'] });
   expect(owned.status).toBe(201);
   ownedId = (owned.json as { Id: string }).Id;
-});
-
-afterAll(async () => {
-  await a?.closeAndClean();
-  await removeEverythingMarked(marker);
-  await removeImage(image);
-  unmountAllUnder(dir);
-  rmSync(dir, { recursive: true, force: true });
 });
 
 /** A create body with the given HostConfig (JSON text, so it can carry what JSON.stringify cannot). */

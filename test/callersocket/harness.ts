@@ -5,6 +5,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { afterAll, beforeAll } from 'vitest';
 import { DockerdClient } from '../../concierge/dockerproxy/aware/dockerd.js';
 import { type Caller, type CallerMount, DEFAULT_POLICY, OWNER_LABEL, startCallerSocket } from '../../concierge/dockerproxy/aware/index.js';
 import { log } from '../../concierge/log/logger.js';
@@ -171,6 +172,57 @@ export async function startTestCaller(dir: string, id: string, extraMounts: Call
   };
   const running = await startCallerSocket({ caller, listen: socket, upstream: dockerdSocket(), stagingDir, log: log.child({ test: 'callersocket' }) });
   return { caller, root, socket, stagingDir, closeAndClean: () => running.closeAndClean(), close: () => running.close() };
+}
+
+/**
+ * A test file's scene: a scratch directory and a busybox image named after one run marker, and the
+ * callers started in it. It registers the hooks that make the directory and the image before the
+ * file's own hooks and tests, and that remove all of it after them: every caller closed and cleaned,
+ * whatever on dockerd still carries the marker, the image, leftover staging binds, the directory.
+ * Call it at the top of the file, before the file's own beforeAll.
+ */
+export interface CallerScene {
+  readonly marker: string;
+  readonly image: string;
+  /** The scratch directory (there once the scene's beforeAll has run). */
+  readonly dir: string;
+  /** Starts a caller `<marker>-<name>` rooted in the scratch directory. */
+  caller(name: string, extraMounts?: CallerMount[]): Promise<TestCaller>;
+}
+
+export function useCallerScene(): CallerScene {
+  const marker = runMarker();
+  const image = `${marker}-busybox:latest`;
+  const callers: TestCaller[] = [];
+  let dir: string | undefined;
+  const scratch = (): string => {
+    if (dir === undefined) throw new Error('the caller scene is made in its beforeAll');
+    return dir;
+  };
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), `${marker}-`));
+    await importBusyboxWithDocker(image);
+  });
+  afterAll(async () => {
+    for (const c of callers) await c.closeAndClean();
+    await removeEverythingMarked(marker);
+    await removeImage(image);
+    if (dir === undefined) return;
+    unmountAllUnder(dir);
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return {
+    marker,
+    image,
+    get dir() {
+      return scratch();
+    },
+    async caller(name, extraMounts = []) {
+      const c = await startTestCaller(scratch(), `${marker}-${name}`, extraMounts);
+      callers.push(c);
+      return c;
+    },
+  };
 }
 
 /** Mount points under a prefix, from the test process's mount table (the same namespace as dockerd's). */

@@ -1,20 +1,14 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   api,
   docker,
   dockerdSocket,
-  importBusyboxWithDocker,
   mountsUnder,
-  removeEverythingMarked,
-  removeImage,
   runCommand,
-  runMarker,
-  startTestCaller,
   type TestCaller,
-  unmountAllUnder,
+  useCallerScene,
 } from './harness.js';
 
 /**
@@ -22,29 +16,18 @@ import {
  * to a caller socket whose caller root is a temp directory: `/mydata` means <root>/mydata, never the
  * host's /mydata (which does not exist).
  */
-const marker = runMarker();
-const image = `${marker}-busybox:latest`;
-let dir: string;
+const scene = useCallerScene();
+const { marker, image } = scene;
 let sharedSrc: string;
 let a: TestCaller;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), `${marker}-`));
-  sharedSrc = join(dir, 'shared-src');
+  sharedSrc = join(scene.dir, 'shared-src');
   mkdirSync(sharedSrc);
   writeFileSync(join(sharedSrc, 'hello-from-mount'), '');
-  await importBusyboxWithDocker(image);
-  a = await startTestCaller(dir, `${marker}-a`, [{ destination: '/shared', source: sharedSrc, type: 'bind', options: ['rbind', 'rw'] }]);
+  a = await scene.caller('a', [{ destination: '/shared', source: sharedSrc, type: 'bind', options: ['rbind', 'rw'] }]);
   mkdirSync(join(a.root, 'mydata'));
   writeFileSync(join(a.root, 'mydata', 'foobar'), '');
-});
-
-afterAll(async () => {
-  await a?.closeAndClean();
-  await removeEverythingMarked(marker);
-  await removeImage(image);
-  unmountAllUnder(dir);
-  rmSync(dir, { recursive: true, force: true });
 });
 
 describe('the seed example through a caller socket', () => {

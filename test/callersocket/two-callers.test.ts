@@ -1,28 +1,21 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   api,
   docker,
   dockerdSocket,
-  importBusyboxWithDocker,
   raw,
-  removeEverythingMarked,
-  removeImage,
-  runMarker,
-  startTestCaller,
   type TestCaller,
-  unmountAllUnder,
+  useCallerScene,
 } from './harness.js';
 
 /**
  * Two callers on one dockerd (brief 4.8): each sees and touches only its own siblings, volumes and
  * networks; the other's are absent to it (404, worded as dockerd words it), by name, full id or short id.
  */
-const marker = runMarker();
-const image = `${marker}-busybox:latest`;
-let dir: string;
+const scene = useCallerScene();
+const { marker, image } = scene;
 let a: TestCaller;
 let b: TestCaller;
 const ids: Record<string, string> = {};
@@ -41,10 +34,8 @@ async function createRunning(c: TestCaller, name: string): Promise<string> {
 }
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), `${marker}-`));
-  await importBusyboxWithDocker(image);
-  a = await startTestCaller(dir, `${marker}-a`);
-  b = await startTestCaller(dir, `${marker}-b`);
+  a = await scene.caller('a');
+  b = await scene.caller('b');
   for (const c of [a, b]) {
     mkdirSync(join(c.root, 'mydata'));
     writeFileSync(join(c.root, 'mydata', `file-of-${c.caller.id}`), 'secret\n');
@@ -56,15 +47,6 @@ beforeAll(async () => {
   execA = (exec.json as { Id: string }).Id;
   expect((await api(a.socket, 'POST', '/volumes/create', { Name: `${marker}-vol-a` })).status).toBe(201);
   expect((await api(a.socket, 'POST', '/networks/create', { Name: `${marker}-net-a` })).status).toBe(201);
-});
-
-afterAll(async () => {
-  await a?.closeAndClean();
-  await b?.closeAndClean();
-  await removeEverythingMarked(marker);
-  await removeImage(image);
-  unmountAllUnder(dir);
-  rmSync(dir, { recursive: true, force: true });
 });
 
 /** Every way of touching a container, as [method, path suffix, body]. */
