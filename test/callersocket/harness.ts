@@ -1,5 +1,5 @@
 import { execFile, execFileSync, spawn } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -9,7 +9,7 @@ import { afterAll, beforeAll } from 'vitest';
 import { DockerdClient } from '../../concierge/dockerproxy/aware/dockerd.js';
 import { type Caller, type CallerMount, DEFAULT_POLICY, OWNER_LABEL, startCallerSocket } from '../../concierge/dockerproxy/aware/index.js';
 import { log } from '../../concierge/log/logger.js';
-import { MNT, sys } from '../../concierge/sys/index.js';
+import { mountsUnder, unmountAllUnder } from './mounts.js';
 
 /**
  * A caller of the caller-aware socket without containerd: its "rootfs" is a temp directory and its
@@ -225,30 +225,7 @@ export function useCallerScene(): CallerScene {
   };
 }
 
-/** Mount points under a prefix, from the test process's mount table (the same namespace as dockerd's). */
-export function mountsUnder(prefix: string): string[] {
-  return readFileSync('/proc/self/mounts', 'utf8')
-    .split('\n')
-    .map((l) => (l.split(' ')[1] ?? '').replace(/\\040/g, ' '))
-    .filter((p) => p === prefix || p.startsWith(`${prefix}/`));
-}
-
-/**
- * Unmounts everything under a prefix without following symlinks (deepest first). A staged bind of a
- * symlink, if the proxy ever makes one, must not be followed: umount2 of a link to / would detach
- * the host's root mount.
- */
-export function unmountAllUnder(prefix: string): number {
-  const points = mountsUnder(prefix).sort().reverse();
-  for (const p of points) {
-    try {
-      sys.umount2(p, MNT.DETACH | MNT.UMOUNT_NOFOLLOW);
-    } catch {
-      // already gone with a parent
-    }
-  }
-  return points.length;
-}
+export { mountsUnder, unmountAllUnder };
 
 /** Ids of every container on dockerd (all states), straight from dockerd. */
 export async function allContainerIds(): Promise<Set<string>> {

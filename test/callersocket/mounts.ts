@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { MNT, sys } from '../../concierge/sys/index.js';
 
-/** Mount points the caller socket's staging leaves in this (dockerd's) mount namespace. */
+/** Mount points the caller socket's staging leaves in this (dockerd's) mount namespace; used by the tests and the bench. */
 
 /** Mount points at or under `prefix`, from this process's mount table (octal escapes decoded). */
 export function mountsUnder(prefix: string): string[] {
