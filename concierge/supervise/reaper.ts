@@ -1,24 +1,11 @@
-import { readdirSync, readFileSync } from 'node:fs';
 import { log } from '../log/logger.js';
 import { WAIT, isSysError, sys } from '../sys/index.js';
 import type { ChildRegistry } from './child-registry.js';
+import { listProcesses } from './processes.js';
 
 /** The pids of zombie children of `parent`, from /proc/<pid>/stat. */
 export function zombieChildren(parent: number): number[] {
-  const zombies: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-    } catch {
-      continue; // gone meanwhile
-    }
-    // "pid (comm) S ppid ...": comm may hold spaces and parentheses, so read after the last ")".
-    const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (state === 'Z' && Number(ppid) === parent) zombies.push(Number(name));
-  }
-  return zombies;
+  return listProcesses().filter((p) => p.state === 'Z' && p.ppid === parent).map((p) => p.pid);
 }
 
 /**

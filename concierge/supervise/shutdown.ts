@@ -1,8 +1,9 @@
-import { openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
+import { openSync, writeSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { readMountInfo } from '../boot/mountinfo.js';
 import { log } from '../log/logger.js';
 import { MNT, REBOOT, sys } from '../sys/index.js';
+import { listProcesses } from './processes.js';
 
 export interface ShutdownStep {
   name: string;
@@ -38,19 +39,7 @@ export async function runSteps(steps: ShutdownStep[]): Promise<void> {
  * zombie (already ended, waiting for the reaper).
  */
 function otherProcesses(): number[] {
-  const pids: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name) || Number(name) === process.pid || name === '2') continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${name}/stat`, 'latin1');
-    } catch {
-      continue; // gone meanwhile
-    }
-    const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (state !== 'Z' && ppid !== '2') pids.push(Number(name));
-  }
-  return pids;
+  return listProcesses().filter((p) => p.pid !== process.pid && p.pid !== 2 && p.ppid !== 2 && p.state !== 'Z').map((p) => p.pid);
 }
 
 /**
