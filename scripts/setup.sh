@@ -7,6 +7,8 @@ debian_packages=(
   containerd runc docker.io docker-compose busybox-static iptables curl haproxy socat
   golang-github-containerd-containerd-dev golang-github-gogo-protobuf-dev golang-google-genproto-dev
   protobuf-compiler libprotobuf-dev
+  golang-go golang-github-gorilla-mux-dev golang-github-docker-docker-dev golang-github-containerd-ttrpc-dev
+  docker-registry dnsmasq-base apache2-utils git openssl
 )
 # The guest microVM (guest-rootfs/): qemu, and the tools its build uses. Skipped with CONCIERGE_SKIP_GUEST=1.
 guest_packages=(qemu-system-x86 cpio lz4 zstd e2fsprogs binutils file)
@@ -18,6 +20,10 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}" >&2
   apt-get update -qq
+  # Packages with services (docker-registry) must not start them: tests start their own, on their own ports.
+  policy=/usr/sbin/policy-rc.d; had_policy=0; [ -e "$policy" ] && had_policy=1
+  [ "$had_policy" = 1 ] || { printf '#!/bin/sh\nexit 101\n' >"$policy"; chmod +x "$policy"; }
+  trap '[ "$had_policy" = 1 ] || rm -f "$policy"' EXIT
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
