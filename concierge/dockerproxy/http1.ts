@@ -277,13 +277,6 @@ export function wantsUpgrade(head: Head): boolean {
   return head.headers.has('upgrade') && /\bupgrade\b/i.test(head.headers.get('connection') ?? '');
 }
 
-/** Serializes a head from parts (used only when a message is rewritten). */
-export function serializeHead(startLine: string, rawHeaders: ReadonlyArray<readonly [string, string]>): Buffer {
-  let s = `${startLine}\r\n`;
-  for (const [name, value] of rawHeaders) s += `${name}: ${value}\r\n`;
-  return Buffer.from(`${s}\r\n`, 'latin1');
-}
-
 /** A whole body read from a buffer: its decoded bytes and where the message ends. */
 export interface WholeBody {
   body: Buffer;
@@ -331,25 +324,4 @@ function decodeChunks(encoded: Buffer): Buffer {
     parts.push(encoded.subarray(lineEnd + 2, lineEnd + 2 + size));
     pos = lineEnd + 2 + size + 2;
   }
-}
-
-/** The parts of a request target the Docker-aware layer routes on. */
-export interface DockerTarget {
-  /** `/v1.41` or '' */
-  versionPrefix: string;
-  /** API version the request is served at (dockerd's default when there is no prefix). */
-  version: string | undefined;
-  /** Path without the version prefix, e.g. `/containers/abc/json`. */
-  path: string;
-  /** Raw query string without `?`, or ''. */
-  query: string;
-}
-
-export function splitTarget(target: string): DockerTarget {
-  const q = target.indexOf('?');
-  const fullPath = q < 0 ? target : target.slice(0, q);
-  const query = q < 0 ? '' : target.slice(q + 1);
-  const m = /^\/v(\d+(?:\.\d+)?)(?=\/)/.exec(fullPath);
-  if (m === null) return { versionPrefix: '', version: undefined, path: fullPath, query };
-  return { versionPrefix: m[0], version: m[1], path: fullPath.slice(m[0].length), query };
 }

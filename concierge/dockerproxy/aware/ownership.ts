@@ -1,6 +1,6 @@
 import { type Caller, OWNER_LABEL, Refused } from './caller.js';
 import { type DockerdClient, messageOf } from './dockerd.js';
-import { isObject, isString, type JsonObject } from '../gojson.js';
+import { isObject, isString, type JsonObject } from './gojson.js';
 
 /** Networks every container may name; they belong to no caller. */
 const SHARED_NETWORKS = new Set(['bridge', 'host', 'none', 'default']);

@@ -1,4 +1,4 @@
-import { isObject, isString, type JsonObject, type JsonValue, JsonNumber } from '../gojson.js';
+import { isObject, isString, type JsonObject, type JsonValue, JsonNumber } from './gojson.js';
 import { type PrivilegePolicy, Refused } from './caller.js';
 
 function refuse(field: string, why: string): never {

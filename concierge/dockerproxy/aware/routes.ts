@@ -1,7 +1,8 @@
 import type { Logger } from '../../log/logger.js';
-import { type RequestHead, serializeHead, splitTarget } from '../http1.js';
+import type { RequestHead } from '../http1.js';
+import { serializeHead, splitTarget } from './message.js';
 import type { Interceptor, Outcome, RouteHandler } from '../intercept.js';
-import { AmbiguousJsonError, isObject, JsonObject, JsonSyntaxError, parseJson, stringifyJson } from '../gojson.js';
+import { AmbiguousJsonError, isObject, JsonObject, JsonSyntaxError, parseJson, stringifyJson } from './gojson.js';
 import { type Caller, OWNER_LABEL, Refused, STAGING_LABEL } from './caller.js';
 import type { DockerdClient } from './dockerd.js';
 import { Ownership } from './ownership.js';

@@ -1,4 +1,4 @@
-import { fromPlain, isObject, isString, JsonObject, type JsonValue } from '../gojson.js';
+import { fromPlain, isObject, isString, JsonObject, type JsonValue } from './gojson.js';
 import { type Caller, OWNER_LABEL, Refused, STAGING_LABEL } from './caller.js';
 import type { Ownership } from './ownership.js';
 import { resolveCallerPath } from './paths.js';
