@@ -5,6 +5,7 @@ import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import type { ContainerdClient } from '../containerd/client.js';
 import { ignoreNotFound } from '../containerd/errors.js';
+import { taskRootfs } from '../containerd/paths.js';
 import type { ResolvedImage } from '../containerd/images/import.js';
 import { log } from '../log/logger.js';
 import type { DockerAccessProvider } from './docker-access.js';
@@ -93,7 +94,7 @@ export class Workload extends EventEmitter {
   }
 
   get rootfsPath(): string {
-    return join(this.ctx.containerdState, 'io.containerd.runtime.v2.task', this.ctx.client.namespace, this.containerId, 'rootfs');
+    return taskRootfs(this.ctx.containerdState, this.ctx.client.namespace, this.containerId);
   }
 
   /** Creates and starts the task; resolves once it runs. On failure everything made so far is removed. */

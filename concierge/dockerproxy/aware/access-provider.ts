@@ -1,4 +1,5 @@
 import { mkdir } from 'node:fs/promises';
+import { taskRootfs } from '../../containerd/paths.js';
 import type { Logger } from '../../log/logger.js';
 import { type Caller, type CallerMount, DEFAULT_POLICY, type PrivilegePolicy } from './caller.js';
 import { startCallerSocket } from './index.js';
@@ -37,7 +38,7 @@ export function callerSocketAccess(options: CallerSocketAccessOptions) {
       const listen = `${options.socketDir}/${w.workloadId}.sock`;
       const caller: Caller = {
         id: w.workloadId,
-        rootfs: `${options.containerdState}/io.containerd.runtime.v2.task/${options.namespace ?? 'default'}/${w.containerId}/rootfs`,
+        rootfs: taskRootfs(options.containerdState, options.namespace ?? 'default', w.containerId),
         get mounts() {
           return w.mounts?.() ?? [{ destination: '/var/run/docker.sock', source: listen, type: 'bind', options: ['rbind'] }];
         },
