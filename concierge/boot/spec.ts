@@ -1,6 +1,6 @@
 // The instance spec (brief 2): the host's one JSON document for this guest, validated into a typed
 // value. The workloads part is validated by concierge/workloads (spec-workloads.ts adapts it).
-import { parseIp, parsePrefix, type IpAddress, type IpPrefix } from './netlink/ip-address.js';
+import { parseIp, parsePrefix, type IpAddress, type IpPrefix } from '../os/netlink/ip-address.js';
 import {
   InstanceSpecError, arrayAt, booleanAt, integerAt, objectAt, optional, parsedAt, pathAt, stringAt, type Fields,
 } from './spec-fields.js';
