@@ -2,7 +2,7 @@ import { existsSync, lstatSync, mkdirSync, symlinkSync, unlinkSync } from 'node:
 import { MS, sys } from '../sys/index.js';
 import { splitOptions } from '../os/mount-options.js';
 import { mountAt, readMountInfo, type MountEntry } from '../os/mountinfo.js';
-import type { MountSpec } from './spec.js';
+import type { MountSpec } from '../instance/spec.js';
 import { done, skipped, type StepResult } from './step.js';
 
 interface BaseMount {

@@ -1,7 +1,7 @@
 // The seam between PID 1 and the modules others own: the Docker API proxy (concierge/dockerproxy)
 // and the workload runner (concierge/workloads). PID 1 needs only start, "all done" and stop.
 import { startProxy } from '../dockerproxy/index.js';
-import type { InstanceSpec } from '../boot/spec.js';
+import type { InstanceSpec } from '../instance/spec.js';
 import type { Timeline } from '../boot/timeline.js';
 import { log } from '../log/logger.js';
 import { WorkloadRunner } from '../workloads/runner.js';

@@ -12,7 +12,7 @@ import { removeOrphanedWorkloads } from './cleanup.js';
 import { noDockerAccess, type DockerAccessProvider } from './docker-access.js';
 import { callerSocketAccess } from '../dockerproxy/aware/access-provider.js';
 import { labels } from './owner.js';
-import type { WorkloadSpec } from './spec.js';
+import type { WorkloadSpec } from '../instance/spec-workloads.js';
 import { Workload, type WorkloadExit, type WorkloadInfo } from './workload.js';
 
 export interface WorkloadRunnerOptions {

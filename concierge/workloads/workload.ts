@@ -11,7 +11,7 @@ import { log } from '../log/logger.js';
 import type { DockerAccessProvider } from './docker-access.js';
 import { labels, ownerId } from './owner.js';
 import { buildRuntimeSpec, runtimeSpecTypeUrl, type OciMount } from './runtime-spec.js';
-import type { WorkloadSpec } from './spec.js';
+import type { WorkloadSpec } from '../instance/spec-workloads.js';
 import { readRootfsFiles } from './rootfs-files.js';
 import { openTaskStdio, type TaskStdio } from './stdio-fifos.js';
 import { needsLookup, resolveUser, UserLookupError } from './user.js';

@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkloadRunner } from '../../concierge/workloads/runner.js';
-import { parseWorkloadSpec } from '../../concierge/workloads/spec.js';
+import { parseWorkloadSpec } from '../../concierge/instance/spec-workloads.js';
 import type { DockerAccessProvider } from '../../concierge/workloads/docker-access.js';
 import { busyboxLayer, fileLayer, ociArchive, writeArchive } from './image-fixtures.js';
 import { connect, dockerdSocket, runnerOptions } from './containerd-env.js';

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { callerSocketAccess } from '../../../concierge/dockerproxy/aware/access-provider.js';
 import { log } from '../../../concierge/log/logger.js';
 import { WorkloadRunner } from '../../../concierge/workloads/runner.js';
-import { parseWorkloadSpec } from '../../../concierge/workloads/spec.js';
+import { parseWorkloadSpec } from '../../../concierge/instance/spec-workloads.js';
 import { busyboxLayer, ociArchive, writeArchive } from '../../workloads/image-fixtures.js';
 import { runnerOptions } from '../../workloads/containerd-env.js';
 
