@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { log } from '../log/logger.js';
 import { WorkloadRunner } from '../workloads/runner.js';
 import { SpecError } from '../instance/spec-fields.js';
-import { readSpecFile } from '../instance/spec-source.js';
+import { readSpecDocument } from '../instance/spec-source.js';
 import { parseWorkloadSpec } from '../instance/spec-workloads.js';
 import { runnerOptionsFromFlags } from './runner-options.js';
 import { UsageError } from './usage-error.js';
@@ -34,7 +34,8 @@ export async function run(args: string[]): Promise<number | undefined> {
   if (!values.spec) throw new UsageError(`--spec is required\n${help}`);
   let spec;
   try {
-    spec = readSpecFile(values.spec, `workload spec from ${values.spec}`, (document, baseDir) => parseWorkloadSpec(document, { baseDir })).spec;
+    const { document, baseDir } = readSpecDocument(values.spec);
+    spec = parseWorkloadSpec(document, { baseDir });
   } catch (err) {
     if (err instanceof SpecError) {
       process.stderr.write(`concierge run: ${err.message}\n`);

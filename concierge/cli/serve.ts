@@ -3,7 +3,7 @@ import { log } from '../log/logger.js';
 import { startControlApi } from '../workloads/control-api.js';
 import { WorkloadRunner } from '../workloads/runner.js';
 import { SpecError } from '../instance/spec-fields.js';
-import { readSpecFile } from '../instance/spec-source.js';
+import { readSpecDocument } from '../instance/spec-source.js';
 import { parseInstanceWorkloads } from '../instance/spec-workloads.js';
 import { runnerOptionsFromFlags } from './runner-options.js';
 import { UsageError } from './usage-error.js';
@@ -36,7 +36,9 @@ export async function run(args: string[]): Promise<number | undefined> {
   let specs;
   let baseDir: string;
   try {
-    ({ spec: specs, baseDir } = readSpecFile(values.spec, `instance spec from ${values.spec}`, (document, dir) => parseInstanceWorkloads(document, { baseDir: dir })));
+    const file = readSpecDocument(values.spec);
+    baseDir = file.baseDir;
+    specs = parseInstanceWorkloads(file.document, { baseDir });
   } catch (err) {
     if (err instanceof SpecError) {
       process.stderr.write(`concierge serve: ${err.message}\n`);

@@ -1,4 +1,4 @@
-// Where specs come from: the one loader of spec files (PID 1's instance spec, `concierge serve`'s and
+// Where specs come from: the one reader of spec files (PID 1's instance spec, `concierge serve`'s and
 // `concierge run`'s files) and the search PID 1 makes for its instance spec.
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -13,46 +13,43 @@ export interface FoundSpec {
   origin: string;
 }
 
-/** Turns a parsed JSON document into a typed spec; `baseDir` resolves relative paths in it. */
-export type Validate<T> = (document: unknown, baseDir: string) => T;
-
-/**
- * Reads and validates a spec file. Every error is a SpecError whose message starts with `origin`
- * ("instance spec from /etc/concierge/instance.json: spec.hostname: ..."). Relative paths inside the
- * file resolve against its directory unless `baseDir` says otherwise.
- */
-export function readSpecFile<T>(path: string, origin: string, validate: Validate<T>, baseDir = dirname(resolve(path))): { spec: T; baseDir: string } {
-  let text: string;
+function readText(path: string, origin: string): string {
   try {
-    text = readFileSync(path, 'utf8');
+    return readFileSync(path, 'utf8');
   } catch (err) {
     throw new SpecError(`${origin}: cannot read: ${(err as Error).message}`);
   }
-  return { spec: parseSpecDocument(text, origin, baseDir, validate), baseDir };
 }
 
-export function parseSpecDocument<T>(text: string, origin: string, baseDir: string, validate: Validate<T>): T {
-  let document: unknown;
+function parseJson(text: string, origin: string): unknown {
   try {
-    document = JSON.parse(text);
+    return JSON.parse(text) as unknown;
   } catch (err) {
     throw new SpecError(`${origin}: not JSON: ${(err as Error).message}`);
   }
+}
+
+/**
+ * Reads a spec file (`concierge run`'s workload, `concierge serve`'s instance spec) as a JSON document;
+ * relative paths inside it resolve against `baseDir`, its directory.
+ */
+export function readSpecDocument(path: string): { document: unknown; baseDir: string } {
+  return { document: parseJson(readText(path, `spec ${path}`), `spec ${path}`), baseDir: dirname(resolve(path)) };
+}
+
+/** An instance spec's text; `origin` (where PID 1 found it) starts every message. */
+export function parseSpecText(text: string, origin: string, baseDir: string): InstanceSpec {
+  const document = parseJson(text, `instance spec from ${origin}`);
   try {
-    return validate(document, baseDir);
+    return validateSpec(document, baseDir);
   } catch (err) {
-    if (err instanceof SpecError) throw new SpecError(`${origin}: ${err.message}`, { cause: err });
+    if (err instanceof SpecError) throw new SpecError(`instance spec from ${origin}: ${err.message}`, { cause: err });
     throw err;
   }
 }
 
-/** An instance spec's text; `origin` names where it came from in messages. */
-export function parseSpecText(text: string, origin: string, baseDir: string): InstanceSpec {
-  return parseSpecDocument(text, `instance spec from ${origin}`, baseDir, validateSpec);
-}
-
-export function readSpec(path: string, origin: string, baseDir?: string): FoundSpec {
-  return { spec: readSpecFile(path, `instance spec from ${origin}`, validateSpec, baseDir).spec, origin };
+export function readSpec(path: string, origin: string, baseDir = dirname(resolve(path))): FoundSpec {
+  return { spec: parseSpecText(readText(path, `instance spec from ${origin}`), origin, baseDir), origin };
 }
 
 /** `concierge.spec=<path>` from a kernel command line. */

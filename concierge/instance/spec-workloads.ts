@@ -40,7 +40,8 @@ function isArchivePath(image: string): boolean {
 
 /**
  * Validates one workload. `baseDir` resolves relative paths (the directory of the spec file); `where`
- * is the field path that messages start with ("spec.workloads[2]"; "workload" for a workload alone).
+ * names it in messages ("spec.workloads[2]"), which then name the field after the id
+ * ("spec.workloads[2] (job): network: ..."; "workload job: network: ..." for a workload alone).
  */
 export function parseWorkloadSpec(input: unknown, options: { baseDir?: string; where?: string } = {}): WorkloadSpec {
   const where = options.where ?? 'workload';
@@ -49,30 +50,32 @@ export function parseWorkloadSpec(input: unknown, options: { baseDir?: string; w
   if (typeof o.id !== 'string' || !idPattern.test(o.id)) {
     throw new SpecError(`${where}.id: expected 1-63 characters of letters, digits, "_", "." or "-", starting with a letter or digit`);
   }
-  const imageText = stringAt(o.image, `${where}.image`);
-  if (imageText === '') throw new SpecError(`${where}.image: expected an archive path or an image reference`);
+  // The field path first (it is what a spec author searches for), then the id.
+  const at = where === 'workload' ? `workload ${o.id}` : `${where} (${o.id})`;
+  if (typeof o.image !== 'string' || o.image === '') throw new SpecError(`${at}: image: expected an archive path or an image reference`);
+  const image = stringAt(o.image, `${at}: image`);
   const spec: WorkloadSpec = {
     id: o.id,
-    image: isArchivePath(imageText) ? { archive: resolve(baseDir, imageText) } : { reference: imageText },
-    env: optional(o.env, (v) => env(v, `${where}.env`)) ?? [],
-    mounts: optional(o.mounts, (v) => arrayAt(v, `${where}.mounts`, (m, w) => bindMount(m, w, baseDir))) ?? [],
-    network: optional(o.network, (v) => oneOf(v, `${where}.network`, ['host', 'none'] as const)) ?? 'none',
-    dockerAccess: optional(o.dockerAccess, (v) => booleanAt(v, `${where}.dockerAccess`)) ?? false,
-    stopTimeout: optional(o.stopTimeout, (v) => numberAt(v, `${where}.stopTimeout`, 0, 3600)) ?? 10,
+    image: isArchivePath(image) ? { archive: resolve(baseDir, image) } : { reference: image },
+    env: optional(o.env, (v) => env(v, `${at}: env`)) ?? [],
+    mounts: optional(o.mounts, (v) => arrayAt(v, `${at}: mounts`, (m, w) => bindMount(m, w, baseDir))) ?? [],
+    network: optional(o.network, (v) => oneOf(v, `${at}: network`, ['host', 'none'] as const)) ?? 'none',
+    dockerAccess: optional(o.dockerAccess, (v) => booleanAt(v, `${at}: dockerAccess`)) ?? false,
+    stopTimeout: optional(o.stopTimeout, (v) => numberAt(v, `${at}: stopTimeout`, 0, 3600)) ?? 10,
   };
   if (o.args !== undefined) {
-    spec.args = arrayAt(o.args, `${where}.args`, (a, w) => stringAt(a, w));
-    if (spec.args.length === 0) throw new SpecError(`${where}.args: must not be empty (leave it out to use the image's command)`);
+    spec.args = arrayAt(o.args, `${at}: args`, (a, w) => stringAt(a, w));
+    if (spec.args.length === 0) throw new SpecError(`${at}: args: must not be empty (leave it out to use the image's command)`);
   }
-  if (o.cwd !== undefined) spec.cwd = pathAt(o.cwd, `${where}.cwd`);
+  if (o.cwd !== undefined) spec.cwd = pathAt(o.cwd, `${at}: cwd`);
   if (o.user !== undefined) {
     if (typeof o.user !== 'string' || !userPattern.test(o.user)) {
-      throw new SpecError(`${where}.user: expected "user", "uid", "user:group" or "uid:gid" (as docker run --user)`);
+      throw new SpecError(`${at}: user: expected "user", "uid", "user:group" or "uid:gid" (as docker run --user)`);
     }
     spec.user = o.user;
   }
   if (spec.dockerAccess && spec.mounts.some((m) => m.target === '/var/run/docker.sock')) {
-    throw new SpecError(`${where}.mounts: /var/run/docker.sock is provided by dockerAccess`);
+    throw new SpecError(`${at}: mounts: /var/run/docker.sock is provided by dockerAccess`);
   }
   return spec;
 }
@@ -88,11 +91,11 @@ function env(value: unknown, where: string): string[] {
 
 function bindMount(value: unknown, where: string, baseDir: string): BindMount {
   const m = objectAt(value, where, ['type', 'source', 'target', 'readonly']);
-  if (m.type !== undefined && m.type !== 'bind') throw new SpecError(`${where}.type: only "bind" is supported`);
+  if (m.type !== undefined && m.type !== 'bind') throw new SpecError(`${where}: type: only "bind" is supported`);
   return {
     source: pathAt(typeof m.source === 'string' ? resolve(baseDir, m.source) : m.source, `${where}.source`),
     target: pathAt(m.target, `${where}.target`),
-    readonly: optional(m.readonly, (v) => booleanAt(v, `${where}.readonly`)) ?? false,
+    readonly: optional(m.readonly, (v) => booleanAt(v, `${where}: readonly`)) ?? false,
   };
 }
 
