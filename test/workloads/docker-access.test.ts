@@ -34,7 +34,7 @@ describe('dockerAccess', () => {
   it('lets a workload start a sibling container through the docker socket', async () => {
     const opened: string[] = [];
     const closed: string[] = [];
-    // The default provider hands out one socket; this wrapper records that the runner asks and releases.
+    // A provider that hands out dockerd's own socket and records that the runner asks and releases.
     const provider: DockerAccessProvider = {
       async open(w) {
         opened.push(`${w.workloadId}/${w.containerId}`);
