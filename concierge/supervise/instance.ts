@@ -10,7 +10,6 @@ import { containerdDaemon, dockerdDaemon } from './daemons.js';
 import { disableCtrlAltDelAndCheckMachineInit } from './machine.js';
 import { Reaper } from './reaper.js';
 import { endMachine, openExitPort, killRemaining, runSteps, unmountAll } from './shutdown.js';
-import { runTestHooks } from './test-hooks.js';
 import { startWorkloads, type RunningWorkloads } from './workloads.js';
 
 /** Exit codes of the instance when no workload result decides it. */
@@ -51,7 +50,6 @@ export class Instance {
       void this.shutdown(`${badSpec ? 'bad instance spec' : 'boot failed'}: ${(err as Error).message}`, badSpec ? exitCodes.badSpec : exitCodes.bootFailed);
       return;
     }
-    runTestHooks();
     this.startServices(this.spec);
   }
 
