@@ -4,6 +4,7 @@ import { startProxy } from '../dockerproxy/index.js';
 import type { InstanceSpec } from '../instance/spec.js';
 import type { Timeline } from '../boot/timeline.js';
 import { log } from '../log/logger.js';
+import { lastExitCode } from '../workloads/last-exit.js';
 import { WorkloadRunner } from '../workloads/runner.js';
 import { callerSocketAccess, callerSocketDefaults, dockerdWaitMs } from './docker-access.js';
 
@@ -51,10 +52,7 @@ export async function startWorkloads(spec: InstanceSpec, timeline: Timeline, onD
       return 1;
     }
   });
-  // "Last" is the one that ended last: its code is the instance's result.
-  let last = 0;
-  for (const r of results) void r.then((code) => (last = code));
-  void Promise.all(results).then(() => onDone(last));
+  void lastExitCode(results).then(onDone);
   return {
     stop: async () => {
       await runner.close();
