@@ -30,7 +30,7 @@ export async function importBusybox(dockerdSock: string, busyboxPath = '/bin/bus
   const query = new URLSearchParams({ fromSrc: '-', repo: IMAGE_REPO, tag: 'latest', changes: 'ENV PATH=/bin' });
   const answer = await request(dockerdSock, {
     method: 'POST',
-    path: `${API}/images/create?${query}`,
+    path: `${API}/images/create?${query.toString()}`,
     headers: { 'Content-Type': 'application/x-tar' },
     body: rootfsTar(busyboxPath),
     agent: false,

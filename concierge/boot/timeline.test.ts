@@ -11,7 +11,7 @@ describe('Timeline', () => {
       timeline.step('second', () => 'x');
       timeline.mark('boot steps done', { stepsMs: 1 });
       timeline.mark('containerd spawned');
-      const [boot, spawned] = info.mock.calls.map((c) => c[0] as unknown as Record<string, unknown>);
+      const [boot, spawned] = info.mock.calls.map((c) => c[0] as Record<string, unknown>);
       expect(boot).toMatchObject({ timeline: 'boot steps done', stepsMs: 1 });
       expect((boot!.steps as { step: string; done?: string }[]).map((s) => [s.step, s.done])).toEqual([['first', 'n=1'], ['second', undefined]]);
       expect(spawned).toMatchObject({ timeline: 'containerd spawned' });

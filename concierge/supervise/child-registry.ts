@@ -23,7 +23,7 @@ export class ChildRegistry {
     this.installed = true;
     const pids = this.pids;
     // ChildProcess#spawn is internal API (not in the type declarations), hence the cast.
-    const proto = ChildProcess.prototype as unknown as { spawn(this: ChildProcess, options: unknown): unknown };
+    const proto = ChildProcess.prototype as unknown as { spawn: (this: ChildProcess, options: unknown) => unknown };
     const original = proto.spawn;
     proto.spawn = function spawn(this: ChildProcess, options: unknown): unknown {
       const result = original.call(this, options);

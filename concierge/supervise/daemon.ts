@@ -25,16 +25,18 @@ const maxBackoffMs = 5000;
 /** A run this long counts as healthy: the next failure starts the backoff over. */
 const healthyRunMs = 10_000;
 
-export declare interface SupervisedDaemon {
-  on(event: 'ready', listener: (info: { pid: number; startMs: number; restarts: number }) => void): this;
-  on(event: 'exit', listener: (info: { pid: number; code: number | null; signal: NodeJS.Signals | null }) => void): this;
+/** The events of a SupervisedDaemon and their arguments. */
+export interface DaemonEvents {
+  ready: [info: { pid: number; startMs: number; restarts: number }];
+  exit: [info: { pid: number; code: number | null; signal: NodeJS.Signals | null }];
+  stopped: [];
 }
 
 /**
  * A daemon kept running: spawned, probed until it answers ("ready"), restarted with exponential
  * backoff when it dies unasked, stopped with SIGTERM then SIGKILL.
  */
-export class SupervisedDaemon extends EventEmitter {
+export class SupervisedDaemon extends EventEmitter<DaemonEvents> {
   state: DaemonState = 'idle';
   restarts = 0;
   private child: ChildProcess | undefined;

@@ -7,7 +7,8 @@ import { listProcesses } from '../os/processes.js';
 
 export interface ShutdownStep {
   name: string;
-  run(): Promise<unknown> | unknown;
+  /** May return a promise, which the step then waits for. */
+  run(): unknown;
   /** Given up on after this long (the next steps still run). */
   timeoutMs?: number;
 }

@@ -23,11 +23,9 @@ export interface DockerAccessProvider {
 }
 
 export function sharedDockerSocket(socketPath: string): DockerAccessProvider {
-  return { open: async () => ({ socketPath, close: async () => undefined }) };
+  return { open: () => Promise.resolve({ socketPath, close: () => Promise.resolve() }) };
 }
 
 export const noDockerAccess: DockerAccessProvider = {
-  open: async ({ workloadId }) => {
-    throw new Error(`workload ${workloadId} asks for dockerAccess, but no docker socket was given (--docker <sock>)`);
-  },
+  open: ({ workloadId }) => Promise.reject(new Error(`workload ${workloadId} asks for dockerAccess, but no docker socket was given (--docker <sock>)`)),
 };

@@ -19,22 +19,35 @@ export function readRootfsFiles(rootfs: readonly Mount[], mountPoint: string, pa
   const { flags, data } = splitOptions(m.options);
   mkdirSync(mountPoint, { recursive: true });
   sys.mount(m.source, mountPoint, m.type === 'bind' ? null : m.type, flags | MS.RDONLY, data === '' ? null : data);
+  let files: (string | undefined)[];
   try {
     const root = openSync(mountPoint, constants.O_RDONLY | constants.O_DIRECTORY);
     try {
-      return paths.map((path) => readInRoot(root, path.replace(/^\/+/, '')));
+      files = paths.map((path) => readInRoot(root, path.replace(/^\/+/, '')));
     } finally {
       closeSync(root);
     }
-  } finally {
+  } catch (err) {
     try {
-      sys.umount2(mountPoint, MNT.UMOUNT_NOFOLLOW);
-    } catch (err) {
-      if (!isSysError(err, 'EBUSY')) throw err;
-      sys.umount2(mountPoint, MNT.DETACH | MNT.UMOUNT_NOFOLLOW);
+      unmount(mountPoint);
+    } catch {
+      // The read's error is the one to report, not a failed unmount after it.
     }
-    rmdirSync(mountPoint);
+    throw err;
   }
+  unmount(mountPoint);
+  return files;
+}
+
+/** Unmounts (lazily when busy) and removes the mount point. */
+function unmount(mountPoint: string): void {
+  try {
+    sys.umount2(mountPoint, MNT.UMOUNT_NOFOLLOW);
+  } catch (err) {
+    if (!isSysError(err, 'EBUSY')) throw err;
+    sys.umount2(mountPoint, MNT.DETACH | MNT.UMOUNT_NOFOLLOW);
+  }
+  rmdirSync(mountPoint);
 }
 
 function readInRoot(root: number, relative: string): string | undefined {

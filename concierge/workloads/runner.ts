@@ -31,11 +31,12 @@ export interface TaskExitNotice {
   exitCode: number;
 }
 
-export declare interface WorkloadRunner {
-  on(event: 'task-exit', listener: (notice: TaskExitNotice) => void): this;
+/** The events of a WorkloadRunner and their arguments. */
+export interface RunnerEvents {
+  'task-exit': [notice: TaskExitNotice];
 }
 
-export class WorkloadRunner extends EventEmitter {
+export class WorkloadRunner extends EventEmitter<RunnerEvents> {
   readonly client: ContainerdClient;
   private readonly workloads = new Map<string, Workload>();
   private readonly images = new Map<string, Promise<ResolvedImage>>();

@@ -57,15 +57,16 @@ export interface WorkloadContext {
   runtime: string;
 }
 
-export declare interface Workload {
-  on(event: 'output', listener: (stream: OutputStream, chunk: Buffer) => void): this;
-  on(event: 'exit', listener: (exit: WorkloadExit) => void): this;
-  on(event: 'removed', listener: () => void): this;
+/** The events of a Workload and their arguments. */
+export interface WorkloadEvents {
+  output: [stream: OutputStream, chunk: Buffer];
+  exit: [exit: WorkloadExit];
+  removed: [];
 }
 
 const elapsed = (since: bigint): number => Number(process.hrtime.bigint() - since) / 1e6;
 
-export class Workload extends EventEmitter {
+export class Workload extends EventEmitter<WorkloadEvents> {
   readonly containerId: string;
   state: WorkloadState = 'creating';
   pid: number | undefined;

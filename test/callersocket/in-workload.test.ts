@@ -19,8 +19,8 @@ const siblingWithCli = 'concierge-caller-cli:latest';
 let runner: WorkloadRunner;
 
 async function importToDockerd(layer: Buffer, repo: string): Promise<void> {
-  const progress = await docker.importImage(Readable.from([layer]) as never, { repo, tag: 'latest', changes: ['ENV PATH=/usr/local/bin:/bin'] } as never);
-  await new Promise<void>((resolve, reject) => docker.modem.followProgress(progress as unknown as NodeJS.ReadableStream, (e) => (e ? reject(e) : resolve())));
+  const progress = await docker.importImage(Readable.from([layer]), { repo, tag: 'latest', changes: ['ENV PATH=/usr/local/bin:/bin'] });
+  await new Promise<void>((resolve, reject) => docker.modem.followProgress(progress, (e) => (e ? reject(e) : resolve())));
 }
 
 async function job(id: string, script: string, extra: Record<string, unknown> = {}) {

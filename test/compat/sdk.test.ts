@@ -60,10 +60,10 @@ it('dockerode: create, attach with stdin, start, wait, logs, exec, inspect, list
     const attached = collect(docker, stream);
     await container.start();
     // Ending stdin half-closes the hijacked connection; with StdinOnce, cat then sees EOF.
-    (stream as NodeJS.ReadWriteStream).end('piped through dockerode\n');
-    const waited = await container.wait();
+    (stream).end('piped through dockerode\n');
+    const waited: unknown = await container.wait();
     const output = await attached;
-    const logs = demuxDockerStream((await container.logs({ stdout: true, stderr: true, follow: false })) as unknown as Buffer);
+    const logs = demuxDockerStream(await container.logs({ stdout: true, stderr: true, follow: false }));
     const inspected = await container.inspect();
     const listed = await docker.listContainers({ all: true, filters: { name: [name] } });
 
@@ -115,7 +115,7 @@ it('testcontainers-node: start with a wait strategy, copy, exec, logs, stop', as
     code: 0,
     result: {
       name: '/compat-<run>-testcontainers',
-      labels: expect.objectContaining({ compat: 'testcontainers' }),
+      labels: expect.objectContaining({ compat: 'testcontainers' }) as unknown,
       copied: { exitCode: 0, stdout: 'copied by testcontainers\n', stderr: '' },
       failing: { exitCode: 3, stdout: 'hello\n', stderr: 'oops\n' },
       logs: ['started', 'to-stderr'],

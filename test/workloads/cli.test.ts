@@ -42,8 +42,8 @@ function concierge(args: string[]): { child: ChildProcess; done: Promise<{ code:
   started.add(child);
   let stdout = '';
   let stderr = '';
-  child.stdout!.on('data', (c: Buffer) => { stdout += c.toString(); });
-  child.stderr!.on('data', (c: Buffer) => { stderr += c.toString(); });
+  child.stdout.on('data', (c: Buffer) => { stdout += c.toString(); });
+  child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
   const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
     child.on('close', (code) => resolve({ code, stdout, stderr })));
   return { child, done };
@@ -55,7 +55,7 @@ function spec(name: string, body: Record<string, unknown>): string {
   return path;
 }
 
-async function until(check: () => Promise<boolean>, what: string): Promise<void> {
+async function until(check: () => boolean | Promise<boolean>, what: string): Promise<void> {
   for (let i = 0; i < 300; i++) {
     if (await check()) return;
     await new Promise((r) => setTimeout(r, 100));
@@ -145,7 +145,7 @@ describe('concierge serve', () => {
       workloads: [{ id: 'srv-a', image: './busybox.tar', args: ['sh', '-c', 'echo from-a; exit 5'] }],
     }));
     const { child, done } = concierge(['serve', '--spec', instance, '--control', control]);
-    await until(async () => existsSync(control), 'the control socket');
+    await until(() => existsSync(control), 'the control socket');
     expect(await api(control, 'POST', '/workloads/srv-a/wait')).toEqual({ status: 200, body: '{"exitCode":5}' });
     expect((await api(control, 'GET', '/workloads/srv-a/logs')).body).toBe('from-a\n');
 
@@ -165,7 +165,7 @@ describe('concierge serve', () => {
     expect((await api(control, 'POST', '/workloads', { id: 'bad', image: 'x', user: 'a:b:c' })).status).toBe(400);
     const missing = await api(control, 'POST', '/workloads', { id: 'no-image', image: 'test.local/never-imported:1', args: ['true'] });
     expect(missing.status).toBe(404);
-    expect(JSON.parse(missing.body)).toEqual({ message: expect.stringContaining('image test.local/never-imported:1 is not in containerd') });
+    expect(JSON.parse(missing.body)).toEqual({ message: expect.stringContaining('image test.local/never-imported:1 is not in containerd') as unknown });
     const ghost = await api(control, 'POST', '/workloads', { id: 'ghost-user', image: './busybox.tar', user: 'ghost', args: ['true'] });
     expect(ghost).toEqual({ status: 400, body: JSON.stringify({ message: 'workload ghost-user: user "ghost": unable to find user ghost: no matching entries in the image\'s /etc/passwd' }) });
 

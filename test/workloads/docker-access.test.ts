@@ -22,8 +22,8 @@ beforeAll(async () => {
   writeArchive(join(dir, 'job.tar'), ociArchive(
     [busyboxLayer(), fileLayer('usr/local/bin/docker', readFileSync('/usr/local/bin/docker'))], 'test.local/docker-job:latest'));
   // The sibling's image lives in dockerd.
-  const progress = await docker.importImage(Readable.from([busyboxLayer()]) as never, { repo: 'concierge-test-sibling', tag: 'latest' } as never);
-  await new Promise<void>((resolve, reject) => docker.modem.followProgress(progress as unknown as NodeJS.ReadableStream, (e) => (e ? reject(e) : resolve())));
+  const progress = await docker.importImage(Readable.from([busyboxLayer()]), { repo: 'concierge-test-sibling', tag: 'latest' });
+  await new Promise<void>((resolve, reject) => docker.modem.followProgress(progress, (e) => (e ? reject(e) : resolve())));
 });
 afterAll(async () => {
   await docker.getContainer(siblingName).remove({ force: true }).catch(() => undefined);
@@ -36,9 +36,9 @@ describe('dockerAccess', () => {
     const closed: string[] = [];
     // A provider that hands out dockerd's own socket and records that the runner asks and releases.
     const provider: DockerAccessProvider = {
-      async open(w) {
+      open(w) {
         opened.push(`${w.workloadId}/${w.containerId}`);
-        return { socketPath: dockerdSocket(), close: async () => { closed.push(w.workloadId); } };
+        return Promise.resolve({ socketPath: dockerdSocket(), close: () => { closed.push(w.workloadId); return Promise.resolve(); } });
       },
     };
     const runner = await WorkloadRunner.open({ ...runnerOptions(join(dir, 'fifo')), dockerAccess: provider });

@@ -57,9 +57,9 @@ describe('image import without a registry', () => {
       `docker.io/library/dockergz:${run}`);
     const docker = new Docker({ socketPath: dockerdSocket() });
     const tag = `concierge-import-test:${run}`;
-    const progress = await docker.importImage(Readable.from([base]) as never,
-      { repo: 'concierge-import-test', tag: run, changes: ['ENV FROM_IMAGE=yes'] } as never);
-    await new Promise<void>((resolve, reject) => docker.modem.followProgress(progress as unknown as NodeJS.ReadableStream, (e) => (e ? reject(e) : resolve())));
+    const progress = await docker.importImage(Readable.from([base]),
+      { repo: 'concierge-import-test', tag: run, changes: ['ENV FROM_IMAGE=yes'] });
+    await new Promise<void>((resolve, reject) => docker.modem.followProgress(progress, (e) => (e ? reject(e) : resolve())));
     const saved = await docker.getImage(tag).get();
     const chunks: Buffer[] = [];
     for await (const c of saved) chunks.push(c as Buffer);

@@ -116,7 +116,7 @@ describe('workload lifecycle on a real containerd', () => {
       image: archive, id: 'lc-stop', stopTimeout: 1, args: ['sh', '-c', 'trap "" TERM; while true; do sleep 1; done'],
     }));
     expect(runner.list().find((w) => w.workloadId === 'lc-stop')).toMatchObject({
-      state: 'running', containerId: 'lc-stop', rootfsPath: expect.stringMatching(/io\.containerd\.runtime\.v2\.task\/default\/lc-stop\/rootfs$/),
+      state: 'running', containerId: 'lc-stop', rootfsPath: expect.stringMatching(/io\.containerd\.runtime\.v2\.task\/default\/lc-stop\/rootfs$/) as unknown,
     });
     expect(readdirSync(workload.info().rootfsPath)).toContain('bin');
     const exit = await workload.stop();

@@ -58,8 +58,8 @@ async function isGzipFile(path: string): Promise<boolean> {
 }
 
 /** A tar index of the archive; a gzip-compressed archive is first expanded into a temporary file. */
-async function openArchive(path: string): Promise<{ tar: TarIndex; dispose(): Promise<void> }> {
-  if (!(await isGzipFile(path))) return { tar: await TarIndex.open(path), dispose: async () => undefined };
+async function openArchive(path: string): Promise<{ tar: TarIndex; dispose: () => Promise<void> }> {
+  if (!(await isGzipFile(path))) return { tar: await TarIndex.open(path), dispose: () => Promise.resolve() };
   const dir = await mkdtemp(join(tmpdir(), 'concierge-import-'));
   try {
     const plain = join(dir, 'archive.tar');

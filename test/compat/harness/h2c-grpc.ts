@@ -58,10 +58,12 @@ export async function grpcCallOverUpgrade(socketPath: string, upgradePath: strin
       const parts: Buffer[] = [];
       stream.on('response', (headers) => {
         status = Number(headers[constants.HTTP2_HEADER_STATUS]);
-        contentType = headers['content-type'] as string | undefined;
+        contentType = headers['content-type'];
       });
       let trailers: Record<string, unknown> = {};
-      stream.on('trailers', (t) => (trailers = t));
+      stream.on('trailers', (t: Record<string, unknown>) => {
+        trailers = t;
+      });
       // A trailers-only answer (an error) carries grpc-status in the headers.
       stream.on('response', (headers) => {
         if (headers['grpc-status'] !== undefined) trailers = headers;

@@ -54,7 +54,7 @@ export function normalizeOutcome<T>(outcome: T, options: NormalizeOptions): T {
 /** Applies `f` to every string in a JSON-like value (keys included), returning a copy. */
 function walk<T>(value: T, f: (s: string) => string): T {
   if (typeof value === 'string') return f(value) as T;
-  if (Array.isArray(value)) return value.map((v) => walk(v, f)) as T;
+  if (Array.isArray(value)) return (value as unknown[]).map((v) => walk(v, f)) as T;
   if (value !== null && typeof value === 'object') {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [f(k), walk(v, f)])) as T;
   }

@@ -12,7 +12,7 @@ export function withoutOwnerLabels<T>(outcome: T, owner: { id: string; stagingDi
 }
 
 function strip<T>(value: T, owner: { id: string; stagingDir: string }): T {
-  if (Array.isArray(value)) return value.map((v) => strip(v, owner)) as T;
+  if (Array.isArray(value)) return (value as unknown[]).map((v) => strip(v, owner)) as T;
   if (value === null || typeof value !== 'object') return value;
   const out: Record<string, unknown> = {};
   for (const [key, v] of Object.entries(value)) {

@@ -20,7 +20,7 @@ export function outcomeOf(result: CommandResult): CommandOutcome {
   return out;
 }
 
-export interface ScenarioOptions extends Omit<NormalizeOptions, 'aliases'> {}
+export type ScenarioOptions = Omit<NormalizeOptions, 'aliases'>;
 
 export interface ScenarioResult<T> {
   direct: T;
