@@ -1,5 +1,5 @@
 /**
- * The proxy benchmark (issue 2, brief section 6): direct dockerd, HAProxy in HTTP mode and concierge
+ * The proxy benchmark: direct dockerd, HAProxy in HTTP mode and concierge
  * on the same dockerd, in one run with rounds interleaved so machine noise hits every target alike.
  * Usage: npx tsx bench/run.ts [--rounds N] [--budget S] [--quick] [--concierge sea|js|both] [--floor] [--streams 500,1000|none]
  *        [--cycles N [--cycles-budget S]] (a create/rm soak of concierge's fds and RSS; with --rounds 0, the soak alone)
@@ -264,7 +264,7 @@ async function main(): Promise<void> {
     out.push(`staging binds still mounted 1 s after the soak: ${stagedAfterSoak} (each cycle on ${CALLER} stages one and its DELETE releases it)`);
     out.push('');
   }
-  out.push('Brief section 6 targets:');
+  out.push('Targets:');
   for (const c of concierges) {
     if (done > 0) out.push(...verdicts(results, c.name));
     const i = idle.get(c.name)!;

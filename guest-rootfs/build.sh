@@ -79,7 +79,7 @@ ln -s ../run var/run
 install -m 755 "$here/init/first-stage.sh" init
 mkdir -p mnt
 chmod 1777 tmp
-# Node (concierge) needs fds 0-2 and /dev/null before anything mounts devtmpfs (brief 3).
+# Node (concierge) needs fds 0-2 and /dev/null before anything mounts devtmpfs.
 mknod -m 600 dev/console c 5 1
 mknod -m 666 dev/null c 1 3
 

@@ -3,7 +3,7 @@ import type { CpuUse } from './rounds.js';
 import { workUnit } from './rounds.js';
 import { fmt, median, medianInterval, percentile, table } from './stats.js';
 
-/** Turns the rounds' measures into the figures table and the brief's section 6 verdicts. */
+/** Turns the rounds' measures into the figures table and the verdicts against the targets. */
 
 /** measures[measureId][targetName] = one Measure per round. */
 export type Measures = Map<string, Map<string, Measure[]>>;
@@ -37,10 +37,10 @@ export const FIGURES: Figure[] = [
   { id: 'bind-cycle-p99', label: 'create with a bind + DELETE p99', unit: 'ms', measure: 'bind-cycle', stat: 'p99', better: 'lower' },
 ];
 
-/** Brief section 6: what a create with a translated bind may add to direct dockerd's p50. */
+/** Target: what a create with a translated bind may add to direct dockerd's p50. */
 export const TRANSLATED_BIND_LIMIT_MS = 2;
 
-/** Brief section 6: the limit on concierge's ratio to direct dockerd for a figure. */
+/** Target: the limit on concierge's ratio to direct dockerd for a figure. */
 export const RATIO_TARGETS: Array<{ figure: string; text: string; limit: number }> = [
   { figure: 'ping-ka-p50', text: '/_ping p50 ≤ 1.10× direct (keep-alive)', limit: 1.1 },
   { figure: 'ping-new-p50', text: '/_ping p50 ≤ 1.10× direct (new connection per request)', limit: 1.1 },
@@ -203,7 +203,7 @@ function pairedDifferences(measures: Measures, measure: string, target: string):
 }
 
 /**
- * Brief section 6's translated-bind target: the caller socket's create p50 minus direct dockerd's, with
+ * The translated-bind target: the caller socket's create p50 minus direct dockerd's, with
  * the transparent proxy's difference beside it (the part that is transport, not translation) and the
  * median of per-cycle paired differences with its ~95% interval (how much of the figure is noise).
  */

@@ -7,7 +7,7 @@ import { CALLER_BIND_SOURCE, type Context, type Figures, type InterleavedScenari
  * `docker create -v <dir>:/d busybox true` then `docker rm`, as API calls: on direct dockerd and the
  * transparent concierge with a host directory, on the caller-aware socket with `/data` of its caller,
  * which it resolves in the caller's root and binds to a staging path before dockerd sees the create
- * (brief 4.5-4.7); its DELETE also looks the container up (ownership) and releases the staging bind.
+ *; its DELETE also looks the container up (ownership) and releases the staging bind.
  * Interleaved cycle by cycle, so a slow spell of dockerd lands on every target alike and the i-th
  * samples of two targets can be compared as a pair.
  */

@@ -6,7 +6,7 @@ import type { Target } from '../lib/targets.js';
 import { CALLER_BIND_SOURCE } from './scenario.js';
 
 /**
- * Brief section 6's "fd count and RSS flat over create/rm cycles": `cycles` create + DELETE cycles (with
+ * The target "fd count and RSS flat over create/rm cycles": `cycles` create + DELETE cycles (with
  * a bind, so a caller-aware socket stages and releases one each time) on each proxy in turn, its fds and
  * RSS read every `cycles`/20 cycles. Bounded by `budgetSeconds`: it stops early and says so.
  */
@@ -69,7 +69,7 @@ export async function createRemoveSoak(targets: readonly Target[], cycles: numbe
 /**
  * What counts as flat. fds: none gained after the first interval but one (the first interval opens the
  * soak's keep-alive connections); a leak of one per cycle, or per hundred, is far above that. RSS: the
- * slope over the second half of the run, extrapolated to the brief's 10,000 cycles. Not over the whole
+ * slope over the second half of the run, extrapolated to 10,000 cycles. Not over the whole
  * run: Node's heap grows in steps to its working size early on (a plateau follows), while a leak keeps
  * growing to the end. Both slopes are printed.
  */

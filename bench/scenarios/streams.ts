@@ -5,7 +5,7 @@ import { memory, openFds } from '../lib/proc.js';
 import type { Target } from '../lib/targets.js';
 
 /**
- * Brief section 6's memory figures: a proxy holding many idle long-lived streams, half `events` and
+ * The memory figures: a proxy holding many idle long-lived streams, half `events` and
  * half `logs -f` of a sleeping container, each on its own connection. Reports the proxy's RSS and fds
  * once `checkpoints` streams are open (each answered with its 200 head).
  */

@@ -20,7 +20,7 @@ export interface BootResult {
 }
 
 /**
- * The guest's boot (brief 3), in order, each step timed and each a no-op when the system already is
+ * The guest's boot, in order, each step timed and each a no-op when the system already is
  * so. The spec is read once /proc and /sys exist. Steps throw on failure: the caller shuts down
  * with the reason.
  */

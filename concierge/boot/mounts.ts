@@ -12,7 +12,7 @@ interface BaseMount {
   data?: string;
 }
 
-/** The mounts of brief 3, in order: proc first (everything after reads it), cgroup2 last. */
+/** The base mounts, in order: proc first (everything after reads it), cgroup2 last. */
 export const baseMounts: readonly BaseMount[] = [
   { type: 'proc', target: '/proc', flags: MS.NOSUID | MS.NODEV | MS.NOEXEC },
   { type: 'sysfs', target: '/sys', flags: MS.NOSUID | MS.NODEV | MS.NOEXEC },

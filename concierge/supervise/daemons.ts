@@ -44,7 +44,7 @@ export function containerdDaemon(spec: InstanceSpec): SupervisedDaemon {
 
 /**
  * dockerd's flags: wired to our containerd (it would otherwise start its own), the cgroupfs driver
- * (no systemd here), and iptables off unless the spec asks (most of dockerd's start time, brief 3);
+ * (no systemd here), and iptables off unless the spec asks (most of dockerd's start time);
  * without iptables, masquerading cannot be set up either.
  */
 export function dockerdArgs(spec: InstanceSpec): string[] {
@@ -63,7 +63,7 @@ export function dockerdArgs(spec: InstanceSpec): string[] {
   return [...args, ...d.args];
 }
 
-/** runc cannot pivot_root out of an initramfs: dockerd must be told (brief 7). */
+/** runc cannot pivot_root out of an initramfs: dockerd must be told. */
 export function rootIsRamdisk(): boolean {
   const root = mountAt(readMountInfo(), '/');
   return root === undefined || ['rootfs', 'ramfs', 'tmpfs'].includes(root.fstype);

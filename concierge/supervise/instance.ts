@@ -16,7 +16,7 @@ import { startWorkloads, type RunningWorkloads } from './workloads.js';
 export const exitCodes = { ok: 0, bootFailed: 1, badSpec: 2, uncaught: 70 } as const;
 
 /**
- * concierge as init (brief 3): boot, containerd, then dockerd and the workloads in parallel, all
+ * concierge as init: boot, containerd, then dockerd and the workloads in parallel, all
  * supervised; one orderly shutdown for every way the instance ends (signal, uncaught error, last
  * workload done, boot failure), ending in power-off, or in an exit with the recorded code when this
  * is not the machine's init (a test's pid namespace).
@@ -77,7 +77,7 @@ export class Instance {
         if (restarts === 0) this.timeline.mark('dockerd ready');
       });
     }
-    // The job does not wait for dockerd (brief 3): workloads start once containerd answers, dockerd
+    // The job does not wait for dockerd: workloads start once containerd answers, dockerd
     // comes up beside them; the proxy holds requests until it answers.
     containerd.whenReady().then(async () => {
       if (this.shuttingDown) return;

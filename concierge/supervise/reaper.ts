@@ -10,7 +10,7 @@ export function zombieChildren(parent: number): number[] {
 
 /**
  * Reaps orphans re-parented to this process (PID 1 or a subreaper), never Node's own children
- * (brief 3): peek with waitid(WNOWAIT) and reap by pid what is not registered. When a registered
+ *: peek with waitid(WNOWAIT) and reap by pid what is not registered. When a registered
  * child stands first in line, /proc is scanned to reach the zombies behind it, and a retry is
  * scheduled for after libuv has reaped it. Woken by SIGCHLD (process.on: an addon's sigaction would
  * be replaced by libuv's), with a timer as a backstop for coalesced or lost signals.

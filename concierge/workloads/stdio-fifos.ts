@@ -1,4 +1,4 @@
-// A task's stdout and stderr as FIFOs that the runc shim writes and concierge reads (brief section 5):
+// A task's stdout and stderr as FIFOs that the runc shim writes and concierge reads:
 // the shim opens the write ends during tasks.Create and would block with no reader, so an O_RDWR
 // "keeper" fd is held on each FIFO until Create returns; the readers are then ordinary pipes to libuv.
 import { execFile } from 'node:child_process';

@@ -248,7 +248,7 @@ export class Workload extends EventEmitter<WorkloadEvents> {
     if (this.exit === undefined && this.pid !== undefined) {
       await ignoreNotFound(client.tasks.kill({ containerId: this.containerId, signal: 9, all: true }));
     }
-    // Siblings bind paths inside this task's rootfs: they go first (brief 4.10), then the task.
+    // Siblings bind paths inside this task's rootfs: they go first, then the task.
     if (this.dockerSocket) await this.dockerSocket.close();
     this.dockerSocket = undefined;
     const deleted = await ignoreNotFound(client.tasks.delete({ containerId: this.containerId }));

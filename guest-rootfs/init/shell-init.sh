@@ -40,7 +40,7 @@ mount -t tmpfs -o mode=755 run /run
 mount -t tmpfs -o mode=1777 tmp /tmp
 mount -t cgroup2 -o nsdelegate cgroup2 /sys/fs/cgroup
 mount --make-rshared /
-# cgroup v2: this shell moves to a leaf, then every controller is enabled at the root (brief 3).
+# cgroup v2: this shell moves to a leaf, then every controller is enabled at the root.
 mkdir -p /sys/fs/cgroup/init && echo $$ > /sys/fs/cgroup/init/cgroup.procs
 for c in $(cat /sys/fs/cgroup/cgroup.controllers); do echo "+$c" > /sys/fs/cgroup/cgroup.subtree_control; done
 say "mounted"
@@ -48,7 +48,7 @@ say "mounted"
 # fw_cfg first: the spec may be there. The spec's modules come after it, with their dependencies.
 insmod "$(grep /qemu_fw_cfg.ko /etc/concierge/modules)" || say "insmod qemu_fw_cfg failed"
 
-# The instance spec (brief 2): kernel command line, then fw_cfg, then the rootfs.
+# The instance spec: kernel command line, then fw_cfg, then the rootfs.
 spec=$(sed -n 's/.*concierge\.spec=\([^ ]*\).*/\1/p' /proc/cmdline)
 [ -z "$spec" ] && spec=/sys/firmware/qemu_fw_cfg/by_name/opt/concierge/spec/raw
 [ -e "$spec" ] || spec=/etc/concierge/instance.json
@@ -95,7 +95,7 @@ say "containerd ready"
 
 iptables=$(get docker.iptables); [ -z "$iptables" ] && iptables=false
 bridge=$(get docker.bridge); [ -n "$bridge" ] && set -- --bridge="$bridge"
-# The whole root is an initramfs: runc cannot pivot_root out of it (brief 7).
+# The whole root is an initramfs: runc cannot pivot_root out of it.
 DOCKER_RAMDISK=true dockerd --containerd /run/containerd/containerd.sock --data-root "$docker_root" \
   --exec-root /run/docker --pidfile /run/docker.pid --host unix:///var/run/docker.sock \
   --iptables="$iptables" "$@" > /run/dockerd.log 2>&1 &

@@ -11,7 +11,7 @@ import {
 } from './harness.js';
 
 /**
- * When a workload exits, concierge calls closeAndClean on its socket (brief 4.10): the caller's
+ * When a workload exits, concierge calls closeAndClean on its socket: the caller's
  * siblings (running, stopped, created), their staging binds, and its volumes and networks go; another
  * caller's objects and the caller's own files stay.
  */

@@ -16,7 +16,7 @@ import {
 } from './harness.js';
 
 /**
- * The escape corpus (brief 4, "known escape vectors"; issue 4): every request here tries to make
+ * The escape corpus: every request here tries to make
  * dockerd bind, mount or reach something outside the caller's root, or to act on what the caller
  * does not own. Each must get a Docker-style 4xx JSON error, and dockerd must be left without any new
  * container or volume. Bodies are written as raw bytes, since most of them are what no client sends.

@@ -22,7 +22,7 @@ import {
 } from './harness.js';
 
 /**
- * The check-then-use race (brief 4.7). A process in the caller (here: a child process writing into the
+ * The check-then-use race. A process in the caller (here: a child process writing into the
  * caller's root) flips a path between a directory and a symlink, as fast as it can, while binds of
  * that path are resolved and staged.
  *

@@ -12,7 +12,7 @@ import {
 } from './harness.js';
 
 /**
- * The seed example of issue 4 and its variants, with the real docker CLI (and docker-compose) talking
+ * The seed example (`docker run -v /mydata:/parent` from inside a job) and its variants, with the real docker CLI (and docker-compose) talking
  * to a caller socket whose caller root is a temp directory: `/mydata` means <root>/mydata, never the
  * host's /mydata (which does not exist).
  */

@@ -11,7 +11,7 @@ import {
 } from './harness.js';
 
 /**
- * Two callers on one dockerd (brief 4.8): each sees and touches only its own siblings, volumes and
+ * Two callers on one dockerd: each sees and touches only its own siblings, volumes and
  * networks; the other's are absent to it (404, worded as dockerd words it), by name, full id or short id.
  */
 const scene = useCallerScene();

@@ -1,7 +1,7 @@
 /**
  * Both docker CLIs on the machine (28.x and Debian's 20.10) run the same scenarios straight at
  * dockerd, through `concierge proxy` and through a workload's caller socket; every outcome must be
- * identical once ids, times and the run's names are normalized (brief 4.1-4.3, issues 2 and 4).
+ * identical once ids, times and the run's names are normalized.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -1,5 +1,5 @@
 /**
- * The wire, byte by byte, straight at dockerd and through the proxy (brief 4.1-4.3): an HTTP/2
+ * The wire, byte by byte, straight at dockerd and through the proxy: an HTTP/2
  * preface, keep-alive and pipelining, chunked uploads, API version prefixes, and hijacked exec
  * streams with and without `Upgrade: tcp`, over-read bytes and half-close.
  */

@@ -1,6 +1,6 @@
 /**
  * dockerd going away and coming back, seen through a second `concierge proxy` whose upstream is a
- * relay this test controls (issue 2): a missing or dead socket gives a Docker-style JSON error with
+ * relay this test controls: a missing or dead socket gives a Docker-style JSON error with
  * a 5xx status, open streams end instead of hanging, and serving resumes once dockerd is back.
  */
 import { tmpdir } from 'node:os';

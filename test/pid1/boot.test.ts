@@ -32,7 +32,7 @@ describe('PID 1 boot in fresh namespaces', () => {
     expect(at('/tmp')?.fstype).toBe('tmpfs');
     expect(at('/sys/fs/cgroup')?.fstype).toBe('cgroup2');
     expect(readlinkSync(instance.path('/dev/ptmx'))).toBe('pts/ptmx');
-    // Ordered as brief 3 says: proc first, cgroup2 last of the base set.
+    // Ordered: proc first, cgroup2 last of the base set.
     const order = ['/proc', '/sys', '/dev', '/dev/pts', '/dev/shm', '/run', '/tmp', '/sys/fs/cgroup'].map((p) => mounts.findIndex((m) => m.mountPoint === p));
     expect([...order].sort((a, b) => a - b)).toEqual(order);
   });

@@ -29,11 +29,17 @@ describe('PID 1 reaping', () => {
     // The shell nsenter starts is in concierge's pid namespace; each `( sleep & )` leaves a sleep
     // whose parent is gone, so the kernel hands it to the namespace's init: concierge.
     execFileSync('nsenter', ['--target', String(instance.hostPid), '--pid', '--', 'sh', '-c',
-      `i=0; while [ $i -lt ${outsideOrphans} ]; do (sleep 0.$((i % 5 + 3)) &); i=$((i+1)); done`]);
-    expect(childrenNamed(instance.hostPid, 'sleep').length).toBeGreaterThan(0);
-    // Orphans sleep up to 0.7 s before exiting; wait until none is left, then look for zombies.
+      `i=0; while [ $i -lt ${outsideOrphans} ]; do (sleep $((i % 3 + 2)) &); i=$((i+1)); done`]);
+    // Each orphan sleeps 2 to 4 s: some are concierge's children now (once exec'd, named sleep).
+    let adopted = childrenNamed(instance.hostPid, 'sleep').length;
+    for (let i = 0; i < 20 && adopted === 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      adopted = childrenNamed(instance.hostPid, 'sleep').length;
+    }
+    expect(adopted).toBeGreaterThan(0);
+    // Wait until none is left, then look for zombies.
     let zombies = zombiesOf(instance.hostPid);
-    for (let i = 0; i < 100 && (zombies.length > 0 || childrenNamed(instance.hostPid, 'sleep').length > 0); i++) {
+    for (let i = 0; i < 200 && (zombies.length > 0 || childrenNamed(instance.hostPid, 'sleep').length > 0); i++) {
       await new Promise((resolve) => setTimeout(resolve, 100));
       zombies = zombiesOf(instance.hostPid);
     }

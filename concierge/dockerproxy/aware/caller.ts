@@ -21,7 +21,7 @@ export interface Caller {
   policy: PrivilegePolicy;
 }
 
-/** What a caller's siblings may ask for beyond an ordinary container (brief 4.9). All off by default. */
+/** What a caller's siblings may ask for beyond an ordinary container. All off by default. */
 export interface PrivilegePolicy {
   privileged: boolean;
   /** Capabilities that may be added (upper case, without CAP_), or ['ALL']. */

@@ -15,7 +15,7 @@ function nonEmpty(v: JsonValue | undefined): boolean {
 
 const NAMESPACE_FIELDS = ['NetworkMode', 'PidMode', 'IpcMode', 'UTSMode', 'UsernsMode', 'CgroupnsMode'] as const;
 
-/** Enforces the workload's privilege policy on a HostConfig (brief 4.9); names the refused field. */
+/** Enforces the workload's privilege policy on a HostConfig; names the refused field. */
 export function enforcePolicy(hc: JsonObject, policy: PrivilegePolicy): void {
   const privileged = hc.field('Privileged');
   if (privileged === true && !policy.privileged) refuse('HostConfig.Privileged', 'privileged containers are off');

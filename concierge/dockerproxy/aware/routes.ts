@@ -22,7 +22,7 @@ const NETWORK_PATH = /^\/networks\/([^/]+)(\/(?:connect|disconnect))?$/;
 type Decide = (head: RequestHead, body: Buffer | undefined) => Outcome | Promise<Outcome>;
 
 /**
- * The Docker-aware layer for one caller (brief 4.4-4.10): translation of every mount-carrying body,
+ * The Docker-aware layer for one caller: translation of every mount-carrying body,
  * ownership scoping of ids, names, lists and events, and the privilege policy. Requests it has no
  * rule for pass untouched.
  */

@@ -10,7 +10,7 @@ interface Labeled {
 }
 
 /**
- * Removes everything a caller created once its task is gone (brief 4.10): siblings (their binds point
+ * Removes everything a caller created once its task is gone: siblings (their binds point
  * into its rootfs), their staging binds, and its volumes and networks.
  */
 export async function removeCallerObjects(caller: Caller, dockerd: DockerdClient, staging: StagingArea, log: Logger): Promise<void> {

@@ -8,7 +8,7 @@ import type { ResolvedSource } from './paths.js';
 
 /**
  * Binds a resolved source to a path concierge owns, through an fd opened without following any
- * symlink (brief 4.7). dockerd only ever sees staging paths, so swapping a path component for a symlink
+ * symlink. dockerd only ever sees staging paths, so swapping a path component for a symlink
  * after the check gains nothing: the open fails, or the bind is of the object that was checked.
  */
 export class StagingArea {

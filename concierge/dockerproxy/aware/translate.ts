@@ -19,7 +19,7 @@ const HOST_CONFIG_FIELDS = [
   'OomKillDisable', 'PidsLimit', 'Ulimits', 'CpuCount', 'CpuPercent', 'IOMaximumIOps', 'IOMaximumBandwidth',
 ] as const;
 
-/** One rewrite, for the log line the issue asks for. */
+/** One rewrite, for the log line that records each translated path. */
 export interface Rewrite {
   field: string;
   from: string;
@@ -64,7 +64,7 @@ export class TranslationContext {
 }
 
 /**
- * Translates a container create body in place (brief 4.5): every mount-carrying field is rewritten to
+ * Translates a container create body in place: every mount-carrying field is rewritten to
  * staging paths, references to other containers must be the caller's own, the privilege policy is
  * enforced, and the owner label is set (a client's own owner label is overwritten, not trusted).
  */

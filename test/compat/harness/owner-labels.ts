@@ -1,7 +1,7 @@
 import { OWNER_LABEL, STAGING_LABEL } from '../../../concierge/dockerproxy/aware/caller.js';
 
 /**
- * The caller socket labels everything a workload creates with its owner (brief 4.8) and, for
+ * The caller socket labels everything a workload creates with its owner and, for
  * containers with translated binds, their staging paths: that is the point of it, so those two
  * labels are taken out of a caller outcome before it is compared with the direct one. Only the
  * exact values this run's caller must have are taken out; an owner label naming anyone else, or a
