@@ -1,3 +1,4 @@
+// boot/: PID 1's boot steps, in order, and the timeline that times them.
 import { performance } from 'node:perf_hooks';
 import { setUpCgroups } from './cgroup.js';
 import { applyHostname } from './hostname.js';

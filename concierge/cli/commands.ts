@@ -1,3 +1,4 @@
+// cli/: composition root of the subcommands; each is loaded when it is run.
 /** A subcommand: loaded lazily so `concierge proxy` never pays for the containerd client. */
 export interface Command {
   summary: string;

@@ -1,3 +1,4 @@
+// containerd/: a client library of containerd's API; it knows nothing of workloads, the proxy or PID 1.
 // A containerd client over its gRPC unix socket: one channel, typed service clients, and the namespace
 // (and optionally lease) every call carries as containerd expects them, in headers.
 import * as grpc from '@grpc/grpc-js';

@@ -1,3 +1,4 @@
+// instance/: the instance spec the host gives the guest, read and validated (this file: the whole document).
 // The instance spec: the host's one JSON document for this guest (network, mounts, daemons, workloads,
 // shutdown), validated into a typed value. Every field is read by spec-fields.ts; errors name the field.
 import { parseIp, parsePrefix, type IpAddress, type IpPrefix } from '../os/netlink/ip-address.js';
@@ -48,7 +49,7 @@ export interface DockerSpec {
   execRoot: string;
   /** dockerd's own socket (the proxy serves workloads; this one is concierge's upstream). */
   socket: string;
-  /** Where the Docker API proxy serves the guest (and workloads with dockerAccess). */
+  /** Where the transparent Docker API proxy serves the guest; each workload with dockerAccess gets a caller-aware socket of its own instead. */
   proxySocket: string;
   /** dockerd spends seconds on iptables at start: off unless the spec asks. */
   iptables: boolean;

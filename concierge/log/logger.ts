@@ -1,3 +1,4 @@
+// log/: concierge's one pino logger (level from CONCIERGE_LOG_LEVEL).
 import pino from 'pino';
 
 /** One process-wide logger; JSON lines on stderr so stdout stays free for workload output. */

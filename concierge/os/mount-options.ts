@@ -1,3 +1,4 @@
+// os/: mount(8)-style options as mount(2) flags and filesystem data.
 import { MS } from '../sys/index.js';
 
 const optionFlags: Record<string, { set: number } | { clear: number }> = {

@@ -1,3 +1,4 @@
+// os/: OS primitives over sys/ (this file: /proc/<pid>/mountinfo); mount options, the /proc walk and netlink beside it.
 import { readFileSync } from 'node:fs';
 
 /** One line of /proc/self/mountinfo. */

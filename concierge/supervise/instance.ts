@@ -1,3 +1,4 @@
+// supervise/: composition root of PID 1; boots, supervises containerd and dockerd, runs the workloads, reaps, shuts down.
 import { performance } from 'node:perf_hooks';
 import { boot } from '../boot/boot.js';
 import { SpecError, type InstanceSpec } from '../instance/spec.js';

@@ -1,3 +1,4 @@
+// sys/: the syscall shim; Node's missing syscalls (mount, reboot, waitid, openat2, netlink...) with typed errors, no logic.
 import { constants } from 'node:os';
 import { loadAddon, type NativeSys } from './addon.js';
 

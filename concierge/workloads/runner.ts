@@ -1,3 +1,4 @@
+// workloads/: runs workloads in containerd; owns the docker-access port the roots plug the proxy into.
 // Runs workloads: resolves or imports their images, removes what an interrupted concierge left, starts
 // each as a Workload, follows containerd's task-exit events, and tells listeners (the Docker proxy) when
 // a workload's task exits. The programmatic entry point for the CLI and for PID 1.

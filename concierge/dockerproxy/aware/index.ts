@@ -1,3 +1,4 @@
+// dockerproxy/aware/: the Docker-aware layer for one caller (its socket is its identity): routes, translation, staging, ownership.
 import { log as rootLog, type Logger } from '../../log/logger.js';
 import { type RunningProxy, startProxy } from '../server.js';
 import type { Caller } from './caller.js';
