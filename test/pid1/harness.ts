@@ -193,6 +193,22 @@ export function zombiesOf(pid: number): number[] {
   return zombies;
 }
 
+/** Host pids of the processes whose parent is `pid` (from /proc/<p>/stat, whichever thread adopted them) named `comm`. */
+export function processesOf(pid: number, comm: string): number[] {
+  const found: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const ppid = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1];
+      if (Number(ppid) === pid && stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) === comm) found.push(Number(name));
+    } catch {
+      // gone
+    }
+  }
+  return found;
+}
+
 /** Host pids of the direct children of `pid` whose command name is `comm`. */
 export function childrenNamed(pid: number, comm: string): number[] {
   const ids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter((s) => s !== '').map(Number);

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { childrenNamed, startInstance, zombiesOf, type RunningInstance } from './harness.js';
+import { processesOf, startInstance, zombiesOf, type RunningInstance } from './harness.js';
 
 // tini's reaping stages as the model. From inside (the test-only entry point init-entry.ts): children
 // started through child_process double-fork orphans that re-parent to PID 1 and exit; PID 1 must reap
@@ -29,21 +29,22 @@ describe('PID 1 reaping', () => {
     // The shell nsenter starts is in concierge's pid namespace; each `( sleep & )` leaves a sleep
     // whose parent is gone, so the kernel hands it to the namespace's init: concierge.
     execFileSync('nsenter', ['--target', String(instance.hostPid), '--pid', '--', 'sh', '-c',
-      `i=0; while [ $i -lt ${outsideOrphans} ]; do (sleep $((i % 3 + 2)) &); i=$((i+1)); done`]);
-    // Each orphan sleeps 2 to 4 s: some are concierge's children now (once exec'd, named sleep).
-    let adopted = childrenNamed(instance.hostPid, 'sleep').length;
+      `i=0; while [ $i -lt ${outsideOrphans} ]; do (sleep $((i % 3 + 2)) &); i=$((i+1)); done`], { stdio: 'ignore' });
+    // Each orphan sleeps 2 to 4 s (stdio not inherited, so nsenter's end does not wait for them): some
+    // are concierge's children now, once exec'd as sleep.
+    let adopted = processesOf(instance.hostPid, 'sleep').length;
     for (let i = 0; i < 20 && adopted === 0; i++) {
       await new Promise((resolve) => setTimeout(resolve, 100));
-      adopted = childrenNamed(instance.hostPid, 'sleep').length;
+      adopted = processesOf(instance.hostPid, 'sleep').length;
     }
     expect(adopted).toBeGreaterThan(0);
     // Wait until none is left, then look for zombies.
     let zombies = zombiesOf(instance.hostPid);
-    for (let i = 0; i < 200 && (zombies.length > 0 || childrenNamed(instance.hostPid, 'sleep').length > 0); i++) {
+    for (let i = 0; i < 200 && (zombies.length > 0 || processesOf(instance.hostPid, 'sleep').length > 0); i++) {
       await new Promise((resolve) => setTimeout(resolve, 100));
       zombies = zombiesOf(instance.hostPid);
     }
-    expect(childrenNamed(instance.hostPid, 'sleep')).toEqual([]);
+    expect(processesOf(instance.hostPid, 'sleep')).toEqual([]);
     expect(zombies).toEqual([]);
   });
 });
