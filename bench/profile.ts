@@ -15,7 +15,7 @@ import { createContainer, startContainer, waitContainer } from './lib/containers
 import { summarizeProfile } from './lib/cpuprofile.js';
 import { importBusybox, LABEL, sweep } from './lib/image.js';
 import { cpuSeconds } from './lib/proc.js';
-import { unmountAllUnder } from '../test/callersocket/mounts.js';
+import { unmountAllUnder } from '../test/lib/mounts.js';
 import { callerSocket, concierge } from './lib/targets.js';
 import { table } from './lib/stats.js';
 import { archive } from './scenarios/archive.js';

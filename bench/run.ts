@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createContainer, startContainer, waitContainer } from './lib/containers.js';
 import { importBusybox, LABEL, sweep } from './lib/image.js';
-import { mountsUnder, unmountAllUnder } from '../test/callersocket/mounts.js';
+import { mountsUnder, unmountAllUnder } from '../test/lib/mounts.js';
 import { memory, openFds } from './lib/proc.js';
 import { bindVerdicts, cpuTable, figuresTable, summarize, verdicts } from './lib/report.js';
 import { Rounds } from './lib/rounds.js';

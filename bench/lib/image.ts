@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { API, call, request } from './http.js';
-import { END, header, padding } from './tar.js';
+import { END, header, padding } from '../../test/lib/tar.js';
 
 /** The bench's busybox image, made locally from busybox-static (no registry is reachable). */
 

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { RawConnection, requestBytes } from '../../test/compat/harness/raw-http.js';
+import { RawConnection, requestBytes } from '../../test/lib/raw-http.js';
 import { gate, until, type Gate } from '../../test/lib/gate.js';
 import { startProxyOverStandIn, type ProxyOverStandIn, type StandInAnswer } from '../../test/lib/stand-in-dockerd.js';
 

@@ -1,6 +1,6 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { RawConnection, requestBytes } from '../../test/compat/harness/raw-http.js';
+import { RawConnection, requestBytes } from '../../test/lib/raw-http.js';
 import { gate, until, type Gate } from '../../test/lib/gate.js';
 import { startProxyOverStandIn, type ProxyOverStandIn } from '../../test/lib/stand-in-dockerd.js';
 import type { Interceptor, Outcome } from './intercept.js';

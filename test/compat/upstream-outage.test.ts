@@ -9,8 +9,8 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildBusyboxImage, docker28, removeEverythingNamed } from './harness/images.js';
 import { startProxyProcess, type ProxyProcess } from './harness/proxy-process.js';
-import { RawConnection, requestBytes } from './harness/raw-http.js';
-import { runCommand } from './harness/run-command.js';
+import { RawConnection, requestBytes } from '../lib/raw-http.js';
+import { runCommand } from '../lib/run-command.js';
 import { dockerdSocket } from './harness/targets.js';
 import { UpstreamRelay, staleSocket } from './harness/upstream-relay.js';
 

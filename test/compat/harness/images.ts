@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, copyFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { runCommand } from './run-command.js';
+import { runCommand } from '../../lib/run-command.js';
 
 export const docker28 = '/usr/local/bin/docker';
 export const docker20 = '/usr/bin/docker';

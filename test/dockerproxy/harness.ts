@@ -9,7 +9,7 @@ import { afterAll, beforeAll } from 'vitest';
 import { DockerdClient } from '../../concierge/dockerproxy/aware/dockerd.js';
 import { type Caller, type CallerMount, DEFAULT_POLICY, OWNER_LABEL, startCallerSocket } from '../../concierge/dockerproxy/aware/index.js';
 import { log } from '../../concierge/log/logger.js';
-import { mountsUnder, unmountAllUnder } from './mounts.js';
+import { mountsUnder, unmountAllUnder } from '../lib/mounts.js';
 
 /**
  * A caller of the caller-aware socket without containerd: its "rootfs" is a temp directory and its
