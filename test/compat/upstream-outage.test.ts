@@ -11,7 +11,7 @@ import { buildBusyboxImage, docker28, removeEverythingNamed } from './harness/im
 import { startProxyProcess, type ProxyProcess } from './harness/proxy-process.js';
 import { RawConnection, requestBytes } from '../lib/raw-http.js';
 import { runCommand } from '../lib/run-command.js';
-import { dockerdSocket } from './harness/targets.js';
+import { dockerdSocket } from '../lib/daemons.js';
 import { UpstreamRelay, staleSocket } from './harness/upstream-relay.js';
 
 const runId = randomBytes(3).toString('hex');
