@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createContainer, startContainer, waitContainer } from './lib/containers.js';
-import { importBusybox, LABEL, sweep } from './lib/image.js';
+import { importBusybox } from '../test/lib/busybox.js';
+import { IMAGE, LABEL, sweep } from './lib/image.js';
 import { dockerdSocket } from '../test/lib/daemons.js';
 import { mountsUnder, unmountAllUnder } from '../test/lib/mounts.js';
 import { memory, openFds } from './lib/proc.js';
@@ -153,7 +154,7 @@ async function main(): Promise<void> {
   const elapsed = (): string => `${((performance.now() - t0) / 1000).toFixed(0)} s`;
   if (!existsSync(conciergeBinary) || !existsSync(conciergeJs) || !existsSync(sysAddon)) throw new Error('dist/ or the syscall addon is missing: run `npm run build`');
   await sweep(dockerdSock); // leftovers of a run that was killed (the image too, or a re-import would orphan it)
-  await importBusybox(dockerdSock);
+  await importBusybox(dockerdSock, IMAGE);
   mkdirSync(hostBindSource);
   mkdirSync(join(callerRoot, CALLER_BIND_SOURCE), { recursive: true });
 

@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildBusyboxImage, docker28, removeEverythingNamed } from './harness/images.js';
+import { importBusybox } from '../lib/busybox.js';
+import { docker28, removeEverythingNamed } from './harness/images.js';
 import { startProxyProcess, type ProxyProcess } from './harness/proxy-process.js';
 import { RawConnection, requestBytes } from '../lib/raw-http.js';
 import { runCommand } from '../lib/run-command.js';
@@ -22,7 +23,7 @@ let relay: UpstreamRelay;
 let proxy: ProxyProcess;
 
 beforeAll(async () => {
-  await buildBusyboxImage(`unix://${dockerdSocket()}`, image);
+  await importBusybox(dockerdSocket(), image);
   relay = new UpstreamRelay(relayPath, dockerdSocket());
   // The upstream is missing on purpose: the proxy must start and serve errors anyway.
   proxy = await startProxyProcess(proxyPath, relayPath, { waitForPing: false });

@@ -1,5 +1,4 @@
-import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +6,7 @@ import { afterAll, beforeAll } from 'vitest';
 import { DockerdClient } from '../../concierge/dockerproxy/aware/dockerd.js';
 import { type Caller, type CallerMount, DEFAULT_POLICY, OWNER_LABEL, startCallerSocket } from '../../concierge/dockerproxy/aware/index.js';
 import { log } from '../../concierge/log/logger.js';
+import { DOCKER_CLI, dockerCliEntries, importBusybox } from '../lib/busybox.js';
 import { dockerdSocket } from '../lib/daemons.js';
 import { dockerStreamText, raw, rawPost, type RawAnswer } from '../lib/raw-http.js';
 import { runCommand, type CommandResult } from '../lib/run-command.js';
@@ -16,8 +16,6 @@ import { mountsUnder, unmountAllUnder } from '../lib/mounts.js';
  * A caller of the caller-aware socket without containerd: its "rootfs" is a temp directory and its
  * mounts are whatever a test lists. dockerd is the real one of the test daemons ($DOCKERD_SOCK).
  */
-
-export const DOCKER_CLI = '/usr/local/bin/docker';
 
 /** A short random marker for this run: every name, label and temp dir carries it. */
 export function runMarker(): string {
@@ -43,29 +41,8 @@ export function docker(socketPath: string, args: readonly string[], opts: { cwd?
   });
 }
 
-/**
- * Imports a busybox image (the machine's static busybox, one symlink per applet, PATH set because
- * `docker import` leaves the config empty) with the static docker CLI at /bin/docker, so a sibling
- * can talk to the socket bound into it.
- */
-export async function importBusyboxWithDocker(reference: string): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'caller-image-'));
-  try {
-    const root = join(dir, 'rootfs');
-    for (const d of ['bin', 'tmp', 'etc', 'root', 'proc', 'sys', 'dev', 'var/run']) mkdirSync(join(root, d), { recursive: true });
-    copyFileSync('/bin/busybox', join(root, 'bin', 'busybox'));
-    copyFileSync(DOCKER_CLI, join(root, 'bin', 'docker'));
-    const applets = execFileSync('/bin/busybox', ['--list'], { encoding: 'utf8' }).split('\n').filter(Boolean);
-    // The `busybox` applet is the binary itself: a symlink would replace it with a loop.
-    for (const applet of applets) if (applet !== 'busybox') symlinkSync('busybox', join(root, 'bin', applet));
-    const tarball = join(dir, 'rootfs.tar');
-    execFileSync('tar', ['-C', root, '-cf', tarball, '.']);
-    const result = await docker(dockerdSocket(), ['import', '--change', 'ENV PATH=/bin', '--change', 'CMD ["sh"]', tarball, reference], { timeoutMs: 120_000 });
-    if (result.code !== 0) throw new Error(`docker import failed: ${result.stderr}`);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
+/** Imports a busybox image with the static docker CLI, so a sibling can talk to the socket bound into it. */
+export const importBusyboxWithDocker = (reference: string): Promise<void> => importBusybox(dockerdSocket(), reference, dockerCliEntries());
 
 export interface TestCaller {
   caller: Caller;
