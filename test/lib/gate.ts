@@ -10,11 +10,11 @@ export function gate(): Gate {
   return { opened, open };
 }
 
-/** Resolves once `condition` holds, checking on every turn of the event loop; fails after `timeoutMs`. */
-export async function until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+/** Resolves once `condition` holds, checked every `intervalMs`; fails after `timeoutMs`. */
+export async function until(condition: () => boolean | Promise<boolean>, what: string, { timeoutMs = 30_000, intervalMs = 5 } = {}): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
+  while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }
