@@ -56,11 +56,14 @@ function expectDockerError(res: { status: number; contentType: string; body: str
   expect(parsed.message).not.toBe('');
 }
 
+/** The docker CLI's environment, pointed at the proxy. */
+const cliEnv = (): NodeJS.ProcessEnv => ({ PATH: process.env.PATH, DOCKER_HOST: `unix://${proxyPath}`, HOME: tmpdir() });
+
 describe('dockerd going away', () => {
   it('a missing upstream socket gives a JSON error with a 5xx status, and the CLI fails cleanly', async () => {
     expectDockerError(await get('/_ping'));
     expectDockerError(await get('/v1.41/containers/json'));
-    const ps = await runCommand([docker28, 'ps'], { env: { PATH: process.env.PATH, DOCKER_HOST: `unix://${proxyPath}`, HOME: tmpdir() }, timeoutMs: 60_000 });
+    const ps = await runCommand([docker28, 'ps'], { env: cliEnv(), timeoutMs: 60_000 });
     expect(ps.timedOut).toBe(false);
     expect(ps.code).not.toBe(0);
   });
@@ -68,9 +71,7 @@ describe('dockerd going away', () => {
   it('serving starts once the upstream appears', async () => {
     await relay.start();
     expect(await get('/_ping')).toMatchObject({ status: 200, body: 'OK' });
-    const run = await runCommand([docker28, 'run', '--rm', '--name', `compat-${runId}-first`, image, 'echo', 'up'], {
-      env: { PATH: process.env.PATH, DOCKER_HOST: `unix://${proxyPath}`, HOME: tmpdir() },
-    });
+    const run = await runCommand([docker28, 'run', '--rm', '--name', `compat-${runId}-first`, image, 'echo', 'up'], { env: cliEnv() });
     expect({ code: run.code, stdout: run.stdout }).toEqual({ code: 0, stdout: 'up\n' });
   });
 
@@ -111,9 +112,7 @@ describe('dockerd going away', () => {
   it('serving resumes once dockerd is back', async () => {
     await relay.start();
     expect(await get('/_ping')).toMatchObject({ status: 200, body: 'OK' });
-    const run = await runCommand([docker28, 'run', '--rm', '--name', `compat-${runId}-again`, image, 'echo', 'back'], {
-      env: { PATH: process.env.PATH, DOCKER_HOST: `unix://${proxyPath}`, HOME: tmpdir() },
-    });
+    const run = await runCommand([docker28, 'run', '--rm', '--name', `compat-${runId}-again`, image, 'echo', 'back'], { env: cliEnv() });
     expect({ code: run.code, stdout: run.stdout }).toEqual({ code: 0, stdout: 'back\n' });
   });
 });
