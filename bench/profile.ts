@@ -13,9 +13,10 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createContainer, startContainer, waitContainer } from './lib/containers.js';
 import { summarizeProfile } from './lib/cpuprofile.js';
-import { importBusybox, LABEL, sweep } from './lib/image.js';
+import { importBusybox } from '../test/lib/busybox.js';
+import { IMAGE, LABEL, sweep } from './lib/image.js';
 import { cpuSeconds } from './lib/proc.js';
-import { unmountAllUnder } from '../test/callersocket/mounts.js';
+import { unmountAllUnder } from '../test/lib/mounts.js';
 import { callerSocket, concierge } from './lib/targets.js';
 import { table } from './lib/stats.js';
 import { archive } from './scenarios/archive.js';
@@ -60,7 +61,7 @@ const ctx: Context = {
 const callerRoot = join(dir, 'caller-root');
 
 try {
-  await importBusybox(dockerdSock);
+  await importBusybox(dockerdSock, IMAGE);
   if (chosen.includes(logs)) {
     ctx.logsContainer = await createContainer(dockerdSock, false, {
       cmd: ['sh', '-c', `yes "$(printf '%8191s' '' | tr ' ' x)" | head -c ${8 * MiB} > /tmp/b && i=0 && while [ $i -lt 32 ]; do cat /tmp/b; i=$((i+1)); done`],

@@ -10,8 +10,10 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createContainer, startContainer, waitContainer } from './lib/containers.js';
-import { importBusybox, LABEL, sweep } from './lib/image.js';
-import { mountsUnder, unmountAllUnder } from '../test/callersocket/mounts.js';
+import { importBusybox } from '../test/lib/busybox.js';
+import { IMAGE, LABEL, sweep } from './lib/image.js';
+import { dockerdSocket } from '../test/lib/daemons.js';
+import { mountsUnder, unmountAllUnder } from '../test/lib/mounts.js';
 import { memory, openFds } from './lib/proc.js';
 import { bindVerdicts, cpuTable, figuresTable, summarize, verdicts } from './lib/report.js';
 import { Rounds } from './lib/rounds.js';
@@ -78,8 +80,7 @@ const rounds = Number(args.rounds);
 const cycles = Number(args.cycles);
 const cyclesBudget = Number(args['cycles-budget']);
 const scale = args.quick ? QUICK : FULL;
-const dockerdSock = process.env.DOCKERD_SOCK ?? '';
-if (dockerdSock === '') throw new Error('DOCKERD_SOCK is not set: eval "$(bash scripts/daemons.sh env)"');
+const dockerdSock = dockerdSocket();
 if (!['sea', 'js', 'both'].includes(args.concierge)) throw new Error('--concierge is sea, js or both');
 if (!Number.isInteger(cycles) || cycles < 0) throw new Error('--cycles is a whole number ≥ 0');
 if (!Number.isInteger(rounds) || rounds < (cycles > 0 ? 0 : 1)) throw new Error('--rounds is a whole number ≥ 1 (0 only with --cycles)');
@@ -153,7 +154,7 @@ async function main(): Promise<void> {
   const elapsed = (): string => `${((performance.now() - t0) / 1000).toFixed(0)} s`;
   if (!existsSync(conciergeBinary) || !existsSync(conciergeJs) || !existsSync(sysAddon)) throw new Error('dist/ or the syscall addon is missing: run `npm run build`');
   await sweep(dockerdSock); // leftovers of a run that was killed (the image too, or a re-import would orphan it)
-  await importBusybox(dockerdSock);
+  await importBusybox(dockerdSock, IMAGE);
   mkdirSync(hostBindSource);
   mkdirSync(join(callerRoot, CALLER_BIND_SOURCE), { recursive: true });
 

@@ -1,44 +1,11 @@
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { API, call, request } from './http.js';
-import { END, header, padding } from './tar.js';
+import { API, call } from './http.js';
 
-/** The bench's busybox image, made locally from busybox-static (no registry is reachable). */
+/** The bench's busybox image (test/lib/busybox.ts imports it) and the sweep of what the bench made. */
 
 export const IMAGE_REPO = 'concierge-bench/busybox';
 export const IMAGE = `${IMAGE_REPO}:latest`;
 /** Label on everything the bench creates, so cleanup finds it even after a crash. */
 export const LABEL = 'concierge-bench';
-
-function rootfsTar(busyboxPath: string): Buffer {
-  const busybox = readFileSync(busyboxPath);
-  const applets = execFileSync(busyboxPath, ['--list'], { encoding: 'utf8' })
-    .split('\n')
-    .map((s) => s.trim())
-    .filter((s) => s.length > 0 && s !== 'busybox');
-  const parts: Buffer[] = [];
-  for (const dir of ['bin/', 'etc/', 'proc/', 'sys/', 'dev/']) parts.push(header({ name: dir, type: 'dir', mode: 0o755 }));
-  parts.push(header({ name: 'tmp/', type: 'dir', mode: 0o1777 }));
-  parts.push(header({ name: 'bin/busybox', type: 'file', mode: 0o755, size: busybox.length }), busybox, padding(busybox.length));
-  for (const applet of applets) parts.push(header({ name: `bin/${applet}`, type: 'symlink', mode: 0o777, linkname: 'busybox' }));
-  parts.push(END);
-  return Buffer.concat(parts);
-}
-
-/** `docker import` of a busybox rootfs with PATH set, through the API of `dockerdSock`. */
-export async function importBusybox(dockerdSock: string, busyboxPath = '/bin/busybox'): Promise<void> {
-  const query = new URLSearchParams({ fromSrc: '-', repo: IMAGE_REPO, tag: 'latest', changes: 'ENV PATH=/bin' });
-  const answer = await request(dockerdSock, {
-    method: 'POST',
-    path: `${API}/images/create?${query.toString()}`,
-    headers: { 'Content-Type': 'application/x-tar' },
-    body: rootfsTar(busyboxPath),
-    agent: false,
-    timeoutMs: 60_000,
-  });
-  const text = answer.body.toString();
-  if (answer.status !== 200 || /"error"/.test(text)) throw new Error(`image import failed: ${answer.status} ${text.slice(0, 300)}`);
-}
 
 /** Not forced: an image still used by a container would only be untagged and left behind. */
 export async function removeImage(dockerdSock: string): Promise<void> {

@@ -1,9 +1,8 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { build } from 'esbuild';
-import { openSync, closeSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { request } from './http.js';
+import { startServerProcess } from '../../test/lib/server-process.js';
 
 /** Something that serves the Docker API on a unix socket: dockerd itself or a proxy in front of it. */
 export interface Target {
@@ -116,37 +115,6 @@ function dropFromPageCache(program: string): void {
 
 async function startProcess(name: string, command: string, args: string[], listen: string, logPath: string, env: NodeJS.ProcessEnv = {}): Promise<Target> {
   dropFromPageCache(command);
-  const logFd = openSync(logPath, 'w');
-  const child: ChildProcess = spawn(command, args, { stdio: ['ignore', logFd, logFd], env: { ...process.env, ...env } });
-  closeSync(logFd);
-  let exited = false;
-  child.once('exit', () => (exited = true));
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    if (exited) throw new Error(`${name} exited during start; see ${logPath}`);
-    try {
-      const answer = await request(listen, { path: '/_ping', agent: false, timeoutMs: 2_000 });
-      if (answer.status === 200) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`${name} did not serve ${listen} within 15 s; see ${logPath}`);
-    }
-    await sleep(50);
-  }
-  return {
-    name,
-    socketPath: listen,
-    pid: child.pid,
-    stop: async () => {
-      if (exited) return;
-      const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-      await gone;
-      clearTimeout(timer);
-    },
-  };
+  const server = await startServerProcess(command, args, { listen, logPath, env });
+  return { name, socketPath: listen, pid: server.pid, stop: server.stop };
 }

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import { createContainer, removeQuietly } from '../lib/containers.js';
 import { API, requestCounted } from '../lib/http.js';
-import { singleFileArchive, singleFileArchiveSize } from '../lib/tar.js';
+import { singleFileArchive, singleFileArchiveSize } from '../../test/lib/tar.js';
 import type { Target } from '../lib/targets.js';
 import type { Context, Figures, SerialScenario } from './scenario.js';
 

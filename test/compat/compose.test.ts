@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { docker28 } from './harness/images.js';
-import { runCommand } from './harness/run-command.js';
+import { runCommand } from '../lib/run-command.js';
 import { compareTargets, outcomeOf } from './harness/scenario.js';
 import { type CompatRun, type Target } from './harness/targets.js';
 import { startRunWithImage, stopRun } from './harness/suite.js';

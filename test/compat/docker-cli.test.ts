@@ -10,7 +10,7 @@ import { dockerCli, type DockerCli } from './harness/docker-cli.js';
 import { summarizeBuildkitProgress } from './harness/buildkit-progress.js';
 import { sha256File, writeRandomFile } from './harness/files.js';
 import { docker20, docker28 } from './harness/images.js';
-import { runCommand } from './harness/run-command.js';
+import { runCommand } from '../lib/run-command.js';
 import { compareTargets, outcomeOf } from './harness/scenario.js';
 import { type CompatRun, type Target } from './harness/targets.js';
 import { startRunWithImage, stopRun } from './harness/suite.js';

@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { grpcCallOverUpgrade } from './harness/h2c-grpc.js';
-import { RawConnection, chunked, demuxDockerStream, requestBytes, type RawResponse } from './harness/raw-http.js';
+import { RawConnection, chunked, demuxDockerStream, requestBytes, type RawResponse } from '../lib/raw-http.js';
 import { compareTargets } from './harness/scenario.js';
 import { type CompatRun, type Target } from './harness/targets.js';
 import { startRunWithImage, stopRun } from './harness/suite.js';

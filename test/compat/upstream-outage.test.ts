@@ -7,11 +7,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildBusyboxImage, docker28, removeEverythingNamed } from './harness/images.js';
+import { importBusybox } from '../lib/busybox.js';
+import { docker28, removeEverythingNamed } from './harness/images.js';
 import { startProxyProcess, type ProxyProcess } from './harness/proxy-process.js';
-import { RawConnection, requestBytes } from './harness/raw-http.js';
-import { runCommand } from './harness/run-command.js';
-import { dockerdSocket } from './harness/targets.js';
+import { RawConnection, requestBytes } from '../lib/raw-http.js';
+import { runCommand } from '../lib/run-command.js';
+import { dockerdSocket } from '../lib/daemons.js';
 import { UpstreamRelay, staleSocket } from './harness/upstream-relay.js';
 
 const runId = randomBytes(3).toString('hex');
@@ -22,7 +23,7 @@ let relay: UpstreamRelay;
 let proxy: ProxyProcess;
 
 beforeAll(async () => {
-  await buildBusyboxImage(`unix://${dockerdSocket()}`, image);
+  await importBusybox(dockerdSocket(), image);
   relay = new UpstreamRelay(relayPath, dockerdSocket());
   // The upstream is missing on purpose: the proxy must start and serve errors anyway.
   proxy = await startProxyProcess(proxyPath, relayPath, { waitForPing: false });
@@ -55,11 +56,14 @@ function expectDockerError(res: { status: number; contentType: string; body: str
   expect(parsed.message).not.toBe('');
 }
 
+/** The docker CLI's environment, pointed at the proxy. */
+const cliEnv = (): NodeJS.ProcessEnv => ({ PATH: process.env.PATH, DOCKER_HOST: `unix://${proxyPath}`, HOME: tmpdir() });
+
 describe('dockerd going away', () => {
   it('a missing upstream socket gives a JSON error with a 5xx status, and the CLI fails cleanly', async () => {
     expectDockerError(await get('/_ping'));
     expectDockerError(await get('/v1.41/containers/json'));
-    const ps = await runCommand([docker28, 'ps'], { env: { PATH: process.env.PATH, DOCKER_HOST: `unix://${proxyPath}`, HOME: tmpdir() }, timeoutMs: 60_000 });
+    const ps = await runCommand([docker28, 'ps'], { env: cliEnv(), timeoutMs: 60_000 });
     expect(ps.timedOut).toBe(false);
     expect(ps.code).not.toBe(0);
   });
@@ -67,9 +71,7 @@ describe('dockerd going away', () => {
   it('serving starts once the upstream appears', async () => {
     await relay.start();
     expect(await get('/_ping')).toMatchObject({ status: 200, body: 'OK' });
-    const run = await runCommand([docker28, 'run', '--rm', '--name', `compat-${runId}-first`, image, 'echo', 'up'], {
-      env: { PATH: process.env.PATH, DOCKER_HOST: `unix://${proxyPath}`, HOME: tmpdir() },
-    });
+    const run = await runCommand([docker28, 'run', '--rm', '--name', `compat-${runId}-first`, image, 'echo', 'up'], { env: cliEnv() });
     expect({ code: run.code, stdout: run.stdout }).toEqual({ code: 0, stdout: 'up\n' });
   });
 
@@ -110,9 +112,7 @@ describe('dockerd going away', () => {
   it('serving resumes once dockerd is back', async () => {
     await relay.start();
     expect(await get('/_ping')).toMatchObject({ status: 200, body: 'OK' });
-    const run = await runCommand([docker28, 'run', '--rm', '--name', `compat-${runId}-again`, image, 'echo', 'back'], {
-      env: { PATH: process.env.PATH, DOCKER_HOST: `unix://${proxyPath}`, HOME: tmpdir() },
-    });
+    const run = await runCommand([docker28, 'run', '--rm', '--name', `compat-${runId}-again`, image, 'echo', 'back'], { env: cliEnv() });
     expect({ code: run.code, stdout: run.stdout }).toEqual({ code: 0, stdout: 'back\n' });
   });
 });

@@ -1,5 +1,5 @@
 // `concierge run` and `concierge serve` as processes (the bundle the build made), against the real containerd.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -8,8 +8,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importImageArchive } from '../../concierge/containerd/images/import.js';
 import { busyboxLayer, ociArchive, writeArchive } from './image-fixtures.js';
 import { MS, sys } from '../../concierge/sys/index.js';
-import { mountsUnder, unmountAllUnder } from '../callersocket/mounts.js';
+import { mountsUnder, unmountAllUnder } from '../lib/mounts.js';
 import { connect, containerdSocket, dockerdSocket, inventory } from './containerd-env.js';
+import { until } from '../lib/gate.js';
+import { startCommand, type RunningCommand } from '../lib/run-command.js';
 
 const bundle = join(__dirname, '../../dist/concierge.js');
 const dir = mkdtempSync(join(tmpdir(), 'concierge-cli-'));
@@ -36,31 +38,16 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function concierge(args: string[]): { child: ChildProcess; done: Promise<{ code: number | null; stdout: string; stderr: string }> } {
-  const child = spawn(process.execPath, [bundle, ...args, '--containerd', containerdSocket(), '--containerd-state', state],
-    { stdio: ['ignore', 'pipe', 'pipe'] });
-  started.add(child);
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (c: Buffer) => { stdout += c.toString(); });
-  child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
-  const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
-    child.on('close', (code) => resolve({ code, stdout, stderr })));
-  return { child, done };
+function concierge(args: string[]): RunningCommand {
+  const running = startCommand([process.execPath, bundle, ...args, '--containerd', containerdSocket(), '--containerd-state', state]);
+  started.add(running.child);
+  return running;
 }
 
 function spec(name: string, body: Record<string, unknown>): string {
   const path = join(dir, `${name}.json`);
   writeFileSync(path, JSON.stringify({ image: './busybox.tar', ...body }));
   return path;
-}
-
-async function until(check: () => boolean | Promise<boolean>, what: string): Promise<void> {
-  for (let i = 0; i < 300; i++) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 const taskRunning = (id: string) => async () => (await client.tasks.list({})).tasks.some((t) => t.id === id);
@@ -83,7 +70,7 @@ describe('concierge run', () => {
   it('stops and removes the workload on Ctrl-C', async () => {
     const before = await inventory(client);
     const { child, done } = concierge(['run', '--spec', spec('sleep', { id: 'cli-sigint', stopTimeout: 1, args: ['sleep', '600'] })]);
-    await until(taskRunning('cli-sigint'), 'the workload to run');
+    await until(taskRunning('cli-sigint'), 'the workload to run', { intervalMs: 100 });
     child.kill('SIGINT');
     const r = await done;
     // sleep is PID 1 of its container and ignores SIGTERM: killed after the 1 s stop timeout.
@@ -94,7 +81,7 @@ describe('concierge run', () => {
   it('cleans up what a killed concierge left behind when started again', async () => {
     const before = await inventory(client);
     const { child, done } = concierge(['run', '--spec', spec('orphan', { id: 'cli-orphan', args: ['sleep', '600'] })]);
-    await until(taskRunning('cli-orphan'), 'the workload to run');
+    await until(taskRunning('cli-orphan'), 'the workload to run', { intervalMs: 100 });
     child.kill('SIGKILL');
     await done;
     expect((await inventory(client)).containers).toContain('cli-orphan');
@@ -145,7 +132,7 @@ describe('concierge serve', () => {
       workloads: [{ id: 'srv-a', image: './busybox.tar', args: ['sh', '-c', 'echo from-a; exit 5'] }],
     }));
     const { child, done } = concierge(['serve', '--spec', instance, '--control', control]);
-    await until(() => existsSync(control), 'the control socket');
+    await until(() => existsSync(control), 'the control socket', { intervalMs: 100 });
     expect(await api(control, 'POST', '/workloads/srv-a/wait')).toEqual({ status: 200, body: '{"exitCode":5}' });
     expect((await api(control, 'GET', '/workloads/srv-a/logs')).body).toBe('from-a\n');
 
@@ -154,7 +141,7 @@ describe('concierge serve', () => {
     });
     expect(created.status).toBe(201);
     expect(JSON.parse(created.body)).toMatchObject({ workloadId: 'srv-b', containerId: 'srv-b', state: 'running' });
-    await until(async () => (await api(control, 'GET', '/workloads/srv-b/logs')).body.includes('ready'), 'srv-b to be ready');
+    await until(async () => (await api(control, 'GET', '/workloads/srv-b/logs')).body.includes('ready'), 'srv-b to be ready', { intervalMs: 100 });
     const list = JSON.parse((await api(control, 'GET', '/workloads')).body) as { workloadId: string }[];
     expect(list.map((w) => w.workloadId).sort()).toEqual(['srv-a', 'srv-b']);
     expect(await api(control, 'POST', '/workloads/srv-b/signal?signal=USR1')).toMatchObject({ status: 204 });

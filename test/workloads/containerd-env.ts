@@ -1,18 +1,9 @@
 // The real containerd (and dockerd) the tests use: scripts/daemons.sh exports their sockets.
 import { ContainerdClient } from '../../concierge/containerd/client.js';
 import { callerSocketAccess, callerSocketDefaults } from '../../concierge/supervise/docker-access.js';
+import { containerdSocket, dockerdSocket } from '../lib/daemons.js';
 
-export function containerdSocket(): string {
-  const sock = process.env.CONTAINERD_SOCK;
-  if (!sock) throw new Error('CONTAINERD_SOCK is not set: eval "$(bash scripts/daemons.sh env)" first');
-  return sock;
-}
-
-export function dockerdSocket(): string {
-  const sock = process.env.DOCKERD_SOCK;
-  if (!sock) throw new Error('DOCKERD_SOCK is not set: eval "$(bash scripts/daemons.sh env)" first');
-  return sock;
-}
+export { containerdSocket, dockerdSocket };
 
 export function connect(namespace = 'default'): ContainerdClient {
   return ContainerdClient.connect(containerdSocket(), namespace);

@@ -3,12 +3,12 @@
 import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkloadRunner } from '../../concierge/workloads/runner.js';
 import { parseWorkloadSpec } from '../../concierge/instance/spec-workloads.js';
 import type { DockerAccessProvider } from '../../concierge/workloads/docker-access.js';
+import { importBusybox } from '../lib/busybox.js';
 import { busyboxLayer, fileLayer, ociArchive, writeArchive } from './image-fixtures.js';
 import { connect, dockerdSocket, runnerOptions } from './containerd-env.js';
 
@@ -22,8 +22,7 @@ beforeAll(async () => {
   writeArchive(join(dir, 'job.tar'), ociArchive(
     [busyboxLayer(), fileLayer('usr/local/bin/docker', readFileSync('/usr/local/bin/docker'))], 'test.local/docker-job:latest'));
   // The sibling's image lives in dockerd.
-  const progress = await docker.importImage(Readable.from([busyboxLayer()]), { repo: 'concierge-test-sibling', tag: 'latest' });
-  await new Promise<void>((resolve, reject) => docker.modem.followProgress(progress, (e) => (e ? reject(e) : resolve())));
+  await importBusybox(dockerdSocket(), siblingImage);
 });
 afterAll(async () => {
   await docker.getContainer(siblingName).remove({ force: true }).catch(() => undefined);

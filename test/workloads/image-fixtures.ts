@@ -1,72 +1,18 @@
-// Test images made from this machine's /bin/busybox: a rootfs layer, wrapped as a `docker save` archive
-// or an OCI image layout archive, written by the tests themselves (no registry is reachable).
-import { execFileSync } from 'node:child_process';
+// Test images for containerd: layers (test/lib/busybox.ts) wrapped as a `docker save` archive or an OCI
+// image layout archive, written by the tests themselves (no registry is reachable).
 import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
+import { busyboxLayer, fileEntries } from '../lib/busybox.js';
+import { tar, type TarEntry } from '../lib/tar.js';
 
-export interface TarEntry {
-  name: string;
-  type?: 'file' | 'dir' | 'symlink';
-  data?: Buffer;
-  mode?: number;
-  linkname?: string;
-}
-
-function header(entry: TarEntry, size: number): Buffer {
-  const h = Buffer.alloc(512);
-  const put = (text: string, at: number, len: number) => h.write(text, at, len, 'utf8');
-  const octal = (n: number, len: number) => n.toString(8).padStart(len - 1, '0');
-  if (Buffer.byteLength(entry.name) > 100) throw new Error(`fixture tar: name too long: ${entry.name}`);
-  const type = entry.type ?? 'file';
-  put(entry.name, 0, 100);
-  put(octal(entry.mode ?? (type === 'dir' ? 0o755 : 0o644), 8), 100, 8);
-  put(octal(0, 8), 108, 8);
-  put(octal(0, 8), 116, 8);
-  put(octal(size, 12), 124, 12);
-  put(octal(1_700_000_000, 12), 136, 12);
-  put(type === 'dir' ? '5' : type === 'symlink' ? '2' : '0', 156, 1);
-  if (entry.linkname) put(entry.linkname, 157, 100);
-  put('ustar\u000000', 257, 8);
-  h.fill(0x20, 148, 156);
-  let sum = 0;
-  for (const b of h) sum += b;
-  put(`${sum.toString(8).padStart(6, '0')}\u0000 `, 148, 8);
-  return h;
-}
-
-export function tar(entries: TarEntry[]): Buffer {
-  const parts: Buffer[] = [];
-  for (const e of entries) {
-    const data = e.type === 'file' || e.type === undefined ? e.data ?? Buffer.alloc(0) : Buffer.alloc(0);
-    parts.push(header(e, data.length), data, Buffer.alloc((512 - (data.length % 512)) % 512));
-  }
-  parts.push(Buffer.alloc(1024));
-  return Buffer.concat(parts);
-}
+export { busyboxLayer, tar };
 
 const sha = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
-/** A root filesystem layer: busybox with its applets as symlinks, /etc/passwd, /tmp. */
-export function busyboxLayer(extra: TarEntry[] = []): Buffer {
-  const applets = execFileSync('/bin/busybox', ['--list'], { encoding: 'utf8' }).split('\n').filter((a) => a && a !== 'busybox');
-  return tar([
-    { name: 'bin/', type: 'dir' },
-    { name: 'bin/busybox', data: readFileSync('/bin/busybox'), mode: 0o755 },
-    ...applets.map((a): TarEntry => ({ name: `bin/${a}`, type: 'symlink', linkname: 'busybox' })),
-    { name: 'etc/', type: 'dir' },
-    { name: 'etc/passwd', data: Buffer.from('root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/sh\n') },
-    { name: 'etc/group', data: Buffer.from('root:x:0:\nnogroup:x:65534:\n') },
-    { name: 'tmp/', type: 'dir', mode: 0o1777 },
-    { name: 'root/', type: 'dir', mode: 0o700 },
-    ...extra,
-  ]);
-}
-
 /** A layer carrying one more file, e.g. the static docker CLI. */
 export function fileLayer(path: string, data: Buffer, mode = 0o755): Buffer {
-  const dirs = path.split('/').slice(0, -1).map((_, i, all) => `${all.slice(0, i + 1).join('/')}/`);
-  return tar([...dirs.map((d): TarEntry => ({ name: d, type: 'dir' })), { name: path, data, mode }]);
+  return tar(fileEntries(path, data, mode));
 }
 
 export interface ImageOptions {

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { callerSocketAccess } from '../../../concierge/supervise/docker-access.js';
 import { log } from '../../../concierge/log/logger.js';
@@ -6,6 +6,7 @@ import { WorkloadRunner } from '../../../concierge/workloads/runner.js';
 import { parseWorkloadSpec } from '../../../concierge/instance/spec-workloads.js';
 import { busyboxLayer, ociArchive, writeArchive } from '../../workloads/image-fixtures.js';
 import { runnerOptions } from '../../workloads/containerd-env.js';
+import { mountsUnder } from '../../lib/mounts.js';
 
 /**
  * A real workload in containerd's `default` namespace with `dockerAccess`, kept alive (`sleep`) for
@@ -67,12 +68,4 @@ export async function startCallerWorkload(options: { id: string; sharedDir: stri
     throw err;
   }
   return { id, socket: join(socketDir, `${id}.sock`), stagingDir, stop };
-}
-
-/** Mount points at or under a directory, from this process's mount table (dockerd's namespace). */
-function mountsUnder(dir: string): string[] {
-  return readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .map((line) => (line.split(' ')[4] ?? '').replace(/\\040/g, ' '))
-    .filter((point) => point === dir || point.startsWith(`${dir}/`));
 }

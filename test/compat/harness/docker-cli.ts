@@ -1,4 +1,4 @@
-import { runCommand, shellQuote, startCommand, type CommandOptions, type CommandResult, type RunningCommand } from './run-command.js';
+import { runCommand, shellQuote, startCommand, type CommandOptions, type CommandResult, type RunningCommand } from '../../lib/run-command.js';
 import type { Target } from './targets.js';
 
 export interface CliOptions extends Omit<CommandOptions, 'env'> {

@@ -1,40 +1,7 @@
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, copyFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { execFileSync } from 'node:child_process';
-import { runCommand } from './run-command.js';
+import { runCommand } from '../../lib/run-command.js';
 
 export const docker28 = '/usr/local/bin/docker';
 export const docker20 = '/usr/bin/docker';
-
-/**
- * Imports a busybox image made from the machine's static busybox (no registry is reachable):
- * `/bin/busybox` plus one symlink per applet in `/bin`, with PATH set because `docker import`
- * leaves the config empty.
- */
-export async function buildBusyboxImage(dockerHost: string, reference: string): Promise<void> {
-  const root = mkdtempSync(join(tmpdir(), 'compat-rootfs-'));
-  try {
-    for (const dir of ['bin', 'tmp', 'etc', 'root', 'proc', 'sys', 'dev']) mkdirSync(join(root, dir));
-    copyFileSync('/bin/busybox', join(root, 'bin', 'busybox'));
-    const applets = execFileSync('/bin/busybox', ['--list'], { encoding: 'utf8' }).split('\n').filter(Boolean);
-    // The `busybox` applet is the binary itself; a symlink would replace it with a loop.
-    for (const applet of applets) if (applet !== 'busybox') symlinkSync('busybox', join(root, 'bin', applet));
-    const tarball = join(root, '..', `${root.split('/').pop()}.tar`);
-    execFileSync('tar', ['-C', root, '-cf', tarball, '.']);
-    try {
-      const result = await runCommand(
-        [docker28, 'import', '--change', 'ENV PATH=/bin', '--change', 'CMD ["sh"]', tarball, reference],
-        { env: { PATH: process.env.PATH, DOCKER_HOST: dockerHost } },
-      );
-      if (result.code !== 0) throw new Error(`docker import failed: ${result.stderr}`);
-    } finally {
-      rmSync(tarball, { force: true });
-    }
-  } finally {
-    rmSync(root, { recursive: true, force: true });
-  }
-}
 
 /**
  * Removes every container, network, volume and image whose name carries `marker`, straight at

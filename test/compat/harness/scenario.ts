@@ -1,7 +1,7 @@
 import { expect } from 'vitest';
 import { normalizeOutcome, type NormalizeOptions } from './normalize.js';
 import { withoutOwnerLabels } from './owner-labels.js';
-import type { CommandResult } from './run-command.js';
+import type { CommandResult } from '../../lib/run-command.js';
 import type { CompatRun, Target } from './targets.js';
 
 /** The comparable part of a command's result: a timeout or a signal is part of the outcome. */

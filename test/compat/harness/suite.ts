@@ -1,12 +1,13 @@
 // What every compat test file starts and ends with: a run of the three targets, and a busybox image on
 // dockerd named for the run.
-import { buildBusyboxImage, removeEverythingNamed } from './images.js';
+import { importBusybox } from '../../lib/busybox.js';
+import { removeEverythingNamed } from './images.js';
 import { startCompatRun, type CompatRun } from './targets.js';
 
 export async function startRunWithImage(): Promise<{ run: CompatRun; image: string }> {
   const run = await startCompatRun();
   const image = `compat-busybox-${run.runId}:latest`;
-  await buildBusyboxImage(run.direct.dockerHost, image);
+  await importBusybox(run.direct.socket, image);
   return { run, image };
 }
 

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { dockerdSocket } from '../../lib/daemons.js';
 import { startCallerWorkload, type CallerWorkload } from './caller-workload.js';
 import { startProxyProcess, type ProxyProcess } from './proxy-process.js';
 
@@ -41,12 +42,6 @@ export interface CompatRun {
   /** Strings that differ between the targets by construction, and what they normalize to. */
   aliases: ReadonlyArray<readonly [string, string]>;
   stop(): Promise<void>;
-}
-
-export function dockerdSocket(): string {
-  const socket = process.env.DOCKERD_SOCK;
-  if (!socket) throw new Error('DOCKERD_SOCK is not set: eval "$(bash scripts/daemons.sh env)"');
-  return socket;
 }
 
 function makeTarget(key: TargetKey, runId: string, socket: string): Target {

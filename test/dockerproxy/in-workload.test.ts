@@ -3,12 +3,12 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OWNER_LABEL } from '../../concierge/dockerproxy/aware/caller.js';
 import { WorkloadRunner } from '../../concierge/workloads/runner.js';
 import { parseWorkloadSpec } from '../../concierge/instance/spec-workloads.js';
+import { dockerCliEntries, importBusybox } from '../lib/busybox.js';
 import { busyboxLayer, fileLayer, ociArchive, writeArchive } from '../workloads/image-fixtures.js';
 import { dockerdSocket, runnerOptions } from '../workloads/containerd-env.js';
 
@@ -17,11 +17,6 @@ const docker = new Docker({ socketPath: dockerdSocket() });
 const sibling = 'concierge-caller-sibling:latest';
 const siblingWithCli = 'concierge-caller-cli:latest';
 let runner: WorkloadRunner;
-
-async function importToDockerd(layer: Buffer, repo: string): Promise<void> {
-  const progress = await docker.importImage(Readable.from([layer]), { repo, tag: 'latest', changes: ['ENV PATH=/usr/local/bin:/bin'] });
-  await new Promise<void>((resolve, reject) => docker.modem.followProgress(progress, (e) => (e ? reject(e) : resolve())));
-}
 
 async function job(id: string, script: string, extra: Record<string, unknown> = {}) {
   const out: Buffer[] = [];
@@ -46,8 +41,8 @@ function stagingMounts(): string[] {
 beforeAll(async () => {
   const cli = fileLayer('usr/local/bin/docker', readFileSync('/usr/local/bin/docker'));
   writeArchive(join(dir, 'job.tar'), ociArchive([busyboxLayer(), cli], 'test.local/caller-job:latest'));
-  await importToDockerd(busyboxLayer(), 'concierge-caller-sibling');
-  await importToDockerd(Buffer.concat([busyboxLayer().subarray(0, -1024), cli]), 'concierge-caller-cli');
+  await importBusybox(dockerdSocket(), sibling);
+  await importBusybox(dockerdSocket(), siblingWithCli, dockerCliEntries());
   runner = await WorkloadRunner.open(runnerOptions(join(dir, 'fifo')));
 });
 

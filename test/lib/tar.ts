@@ -1,9 +1,10 @@
 import { Readable } from 'node:stream';
 
 /**
- * A minimal ustar writer: enough for a busybox rootfs (files, directories, symlinks) and for the
- * single large file `docker cp` sends. Written here because the bench must not depend on a tar binary
- * or package, and because the 256 MiB body has to be generated as a stream, never held in memory.
+ * A minimal ustar writer for tests and the bench: image layers and archives (files, directories,
+ * symlinks) and the single large file `docker cp` sends. Written here because neither may depend on a
+ * tar binary or package, and because the bench's 256 MiB body has to be generated as a stream, never
+ * held in memory. Every entry has one fixed mtime, so the same entries make the same bytes (and digests).
  */
 
 export const BLOCK = 512;
@@ -19,6 +20,8 @@ export interface EntryHeader {
 }
 
 const TYPEFLAG: Record<EntryType, string> = { file: '0', dir: '5', symlink: '2' };
+
+const MTIME = 1_700_000_000;
 
 function putString(buf: Buffer, offset: number, length: number, value: string): void {
   const bytes = Buffer.from(value, 'utf8');
@@ -37,7 +40,7 @@ export function header(entry: EntryHeader): Buffer {
   putOctal(buf, 108, 8, 0);
   putOctal(buf, 116, 8, 0);
   putOctal(buf, 124, 12, entry.size ?? 0);
-  putOctal(buf, 136, 12, Math.floor(Date.now() / 1000));
+  putOctal(buf, 136, 12, MTIME);
   buf.fill(0x20, 148, 156); // the checksum is computed with its own field as spaces
   putString(buf, 156, 1, TYPEFLAG[entry.type]);
   putString(buf, 157, 100, entry.linkname ?? '');
@@ -56,6 +59,28 @@ export function padding(size: number): Buffer {
 
 /** Two zero blocks end an archive. */
 export const END = Buffer.alloc(2 * BLOCK);
+
+/** An entry of an archive held in memory; mode defaults to 0755 for directories, 0644 otherwise. */
+export interface TarEntry {
+  name: string;
+  type?: EntryType;
+  data?: Buffer;
+  mode?: number;
+  linkname?: string;
+}
+
+/** An archive of `entries`, in memory. */
+export function tar(entries: readonly TarEntry[]): Buffer {
+  const parts: Buffer[] = [];
+  for (const entry of entries) {
+    const type = entry.type ?? 'file';
+    const data = type === 'file' ? (entry.data ?? Buffer.alloc(0)) : Buffer.alloc(0);
+    const mode = entry.mode ?? (type === 'dir' ? 0o755 : 0o644);
+    parts.push(header({ name: entry.name, type, mode, size: data.length, linkname: entry.linkname }), data, padding(data.length));
+  }
+  parts.push(END);
+  return Buffer.concat(parts);
+}
 
 /** Bytes on the wire of an archive holding one file of `size` bytes. */
 export function singleFileArchiveSize(size: number): number {

@@ -141,6 +141,18 @@ export class RawConnection {
     return { ...base, framing: 'close', body: await this.readToEnd(timeoutMs) };
   }
 
+  /**
+   * Waits until what arrived satisfies `complete`, or the server closes, or `timeoutMs` passes; takes
+   * all of it. `closed`: the server closed (or the connection failed) before it was complete.
+   */
+  async readUntil(complete: (received: Buffer) => boolean, timeoutMs: number): Promise<{ bytes: Buffer; closed: boolean }> {
+    let closed = false;
+    await this.waitFor(() => (complete(this.buffered) ? true : undefined), timeoutMs, 'a complete answer').catch(() => {
+      closed = this.ended;
+    });
+    return { bytes: this.take(this.buffered.length), closed };
+  }
+
   /** Everything the server sends until it closes its side. */
   async readToEnd(timeoutMs = 30_000): Promise<Buffer> {
     await this.waitFor(() => (this.ended ? true : undefined), timeoutMs, 'end of stream').catch((err: Error) => {
@@ -148,6 +160,47 @@ export class RawConnection {
     });
     return this.take(this.buffered.length);
   }
+}
+
+/** One answer to bytes sent by `raw`, as text. */
+export interface RawAnswer {
+  status: number;
+  /** The status line and header lines. */
+  headers: string;
+  body: string;
+  /** The connection was closed by the other side (as opposed to our timeout). */
+  closed: boolean;
+}
+
+/** True once `received` holds a head and as much body as its Content-Length says. */
+function answeredByLength(received: Buffer): boolean {
+  const headEnd = received.indexOf('\r\n\r\n');
+  if (headEnd < 0) return false;
+  const length = /\r\ncontent-length: *(\d+)/i.exec(received.toString('latin1', 0, headEnd))?.[1];
+  return length !== undefined && received.length >= headEnd + 4 + Number(length);
+}
+
+/**
+ * Writes exact bytes on a fresh connection and reads one answer (to the end of its Content-Length, or
+ * to the close). For bodies and framings a well-behaved client would never send.
+ */
+export async function raw(socketPath: string, bytes: Buffer | string, timeoutMs = 10_000): Promise<RawAnswer> {
+  const connection = await RawConnection.open(socketPath);
+  // The other side may answer and close before a large body is written: what it answered is kept.
+  connection.write(bytes);
+  const { bytes: received, closed } = await connection.readUntil(answeredByLength, timeoutMs);
+  connection.close();
+  const text = received.toString('utf8');
+  const headEnd = text.indexOf('\r\n\r\n');
+  const headers = headEnd < 0 ? text : text.slice(0, headEnd);
+  const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(headers)?.[1] ?? 0);
+  return { status, headers, body: headEnd < 0 ? '' : text.slice(headEnd + 4), closed };
+}
+
+/** A POST with a JSON text body, byte-exact, Content-Length computed unless given. */
+export function rawPost(socketPath: string, path: string, body: string, contentLength?: number | string): Promise<RawAnswer> {
+  const length = contentLength ?? Buffer.byteLength(body);
+  return raw(socketPath, `POST ${path} HTTP/1.1\r\nHost: docker\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\nConnection: close\r\n\r\n${body}`);
 }
 
 /** Formats a request head (and body) the way a plain client would. */
@@ -169,18 +222,27 @@ export function chunked(pieces: Array<string | Buffer>): Buffer {
   return Buffer.concat(parts);
 }
 
-/** Splits Docker's multiplexed stdout/stderr stream (8-byte frame headers). */
-export function demuxDockerStream(data: Buffer): { stdout: string; stderr: string; rest: number } {
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
+/** The whole frames of Docker's multiplexed stdout/stderr stream (8-byte frame headers), and where they end. */
+function dockerFrames(data: Buffer): { frames: Array<{ stream: number; payload: Buffer }>; end: number } {
+  const frames: Array<{ stream: number; payload: Buffer }> = [];
   let at = 0;
   while (at + 8 <= data.length) {
     const size = data.readUInt32BE(at + 4);
     if (at + 8 + size > data.length) break;
-    const payload = data.subarray(at + 8, at + 8 + size);
-    if (data[at] === 2) err.push(payload);
-    else out.push(payload);
+    frames.push({ stream: data[at]!, payload: data.subarray(at + 8, at + 8 + size) });
     at += 8 + size;
   }
-  return { stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), rest: data.length - at };
+  return { frames, end: at };
+}
+
+/** Splits Docker's multiplexed stdout/stderr stream. */
+export function demuxDockerStream(data: Buffer): { stdout: string; stderr: string; rest: number } {
+  const { frames, end } = dockerFrames(data);
+  const text = (stream: (n: number) => boolean): string => Buffer.concat(frames.filter((f) => stream(f.stream)).map((f) => f.payload)).toString('utf8');
+  return { stdout: text((n) => n !== 2), stderr: text((n) => n === 2), rest: data.length - end };
+}
+
+/** The text of Docker's multiplexed stream, stdout and stderr together in the order written. */
+export function dockerStreamText(data: Buffer): string {
+  return dockerFrames(data).frames.map((f) => f.payload.toString()).join('');
 }

@@ -1,28 +1,21 @@
-import { execFile, execFileSync, spawn } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll } from 'vitest';
 import { DockerdClient } from '../../concierge/dockerproxy/aware/dockerd.js';
 import { type Caller, type CallerMount, DEFAULT_POLICY, OWNER_LABEL, startCallerSocket } from '../../concierge/dockerproxy/aware/index.js';
 import { log } from '../../concierge/log/logger.js';
-import { mountsUnder, unmountAllUnder } from './mounts.js';
+import { DOCKER_CLI, dockerCliEntries, importBusybox } from '../lib/busybox.js';
+import { dockerdSocket } from '../lib/daemons.js';
+import { dockerStreamText, raw, rawPost, type RawAnswer } from '../lib/raw-http.js';
+import { runCommand, type CommandResult } from '../lib/run-command.js';
+import { mountsUnder, unmountAllUnder } from '../lib/mounts.js';
 
 /**
  * A caller of the caller-aware socket without containerd: its "rootfs" is a temp directory and its
  * mounts are whatever a test lists. dockerd is the real one of the test daemons ($DOCKERD_SOCK).
  */
-
-export const DOCKER_CLI = '/usr/local/bin/docker';
-
-export function dockerdSocket(): string {
-  const sock = process.env.DOCKERD_SOCK;
-  if (sock === undefined || sock === '') throw new Error('DOCKERD_SOCK is not set: eval "$(bash scripts/daemons.sh env)" first');
-  return sock;
-}
 
 /** A short random marker for this run: every name, label and temp dir carries it. */
 export function runMarker(): string {
@@ -40,81 +33,6 @@ export function api(socketPath: string, method: string, path: string, body?: unk
   return new DockerdClient(socketPath).call(method, path, body);
 }
 
-export interface RawAnswer {
-  status: number;
-  headers: string;
-  body: string;
-  /** The connection was closed by the other side (as opposed to our timeout). */
-  closed: boolean;
-}
-
-/**
- * Writes exact bytes to a socket and reads one response (to the end of its Content-Length, or to the
- * close). For bodies and framings a well-behaved client would never send.
- */
-export function raw(socketPath: string, bytes: Buffer | string, timeoutMs = 10_000): Promise<RawAnswer> {
-  return new Promise((resolve, reject) => {
-    const sock = connect(socketPath);
-    let got = Buffer.alloc(0);
-    let settled = false;
-    const finish = (closed: boolean) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      sock.destroy();
-      const text = got.toString('utf8');
-      const headEnd = text.indexOf('\r\n\r\n');
-      const headers = headEnd < 0 ? text : text.slice(0, headEnd);
-      const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(headers)?.[1] ?? 0);
-      resolve({ status, headers, body: headEnd < 0 ? '' : text.slice(headEnd + 4), closed });
-    };
-    const timer = setTimeout(() => finish(false), timeoutMs);
-    sock.on('data', (c: Buffer) => {
-      got = Buffer.concat([got, c]);
-      const text = got.toString('latin1');
-      const headEnd = text.indexOf('\r\n\r\n');
-      const length = /\r\ncontent-length: *(\d+)/i.exec(text.slice(0, headEnd))?.[1];
-      if (headEnd >= 0 && length !== undefined && got.length >= headEnd + 4 + Number(length)) finish(false);
-    });
-    sock.on('end', () => finish(true));
-    sock.on('close', () => finish(true));
-    sock.on('error', (err: NodeJS.ErrnoException) => {
-      // The other side may answer and close before a large body is written: keep what was answered.
-      if (err.code === 'EPIPE' || err.code === 'ECONNRESET') finish(true);
-      else if (!settled) reject(err);
-    });
-    sock.write(bytes);
-  });
-}
-
-/** A POST with a JSON text body, byte-exact, Content-Length computed unless given. */
-export function rawPost(socketPath: string, path: string, body: string, contentLength?: number | string): Promise<RawAnswer> {
-  const length = contentLength ?? Buffer.byteLength(body);
-  return raw(socketPath, `POST ${path} HTTP/1.1\r\nHost: docker\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\nConnection: close\r\n\r\n${body}`);
-}
-
-export interface CommandResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-export function runCommand(argv: readonly string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {}): Promise<CommandResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(argv[0]!, argv.slice(1), { env: opts.env ?? process.env, cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (c: Buffer) => out.push(c));
-    child.stderr.on('data', (c: Buffer) => err.push(c));
-    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() });
-    });
-  });
-}
-
 /** The docker CLI pointed at a socket. */
 export function docker(socketPath: string, args: readonly string[], opts: { cwd?: string; timeoutMs?: number } = {}): Promise<CommandResult> {
   return runCommand([DOCKER_CLI, ...args], {
@@ -123,29 +41,8 @@ export function docker(socketPath: string, args: readonly string[], opts: { cwd?
   });
 }
 
-/**
- * Imports a busybox image (the machine's static busybox, one symlink per applet, PATH set because
- * `docker import` leaves the config empty) with the static docker CLI at /bin/docker, so a sibling
- * can talk to the socket bound into it.
- */
-export async function importBusyboxWithDocker(reference: string): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'caller-image-'));
-  try {
-    const root = join(dir, 'rootfs');
-    for (const d of ['bin', 'tmp', 'etc', 'root', 'proc', 'sys', 'dev', 'var/run']) mkdirSync(join(root, d), { recursive: true });
-    copyFileSync('/bin/busybox', join(root, 'bin', 'busybox'));
-    copyFileSync(DOCKER_CLI, join(root, 'bin', 'docker'));
-    const applets = execFileSync('/bin/busybox', ['--list'], { encoding: 'utf8' }).split('\n').filter(Boolean);
-    // The `busybox` applet is the binary itself: a symlink would replace it with a loop.
-    for (const applet of applets) if (applet !== 'busybox') symlinkSync('busybox', join(root, 'bin', applet));
-    const tarball = join(dir, 'rootfs.tar');
-    execFileSync('tar', ['-C', root, '-cf', tarball, '.']);
-    const result = await docker(dockerdSocket(), ['import', '--change', 'ENV PATH=/bin', '--change', 'CMD ["sh"]', tarball, reference], { timeoutMs: 120_000 });
-    if (result.code !== 0) throw new Error(`docker import failed: ${result.stderr}`);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
+/** Imports a busybox image with the static docker CLI, so a sibling can talk to the socket bound into it. */
+export const importBusyboxWithDocker = (reference: string): Promise<void> => importBusybox(dockerdSocket(), reference, dockerCliEntries());
 
 export interface TestCaller {
   caller: Caller;
@@ -225,7 +122,7 @@ export function useCallerScene(): CallerScene {
   };
 }
 
-export { mountsUnder, unmountAllUnder };
+export { dockerdSocket, mountsUnder, raw, rawPost, runCommand, unmountAllUnder, type RawAnswer };
 
 /** Ids of every container on dockerd (all states), straight from dockerd. */
 export async function allContainerIds(): Promise<Set<string>> {
@@ -276,20 +173,6 @@ export async function removeImage(reference: string): Promise<void> {
   await api(dockerdSocket(), 'DELETE', `/images/${encodeURIComponent(reference)}?force=1`);
 }
 
-export const execFileAsync = promisify(execFile);
-
-/** Splits a non-TTY logs/attach stream (8-byte frame headers) into its text. */
-export function demux(buf: Buffer): string {
-  let out = '';
-  let pos = 0;
-  while (pos + 8 <= buf.length) {
-    const size = buf.readUInt32BE(pos + 4);
-    out += buf.subarray(pos + 8, pos + 8 + size).toString();
-    pos += 8 + size;
-  }
-  return out;
-}
-
 function apiBuffer(socketPath: string, method: string, path: string): Promise<{ status: number; body: Buffer }> {
   return new Promise((resolve, reject) => {
     const req = request({ socketPath, method, path }, (res) => {
@@ -307,7 +190,7 @@ function apiBuffer(socketPath: string, method: string, path: string): Promise<{ 
 export async function containerOutput(socketPath: string, id: string): Promise<string> {
   const { status, body } = await apiBuffer(socketPath, 'GET', `/containers/${id}/logs?stdout=1&stderr=1`);
   if (status !== 200) throw new Error(`logs ${id}: ${status} ${body.toString()}`);
-  return demux(body);
+  return dockerStreamText(body);
 }
 
 /**
