@@ -1,3 +1,4 @@
+import type { DockerPolicy } from './docker-policy.js';
 import type { OciMount } from './runtime-spec.js';
 
 /**
@@ -10,6 +11,8 @@ export interface DockerAccessProvider {
     containerId: string;
     /** The workload's OCI mounts once its runtime spec is built: the caller-aware proxy maps paths with them. */
     mounts: () => readonly OciMount[] | undefined;
+    /** The spec's dockerPolicy: what its siblings may ask for. */
+    dockerPolicy: DockerPolicy;
   }): Promise<{ socketPath: string; close(): Promise<void> }>;
 }
 

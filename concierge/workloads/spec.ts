@@ -1,6 +1,8 @@
 // The workload part of the instance spec (brief section 2), validated into a typed value with messages
 // that name the offending field. Nothing is cast: unknown keys and wrong types are refused.
 import { isAbsolute, resolve } from 'node:path';
+import { type DockerPolicy, ISOLATED, parseDockerPolicy } from './docker-policy.js';
+import { SpecError } from './spec-error.js';
 
 export interface BindMount {
   source: string;
@@ -22,16 +24,16 @@ export interface WorkloadSpec {
   mounts: BindMount[];
   network: 'host' | 'none';
   dockerAccess: boolean;
+  /** What siblings made through the docker socket may ask for (default "isolated"). */
+  dockerPolicy: DockerPolicy;
   /** Seconds between SIGTERM and SIGKILL when the workload is stopped. */
   stopTimeout: number;
 }
 
-export class SpecError extends Error {
-  override name = 'SpecError';
-}
+export { SpecError };
 
 const idPattern = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
-const known = new Set(['id', 'image', 'args', 'env', 'cwd', 'user', 'mounts', 'network', 'dockerAccess', 'stopTimeout']);
+const known = new Set(['id', 'image', 'args', 'env', 'cwd', 'user', 'mounts', 'network', 'dockerAccess', 'dockerPolicy', 'stopTimeout']);
 
 function stringList(value: unknown, where: string): string[] {
   if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) throw new SpecError(`${where}: expected an array of strings`);
@@ -70,7 +72,7 @@ export function parseWorkloadSpec(input: unknown, options: { baseDir?: string; w
     : { reference: o.image };
 
   const spec: WorkloadSpec = {
-    id: o.id, image, env: [], mounts: [], network: 'none', dockerAccess: false, stopTimeout: 10,
+    id: o.id, image, env: [], mounts: [], network: 'none', dockerAccess: false, dockerPolicy: ISOLATED, stopTimeout: 10,
   };
   if (o.args !== undefined) {
     spec.args = stringList(o.args, `${at}: args`);
@@ -120,6 +122,7 @@ export function parseWorkloadSpec(input: unknown, options: { baseDir?: string; w
     if (typeof o.dockerAccess !== 'boolean') throw new SpecError(`${at}: dockerAccess: expected a boolean`);
     spec.dockerAccess = o.dockerAccess;
   }
+  if (o.dockerPolicy !== undefined) spec.dockerPolicy = parseDockerPolicy(o.dockerPolicy, `${at}: dockerPolicy`);
   if (o.stopTimeout !== undefined) {
     if (typeof o.stopTimeout !== 'number' || !Number.isFinite(o.stopTimeout) || o.stopTimeout < 0 || o.stopTimeout > 3600) {
       throw new SpecError(`${at}: stopTimeout: expected seconds between 0 and 3600`);

@@ -104,7 +104,7 @@ export class Workload extends EventEmitter {
       let t = process.hrtime.bigint();
       if (this.spec.dockerAccess) {
         const handle = await this.ctx.dockerAccess.open({
-          workloadId: this.spec.id, containerId: this.containerId, mounts: () => this.mounts,
+          workloadId: this.spec.id, containerId: this.containerId, mounts: () => this.mounts, dockerPolicy: this.spec.dockerPolicy,
         });
         this.dockerSocket = handle;
         await this.create(image, handle.socketPath);

@@ -24,6 +24,8 @@ export interface WorkloadIdentity {
   containerId: string;
   /** The workload's OCI mounts, known once its runtime spec is built (read on each request). */
   mounts?: () => readonly CallerMount[] | undefined;
+  /** The workload spec's dockerPolicy (the same shape as PrivilegePolicy). */
+  dockerPolicy?: PrivilegePolicy;
 }
 
 /**
@@ -42,7 +44,7 @@ export function callerSocketAccess(options: CallerSocketAccessOptions) {
         get mounts() {
           return w.mounts?.() ?? [{ destination: '/var/run/docker.sock', source: listen, type: 'bind', options: ['rbind'] }];
         },
-        policy: options.policyFor?.(w.workloadId) ?? DEFAULT_POLICY,
+        policy: w.dockerPolicy ?? options.policyFor?.(w.workloadId) ?? DEFAULT_POLICY,
       };
       const socket = await startCallerSocket({
         caller,

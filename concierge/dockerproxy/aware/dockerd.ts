@@ -54,7 +54,7 @@ export class DockerdClient {
   }
 
   /** A streamed answer (events): the response once its head arrived, and a way to end it early. */
-  stream(method: string, path: string): Promise<{ res: IncomingMessage; headers: Array<[string, string]>; abort(): void }> {
+  stream(method: string, path: string): Promise<{ res: IncomingMessage; headers: Array<[string, string]>; abort: () => void }> {
     return new Promise((resolve, reject) => {
       const req = request({ socketPath: this.socketPath, method, path }, (res) => {
         resolve({ res, headers: pairs(res.rawHeaders), abort: () => req.destroy() });

@@ -205,7 +205,8 @@ export class CallerRoutes implements Interceptor {
       // A daemon with no plugins: dockerd's own words for a driver it cannot find.
       const name = tree.field('Name');
       const shown = isString(name) && name !== '' ? name : randomBytes(32).toString('hex');
-      throw new Refused(404, `create ${shown}: error looking up volume plugin ${String(driver)}: plugin ${JSON.stringify(String(driver))} not found`);
+      const plugin = isString(driver) ? driver : stringifyJson(driver);
+      throw new Refused(404, `create ${shown}: error looking up volume plugin ${plugin}: plugin ${JSON.stringify(plugin)} not found`);
     }
     const ctx = new TranslationContext(this.caller, this.staging, this.ownership);
     const options = tree.field('DriverOpts');

@@ -214,22 +214,25 @@ export class ScopedAnswers {
 
   /** The event stream, scoped: dockerd's stream read line by line, the caller's events handed on. */
   async events(head: RequestHead): Promise<Reply> {
-    const { res, headers, abort } = await this.dockerd.stream('GET', head.target);
+    const upstream = await this.dockerd.stream('GET', head.target);
+    const { res, headers } = upstream;
     if (res.statusCode !== 200) {
       const chunks: Buffer[] = [];
       for await (const c of res) chunks.push(c as Buffer);
       return replyFrom({ status: res.statusCode ?? 500, headers, body: Buffer.concat(chunks) });
     }
-    const records = this.records;
-    const callerId = this.caller.id;
-    async function* body(): AsyncGenerator<Buffer> {
-      try {
-        yield* scopedEvents(res, callerId, records);
-      } finally {
-        abort();
-      }
-    }
-    return { reply: { status: 200, headers: headers.filter(([n]) => !['content-length', 'transfer-encoding', 'connection'].includes(n.toLowerCase())), body: body() } };
+    const events = scopedEvents(res, this.caller.id, this.records);
+    // Ended by the data path when the client goes: the wait for dockerd's next event ends with it.
+    const iterator: AsyncIterator<Buffer> = {
+      next: () => events.next(),
+      return: () => {
+        upstream.abort();
+        res.destroy();
+        return Promise.resolve({ done: true, value: undefined });
+      },
+    };
+    const body: AsyncIterable<Buffer> = { [Symbol.asyncIterator]: () => iterator };
+    return { reply: { status: 200, headers: headers.filter(([n]) => !['content-length', 'transfer-encoding', 'connection'].includes(n.toLowerCase())), body } };
   }
 }
 
