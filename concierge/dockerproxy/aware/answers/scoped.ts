@@ -111,7 +111,12 @@ export class ScopedAnswers {
       for (const key of ['since', 'before']) {
         const v = parsed[key];
         const refs = Array.isArray(v) ? v.map(String) : typeof v === 'object' && v !== null ? Object.keys(v) : [];
-        for (const ref of refs) await this.ownership.container(ref);
+        for (const ref of refs) {
+          // dockerd's list answers a name it cannot find with a 500 in these words.
+          await this.ownership.container(ref).catch(() => {
+            throw new Refused(500, `no such container ${ref}`);
+          });
+        }
       }
     }
     return replyFrom(await this.send(head, target), (tree) => {
