@@ -65,7 +65,7 @@ export class Ownership {
     // dockerd answers a create of an existing name with that volume: one another caller made meanwhile is not this one's.
     const labels = (json as { Labels?: Record<string, string> | null } | undefined)?.Labels;
     if (labels?.[OWNER_LABEL] !== this.caller.id) throw new Refused(409, `create ${name}: volume name is already in use`);
-    await this.records.addVolume(name, []);
+    await this.records.addVolume(name, [], { labelled: false });
   }
 
   /** Whether a network is one every container may join (bridge, host, none). */

@@ -12,6 +12,8 @@ interface Stored {
   containers: Record<string, StagedBind[]>;
   volumes: Record<string, StagedBind[]>;
   networks: Record<string, string>;
+  /** Volumes created without labels: dockerd shows their labels as null, not {}. */
+  unlabelled: string[];
 }
 
 /**
@@ -23,6 +25,7 @@ interface Stored {
 export class CallerRecords {
   private readonly containers = new Map<string, StagedBind[]>();
   private readonly volumes = new Map<string, StagedBind[]>();
+  private readonly unlabelled = new Set<string>();
   /** Network id -> name (network prunes answer with names). */
   private readonly networks = new Map<string, string>();
   /** Staging path -> the caller's path, for every live staging bind. */
@@ -52,6 +55,7 @@ export class CallerRecords {
     for (const [id, binds] of Object.entries(stored.containers ?? {})) records.setBinds(records.containers, id, binds);
     for (const [name, binds] of Object.entries(stored.volumes ?? {})) records.setBinds(records.volumes, name, binds);
     for (const [id, name] of Object.entries(stored.networks ?? {})) records.networks.set(id, name);
+    for (const name of stored.unlabelled ?? []) records.unlabelled.add(name);
     return records;
   }
 
@@ -61,6 +65,11 @@ export class CallerRecords {
 
   hasVolume(name: string): boolean {
     return this.volumes.has(name);
+  }
+
+  /** The volume was created without labels of the caller's (its labels read as null, as dockerd shows them). */
+  isUnlabelledVolume(name: string): boolean {
+    return this.unlabelled.has(name);
   }
 
   hasNetwork(id: string): boolean {
@@ -128,12 +137,14 @@ export class CallerRecords {
     return this.forget(this.containers, id);
   }
 
-  addVolume(name: string, binds: readonly StagedBind[]): Promise<void> {
+  addVolume(name: string, binds: readonly StagedBind[], opts: { labelled: boolean }): Promise<void> {
+    if (!this.volumes.has(name) && !opts.labelled) this.unlabelled.add(name);
     this.setBinds(this.volumes, name, [...(this.volumes.get(name) ?? []), ...binds]);
     return this.persist();
   }
 
   removeVolume(name: string): { staged: string[]; done: Promise<void> } {
+    this.unlabelled.delete(name);
     return this.forget(this.volumes, name);
   }
 
@@ -162,7 +173,7 @@ export class CallerRecords {
       if ((await dockerd.inspectContainer(id)) === undefined) released.push(...this.forget(this.containers, id).staged);
     }
     for (const name of this.volumeNames()) {
-      if ((await dockerd.inspectVolume(name)) === undefined) released.push(...this.forget(this.volumes, name).staged);
+      if ((await dockerd.inspectVolume(name)) === undefined) released.push(...this.removeVolume(name).staged);
     }
     for (const id of this.networkIds()) {
       if ((await dockerd.inspectNetwork(id)) === undefined) this.networks.delete(id);
@@ -193,6 +204,7 @@ export class CallerRecords {
         containers: Object.fromEntries(this.containers),
         volumes: Object.fromEntries(this.volumes),
         networks: Object.fromEntries(this.networks),
+        unlabelled: [...this.unlabelled],
       };
       mkdirSync(dirnameOf(this.file), { recursive: true, mode: 0o700 });
       const tmp = `${this.file}.tmp`;
@@ -228,5 +240,6 @@ function parseStored(text: string): Partial<Stored> {
   if (typeof o.networks === 'object' && o.networks !== null) {
     for (const [id, name] of Object.entries(o.networks)) if (typeof name === 'string') networks[id] = name;
   }
-  return { containers: binds(o.containers), volumes: binds(o.volumes), networks };
+  const unlabelled = Array.isArray(o.unlabelled) ? o.unlabelled.filter((n): n is string => typeof n === 'string') : [];
+  return { containers: binds(o.containers), volumes: binds(o.volumes), networks, unlabelled };
 }

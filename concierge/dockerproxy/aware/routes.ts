@@ -213,10 +213,11 @@ export class CallerRoutes implements Interceptor {
     if (options !== undefined && options !== null) {
       tree.setField('DriverOpts', await translateLocalDriverOptions(options, ctx, 'DriverOpts'));
     }
+    const given = tree.field('Labels');
     setOwnerLabel(tree, this.caller.id);
     this.logRewrites(head, ctx);
     const name = tree.field('Name');
-    return this.answers.createVolume(head, Buffer.from(stringifyJson(tree)), isString(name) ? name : '', ctx);
+    return this.answers.createVolume(head, Buffer.from(stringifyJson(tree)), isString(name) ? name : '', ctx, given !== undefined && given !== null);
   }
 
   private async createNetwork(head: RequestHead, body: Buffer): Promise<Outcome> {

@@ -88,7 +88,11 @@ export class AnswerRewriter {
   /** A volume (inspect, list entry, create answer): labels, and a staged `device` option. */
   volume(tree: JsonValue): void {
     if (!isObject(tree)) return;
-    stripLabels(objectAt(tree, 'Labels'));
+    const labels = objectAt(tree, 'Labels');
+    stripLabels(labels);
+    const name = tree.get('Name');
+    // Created without labels, a volume's labels are null in dockerd's answers; the owner label made them {}.
+    if (labels !== undefined && labels.entries.length === 0 && isString(name) && this.records.isUnlabelledVolume(name)) tree.set('Labels', null);
     const options = objectAt(tree, 'Options');
     const device = options?.get('device');
     if (options !== undefined && isString(device)) options.set('device', this.callerPath(device));

@@ -71,7 +71,9 @@ export class ScopedAnswers {
   private async recordAnonymousVolumes(id: string): Promise<void> {
     const { json } = await this.dockerd.call('GET', `/containers/${id}/json`);
     const mounts = (json as { Mounts?: Array<{ Type?: string; Name?: string }> } | undefined)?.Mounts ?? [];
-    for (const m of mounts) if (m.Type === 'volume' && m.Name !== undefined && !this.records.hasVolume(m.Name)) await this.records.addVolume(m.Name, []);
+    for (const m of mounts) {
+      if (m.Type === 'volume' && m.Name !== undefined && !this.records.hasVolume(m.Name)) await this.records.addVolume(m.Name, [], { labelled: false });
+    }
   }
 
   /** A name clash names the container holding the name: another caller's id is left out. */
@@ -165,7 +167,7 @@ export class ScopedAnswers {
     return replyFrom(await this.send(head, head.target), (tree) => this.rewrite.diskUsage(tree));
   }
 
-  async createVolume(head: RequestHead, body: Buffer, name: string, ctx: TranslationContext): Promise<Reply> {
+  async createVolume(head: RequestHead, body: Buffer, name: string, ctx: TranslationContext, labelled: boolean): Promise<Reply> {
     if (name !== '') {
       const existing = await this.dockerd.inspectVolume(name);
       if (existing !== undefined && !this.records.hasVolume(name)) {
@@ -178,7 +180,7 @@ export class ScopedAnswers {
       const answer = await this.send(head, head.target, body);
       const created = jsonOf(answer) as { Name?: unknown } | undefined;
       if ((answer.status === 201 || answer.status === 200) && typeof created?.Name === 'string') {
-        await this.records.addVolume(created.Name, ctx.binds);
+        await this.records.addVolume(created.Name, ctx.binds, { labelled });
       } else {
         await ctx.releaseAll();
       }
