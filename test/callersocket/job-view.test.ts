@@ -153,6 +153,8 @@ describe('clients inside a job read back what they would read from dockerd', () 
     for (const name of Object.keys(want)) expect(got[name], name).toBe(want[name]);
     expect(got['dockerode bind volume']).toContain(`"device": "${scratch}/site"`);
     expect(JSON.parse(got.testcontainers!)).toMatchObject({ reached: 'reached\n', mappedIsNumber: true });
+    // The reaper's socket is the job's own: it found and removed the session's sibling through it.
+    expect(JSON.parse(got.reaper!)).toEqual({ removed: '1', left: 0 });
     expect(inside.stdout).not.toContain('io.concierge');
   }, 300_000);
 });

@@ -79,5 +79,21 @@ const mapped = started.getMappedPort(8080);
 const viaPublished = await fetch(`http://127.0.0.1:${mapped}/index.html`, { signal: AbortSignal.timeout(2000) })
   .then((r) => r.text(), () => 'not forwarded');
 section('testcontainers', { name: started.getName(), labels: started.getLabels(), reached, viaPublished, mappedIsNumber: typeof mapped === 'number' });
-await started.stop({ timeout: 0 });
+// What testcontainers' reaper (Ryuk) does, by a sibling that bind-mounts the docker socket: remove the
+// session's containers by label. Inside a job that socket is the job's own. (Ryuk itself is off: the
+// client reaches it only on a published port, which this dockerd, --userland-proxy=false --iptables=false,
+// does not forward.)
+const session = started.getLabels()['org.testcontainers.session-id'];
+const socket = process.env.DOCKER_HOST ? process.env.DOCKER_HOST.replace(/^unix:\/\//, '') : '/var/run/docker.sock';
+const reaper = await docker.createContainer({
+  Image: image,
+  Cmd: ['sh', '-c', `/cli/docker ps -aq --filter label=org.testcontainers.session-id=${session} | xargs /cli/docker rm -f | wc -l`],
+  HostConfig: { Binds: [`${socket}:/var/run/docker.sock`, '/usr/local/bin:/cli:ro'] },
+});
+await reaper.start();
+await reaper.wait();
+const reaperOutput = (await reaper.logs({ stdout: true, stderr: true })).toString('utf8').replace(/[\s\S]{8}/y, '');
+await reaper.remove();
+const left = await docker.listContainers({ all: true, filters: { label: [`org.testcontainers.session-id=${session}`] } });
+section('reaper', { removed: reaperOutput.replace(/[^0-9]/g, ''), left: left.length });
 section('done', readFileSync(`${scratch}/a/f`, 'utf8'));
