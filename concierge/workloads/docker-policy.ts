@@ -42,7 +42,7 @@ export function parseDockerPolicy(value: unknown, where: string): DockerPolicy {
     throw new SpecError(`${where}: expected "isolated", "trusted" or an object of switches (${[...SWITCHES, ...LISTS].join(', ')})`);
   }
   const o = value as Record<string, unknown>;
-  const policy = { ...ISOLATED, name: 'custom' } as { -readonly [K in keyof DockerPolicy]: DockerPolicy[K] };
+  const policy: { -readonly [K in keyof DockerPolicy]: DockerPolicy[K] } = { ...ISOLATED, name: 'custom' };
   for (const [key, v] of Object.entries(o)) {
     if ((SWITCHES as readonly string[]).includes(key)) {
       if (typeof v !== 'boolean') throw new SpecError(`${where}.${key}: expected a boolean`);

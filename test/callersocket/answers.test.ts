@@ -27,7 +27,7 @@ function q(filters: unknown): string {
   return encodeURIComponent(JSON.stringify(filters));
 }
 
-async function created(answer: ApiAnswer): Promise<string> {
+function created(answer: ApiAnswer): string {
   expect(answer.status, answer.text).toBe(201);
   return (answer.json as { Id: string }).Id;
 }
@@ -56,7 +56,7 @@ beforeAll(async () => {
   b = await scene.caller('b');
   mkdirSync(join(a.root, 'mydata', 'site'), { recursive: true });
   writeFileSync(join(a.root, 'mydata', 'f'), 'a\n');
-  ids.a1 = await created(await api(a.socket, 'POST', `/containers/create?name=${marker}-a1`, {
+  ids.a1 = created(await api(a.socket, 'POST', `/containers/create?name=${marker}-a1`, {
     Image: image, Cmd: ['sleep', '600'], Labels: { app: 'answers' },
     HostConfig: { Binds: ['/mydata:/data:ro'], Mounts: [{ Type: 'bind', Source: '/mydata/site', Target: '/site' }] },
   }));
@@ -65,7 +65,7 @@ beforeAll(async () => {
   expect((await api(a.socket, 'POST', '/volumes/create', {
     Name: `${marker}-vbind`, DriverOpts: { type: 'none', o: 'bind', device: '/mydata' },
   })).status).toBe(201);
-  ids.neta = await created(await api(a.socket, 'POST', '/networks/create', { Name: `${marker}-na`, Labels: { n: 'a' } }));
+  ids.neta = created(await api(a.socket, 'POST', '/networks/create', { Name: `${marker}-na`, Labels: { n: 'a' } }));
 });
 
 describe('answers carry the caller\'s paths, without concierge\'s labels', () => {
@@ -130,11 +130,11 @@ describe('state is concierge\'s records, never labels', () => {
     });
     expect(commit.status, commit.text).toBe(201);
     // Straight, dockerd copies the image's labels into a container that sets none: the vector is real.
-    const plain = await created(await straight('POST', '/containers/create', { Image: `${marker}-staging-img` }));
+    const plain = created(await straight('POST', '/containers/create', { Image: `${marker}-staging-img` }));
     expect(labelsOf(await straight('GET', `/containers/${plain}/json`))[STAGING_LABEL]).toBe(staged.join(','));
     expect((await straight('DELETE', `/containers/${plain}`)).status).toBe(204);
     // Through B: its container from that image is created, removed, and A's binds stay.
-    const fromB = await created(await api(b.socket, 'POST', '/containers/create', { Image: `${marker}-staging-img` }));
+    const fromB = created(await api(b.socket, 'POST', '/containers/create', { Image: `${marker}-staging-img` }));
     expect((await api(b.socket, 'DELETE', `/containers/${fromB}`)).status).toBe(204);
     await new Promise((r) => setTimeout(r, 300)); // the destroy event has been seen
     expect(mountsUnder(join(a.stagingDir, a.caller.id))).toEqual(staged);
@@ -148,7 +148,7 @@ describe('state is concierge\'s records, never labels', () => {
   it('a container from an image committed by A is not A\'s, although it carries A\'s owner label', async () => {
     const commit = await straight('POST', `/commit?container=${ids.a1}&repo=${marker}-owner-img&tag=latest`);
     expect(commit.status).toBe(201);
-    const elsewhere = await created(await straight('POST', `/containers/create?name=${marker}-elsewhere`, { Image: `${marker}-owner-img` }));
+    const elsewhere = created(await straight('POST', `/containers/create?name=${marker}-elsewhere`, { Image: `${marker}-owner-img` }));
     expect(labelsOf(await straight('GET', `/containers/${elsewhere}/json`))[OWNER_LABEL]).toBe(a.caller.id);
     expect((await api(a.socket, 'GET', `/containers/${elsewhere}/json`)).status).toBe(404);
     expect((await api(a.socket, 'DELETE', `/containers/${marker}-elsewhere?force=1`)).status).toBe(404);
@@ -160,7 +160,7 @@ describe('state is concierge\'s records, never labels', () => {
 
   it('a volume and a network labelled as A\'s from outside are not A\'s', async () => {
     expect((await straight('POST', '/volumes/create', { Name: `${marker}-forged-v`, Labels: { [OWNER_LABEL]: a.caller.id } })).status).toBe(201);
-    const net = await created(await straight('POST', '/networks/create', { Name: `${marker}-forged-n`, Labels: { [OWNER_LABEL]: a.caller.id } }));
+    const net = created(await straight('POST', '/networks/create', { Name: `${marker}-forged-n`, Labels: { [OWNER_LABEL]: a.caller.id } }));
     expect((await straight('GET', `/volumes?filters=${q({ label: [`${OWNER_LABEL}=${a.caller.id}`] })}`)).text).toContain(`${marker}-forged-v`);
     expect((await api(a.socket, 'GET', `/volumes/${marker}-forged-v`)).status).toBe(404);
     expect((await api(a.socket, 'GET', `/networks/${net}`)).status).toBe(404);
@@ -269,7 +269,7 @@ describe('refusals as dockerd words them', () => {
 
 describe('links', () => {
   it('DELETE /containers/{name}/{alias}?link=1 removes the caller\'s own link', async () => {
-    const parent = await created(await api(a.socket, 'POST', `/containers/create?name=${marker}-web`, {
+    const parent = created(await api(a.socket, 'POST', `/containers/create?name=${marker}-web`, {
       Image: image, Cmd: ['sleep', '600'], HostConfig: { Links: [`${marker}-a1:db`] },
     }));
     expect((await api(a.socket, 'POST', `/containers/${parent}/start`)).status).toBe(204);

@@ -56,8 +56,9 @@ describe('AnswerRewriter', () => {
   it('lists keep only the caller\'s objects; a network shows only the caller\'s containers', async () => {
     const records = await recordsWith();
     const volumes = JSON.stringify({ Volumes: [{ Name: 'v1', Labels: null }, { Name: 'other', Labels: { [OWNER_LABEL]: 'job' } }], Warnings: null });
-    expect(JSON.parse(rewrite((r, t) => r.volumeList(t), records, volumes)).Volumes.map((v: { Name: string }) => v.Name)).toEqual(['v1']);
+    const listed = JSON.parse(rewrite((r, t) => r.volumeList(t), records, volumes)) as { Volumes: Array<{ Name: string }> };
+    expect(listed.Volumes.map((v) => v.Name)).toEqual(['v1']);
     const network = JSON.stringify({ Name: 'bridge', Labels: {}, Containers: { c1: { Name: 'mine' }, c2: { Name: 'theirs' } } });
-    expect(JSON.parse(rewrite((r, t) => r.network(t), records, network)).Containers).toEqual({ c1: { Name: 'mine' } });
+    expect((JSON.parse(rewrite((r, t) => r.network(t), records, network)) as { Containers: unknown }).Containers).toEqual({ c1: { Name: 'mine' } });
   });
 });
