@@ -91,14 +91,14 @@ export class ScopedAnswers {
 
   async forgetContainer(id: string): Promise<void> {
     const { staged, done } = this.records.removeContainer(id);
-    await done;
-    for (const p of staged) await this.staging.release(p);
+    // Unmounted at once (release unmounts before its first await): the answer has gone out already.
+    await Promise.all([done, ...staged.map((p) => this.staging.release(p))]);
   }
 
   async forgetVolume(name: string): Promise<void> {
     const { staged, done } = this.records.removeVolume(name);
-    await done;
-    for (const p of staged) await this.staging.release(p);
+    // Unmounted at once (release unmounts before its first await): the answer has gone out already.
+    await Promise.all([done, ...staged.map((p) => this.staging.release(p))]);
   }
 
   async containerInspect(head: RequestHead, target: string): Promise<Reply> {
