@@ -1,6 +1,6 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { request } from 'node:http';
+import { type IncomingMessage, request } from 'node:http';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { OWNER_LABEL, STAGING_LABEL } from '../../concierge/dockerproxy/aware/caller.js';
 import { api, type ApiAnswer, dockerdSocket, mountsUnder, type TestCaller, useCallerScene } from './harness.js';
@@ -118,6 +118,35 @@ describe('answers carry the caller\'s paths, without concierge\'s labels', () =>
       expect(e.Actor.Attributes[OWNER_LABEL]).toBeUndefined();
       expect(e.Actor.Attributes.app).toBe('answers');
     }
+  });
+});
+
+describe('a followed event stream', () => {
+  it('gets the caller\'s events as they happen, none of another caller\'s, and ends with its client', async () => {
+    const fds = () => readdirSync('/proc/self/fd').length;
+    const before = fds();
+    const lines: string[] = [];
+    let res: IncomingMessage | undefined;
+    const req = request({ socketPath: a.socket, path: `/events?filters=${q({ type: ['container'], event: ['create'] })}` }, (r) => {
+      res = r;
+      r.setEncoding('utf8');
+      r.on('data', (c: string) => lines.push(...c.split('\n').filter(Boolean)));
+    });
+    req.on('error', () => undefined);
+    req.end();
+    await new Promise((r) => setTimeout(r, 300));
+    const mine = created(await api(a.socket, 'POST', '/containers/create', { Image: image }));
+    const theirs = created(await api(b.socket, 'POST', '/containers/create', { Image: image }));
+    for (let i = 0; i < 50 && lines.length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(res?.headers['transfer-encoding']).toBe('chunked');
+    expect(lines.map((l) => (JSON.parse(l) as { id: string }).id)).toEqual([mine]);
+    expect(lines[0]).not.toContain('io.concierge');
+    req.destroy();
+    for (let i = 0; i < 50 && fds() > before; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(fds()).toBeLessThanOrEqual(before);
+    await api(a.socket, 'DELETE', `/containers/${mine}`);
+    await api(b.socket, 'DELETE', `/containers/${theirs}`);
   });
 });
 
