@@ -159,6 +159,39 @@ describe('clients inside a job read back what they would read from dockerd', () 
   }, 300_000);
 });
 
+describe('the Docker SDK for Python inside a job against a direct run', () => {
+  const argv = ['python3', join(here, 'job-view', 'docker-py-suite.py')];
+  let want: Record<string, string>;
+
+  beforeAll(async () => {
+    const straight = await direct(argv);
+    expect(straight.code, straight.stderr).toBe(0);
+    want = sections(straight.stdout);
+  }, 300_000);
+
+  async function differences(policy: string): Promise<{ got: Record<string, string>; differs: string[] }> {
+    const inside = await job(`py-${policy}`, argv, policy);
+    expect(inside.code, inside.stderr).toBe(0);
+    const got = sections(inside.stdout);
+    expect(Object.keys(got)).toEqual(Object.keys(want));
+    const differs = Object.keys(want).filter((name) => got[name] !== want[name]);
+    console.log(`docker-py, ${policy}: ${Object.keys(want).length} cases, differing: ${JSON.stringify(differs)}`);
+    return { got, differs };
+  }
+
+  it('with the trusted policy: no difference (swarm and plugins answer as dockerd outside a swarm)', async () => {
+    expect((await differences('trusted')).differs).toEqual([]);
+  }, 300_000);
+
+  it('with the isolated policy: only the requests the policy refuses, each refused with the field named', async () => {
+    const { got, differs } = await differences('isolated');
+    expect(differs).toEqual(['privileged', 'host network and pid', 'sysctls and cap_add']);
+    expect(JSON.parse(got.privileged!)).toMatchObject({ status: 403, message: expect.stringMatching(/HostConfig\.Privileged is not allowed by this workload's dockerPolicy "isolated"/) });
+    expect(JSON.parse(got['host network and pid']!)).toMatchObject({ status: 403, message: expect.stringMatching(/HostConfig\.(NetworkMode|PidMode) is not allowed/) });
+    expect(JSON.parse(got['sysctls and cap_add']!)).toMatchObject({ status: 403, message: expect.stringMatching(/HostConfig\.(CapAdd|Sysctls) is not allowed/) });
+  }, 300_000);
+});
+
 describe('dockerPolicy', () => {
   const hostPid1 = readFileSync('/proc/1/comm', 'utf8').trim();
   const caps = `docker run --rm --cap-add SYS_ADMIN ${image} sh -c 'mkdir /m && mount -t tmpfs t /m && echo caps-ok'`;
