@@ -61,6 +61,7 @@ export class CallerRoutes implements Interceptor {
     if (path === '/containers/prune' && m === 'POST') return this.handler(0, (h) => this.answers.prune(h, withOwnerFilter(h.target, this.caller.id), 'containers'));
     if (path === '/events' && m === 'GET') return this.handler(0, (h) => this.answers.events(h));
     if (path === '/system/df' && m === 'GET') return this.handler(0, (h) => this.answers.diskUsage(h));
+    if (path === '/info' && m === 'GET') return this.handler(0, (h) => this.answers.info(h));
     if (path === '/commit' && m === 'POST') return this.handler(0, (h) => this.commit(h));
     if (path === '/build' && m === 'POST') return this.handler(0, (h) => this.build(h));
     if (path === '/volumes' && m === 'GET') return this.handler(0, (h) => this.answers.volumeList(h));

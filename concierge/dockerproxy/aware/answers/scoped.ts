@@ -1,8 +1,8 @@
 import type { RequestHead } from '../../http1.js';
 import type { Outcome, Reply } from '../../intercept.js';
-import { type Caller, Refused } from '../caller.js';
+import { type Caller, OWNER_LABEL, Refused } from '../caller.js';
 import type { DockerdClient } from '../dockerd.js';
-import { fromPlain, isObject, isString } from '../gojson.js';
+import { fromPlain, isObject, isString, JsonNumber } from '../gojson.js';
 import { splitTarget } from '../message.js';
 import type { Ownership } from '../ownership.js';
 import type { CallerRecords, StagedBind } from '../records.js';
@@ -160,6 +160,22 @@ export class ScopedAnswers {
     return replyFrom(await this.send(head, head.target), (tree) => {
       if (Array.isArray(tree)) for (const image of tree) this.rewrite.image(image);
       else this.rewrite.image(tree);
+    });
+  }
+
+  /** `/info` counts only the caller's containers (images are shared and stay counted). */
+  async info(head: RequestHead): Promise<Reply> {
+    const filters = encodeURIComponent(JSON.stringify({ label: [`${OWNER_LABEL}=${this.caller.id}`] }));
+    const { json } = await this.dockerd.call('GET', `/containers/json?all=1&filters=${filters}`);
+    const states = ((json as Array<{ Id: string; State: string }> | undefined) ?? []).filter((c) => this.records.hasContainer(c.Id)).map((c) => c.State);
+    return replyFrom(await this.send(head, head.target), (tree) => {
+      if (!isObject(tree)) return;
+      const running = states.filter((s) => s === 'running').length;
+      const paused = states.filter((s) => s === 'paused').length;
+      tree.set('Containers', new JsonNumber(String(states.length)));
+      tree.set('ContainersRunning', new JsonNumber(String(running)));
+      tree.set('ContainersPaused', new JsonNumber(String(paused)));
+      tree.set('ContainersStopped', new JsonNumber(String(states.length - running - paused)));
     });
   }
 
