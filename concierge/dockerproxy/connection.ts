@@ -20,7 +20,8 @@ import {
 import { jsonErrorResponse } from './errors.js';
 import { hasLearnedDockerdHeaders, learnDockerdHeaders } from './identity.js';
 import { inSharedReadBuffer, retireReadBuffer, type Upstream, type UpstreamDialer } from './upstream.js';
-import type { Interceptor, Outcome, RouteHandler } from './intercept.js';
+import type { Interceptor, Outcome, Reply, RouteHandler } from './intercept.js';
+import { STATUS_CODES } from 'node:http';
 
 /**
  * One client connection paired with one dockerd connection, opened on the client's first request.
@@ -54,6 +55,8 @@ const enum Reading {
   Held,
   /** No request, while the Docker-aware layer decides an intercepted one. */
   Deciding,
+  /** No request, while an answer the Docker-aware layer made streams to the client (events). */
+  Replying,
 }
 
 /** What the proxy reads from dockerd next (while the connection is framed). */
@@ -123,6 +126,9 @@ export class ProxyConnection {
   /** While `reading` is Body: the request whose body is being forwarded, and where that body ends. */
   private current: PendingRequest | undefined;
   private requestBody: BodyTracker | undefined;
+
+  /** A locally made answer's body while it streams (ended early when the client goes). */
+  private replyStream: AsyncIterator<Buffer> | undefined;
 
   /** Upstream bytes of an incomplete response head. */
   private upstreamBytes: Buffer = EMPTY;
@@ -290,6 +296,10 @@ export class ProxyConnection {
     this.decided();
     if (this.life === Life.Closed) return;
     const bodyRead = end > head.length || framing.kind === 'none';
+    if ('reply' in outcome) {
+      this.reply(head, bodyRead ? end : -1, outcome.reply);
+      return;
+    }
     if ('status' in outcome) {
       const response = jsonErrorResponse(outcome.status, outcome.message, { close: !bodyRead, head: head.method === 'HEAD' });
       if (bodyRead) {
@@ -314,6 +324,58 @@ export class ProxyConnection {
         return;
       }
     }
+    this.client.resume();
+    this.pumpRequests();
+  }
+
+  /**
+   * Answers with what the Docker-aware layer made or fetched, framed here: a buffer with its length, a
+   * stream chunked. `end` is where the request ended in the client's bytes, or -1 when its body was not
+   * read (the answer then closes the connection: the body cannot be skipped safely).
+   */
+  private reply(head: RequestHead, end: number, reply: Reply['reply']): void {
+    const close = end < 0 || closesConnection(head);
+    let lines = `HTTP/1.1 ${reply.status} ${STATUS_CODES[reply.status] ?? 'Status'}\r\n`;
+    for (const [name, value] of reply.headers) lines += `${name}: ${value}\r\n`;
+    if (close) lines += 'Connection: close\r\n';
+    const noBody = head.method === 'HEAD' || reply.status === 204 || reply.status === 304;
+    if (Buffer.isBuffer(reply.body)) {
+      lines += `Content-Length: ${reply.body.length}\r\n\r\n`;
+      this.client.write(noBody ? Buffer.from(lines, 'latin1') : Buffer.concat([Buffer.from(lines, 'latin1'), reply.body]));
+      this.replied(end, close);
+      return;
+    }
+    this.client.write(Buffer.from(`${lines}Transfer-Encoding: chunked\r\n\r\n`, 'latin1'));
+    const stream = reply.body[Symbol.asyncIterator]();
+    this.replyStream = stream;
+    this.reading = Reading.Replying;
+    const next = (): void => {
+      stream.next().then(
+        ({ value, done }) => {
+          if (this.life === Life.Closed) return;
+          if (done === true) {
+            this.client.write('0\r\n\r\n');
+            this.replyStream = undefined;
+            this.reading = Reading.Head;
+            this.replied(end, close);
+            return;
+          }
+          if (value.length > 0) this.client.write(Buffer.concat([Buffer.from(`${value.length.toString(16)}\r\n`), value, Buffer.from('\r\n')]));
+          next();
+        },
+        (err: Error) => this.close(err),
+      );
+    };
+    next();
+  }
+
+  private replied(end: number, close: boolean): void {
+    if (close) {
+      this.endClient();
+      this.close();
+      return;
+    }
+    this.clientBytes = this.clientBytes.subarray(end);
     this.client.resume();
     this.pumpRequests();
   }
@@ -576,7 +638,7 @@ export class ProxyConnection {
 
   /** After the client's end: once every request it sent is answered, the connection ends. */
   private maybeFinish(): void {
-    if (this.life !== Life.Ending || this.pending.length > 0 || this.reading === Reading.Body) return;
+    if (this.life !== Life.Ending || this.pending.length > 0 || this.reading === Reading.Body || this.reading === Reading.Replying) return;
     // Requests the client sent before its end still go out once dockerd's connection is there.
     if (this.clientBytes.length > 0 && (this.upstream === undefined || this.reading !== Reading.Head)) return;
     this.endClient();
@@ -631,6 +693,8 @@ export class ProxyConnection {
     // Decided before the connection counts as closed: an idle dockerd connection goes back to the pool.
     const handedBack = err === undefined && this.handBackUpstream();
     this.life = Life.Closed;
+    void this.replyStream?.return?.().catch(() => undefined);
+    this.replyStream = undefined;
     if (err !== undefined && (err as NodeJS.ErrnoException).code !== 'ECONNRESET' && (err as NodeJS.ErrnoException).code !== 'EPIPE') {
       this.options.log.warn({ err: err.message }, 'connection closed on error');
     }

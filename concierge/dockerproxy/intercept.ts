@@ -14,7 +14,7 @@ export interface RouteHandler {
   handle(head: RequestHead, body: Buffer | undefined): Promise<Outcome>;
 }
 
-export type Outcome = Forward | Refusal;
+export type Outcome = Forward | Refusal | Reply;
 
 /** Send this head (and body, when the handler read and rewrote it) to dockerd. */
 export interface Forward {
@@ -27,4 +27,18 @@ export interface Forward {
 export interface Refusal {
   status: number;
   message: string;
+}
+
+/**
+ * Answer the client with this (made or fetched by the Docker-aware layer); nothing more reaches dockerd.
+ * The data path adds the framing: Content-Length for a buffer, chunked for a stream (which it ends
+ * early, with `return()`, when the client goes away).
+ */
+export interface Reply {
+  reply: {
+    status: number;
+    /** dockerd's own header lines, without framing headers (Content-Length, Transfer-Encoding, Connection). */
+    headers: ReadonlyArray<readonly [string, string]>;
+    body: Buffer | AsyncIterable<Buffer>;
+  };
 }

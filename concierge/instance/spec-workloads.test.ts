@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ISOLATED, TRUSTED } from './docker-policy.js';
 import { parseInstanceWorkloads, parseWorkloadSpec } from './spec-workloads.js';
 
 describe('workload spec', () => {
@@ -9,7 +10,7 @@ describe('workload spec', () => {
     }, { baseDir: '/specs' });
     expect(spec).toEqual({
       id: 'job-1', image: { archive: '/specs/img.tar' }, args: ['sh', '-c', 'true'], env: ['A=1'], cwd: '/work', user: '1000:1000',
-      mounts: [{ source: '/specs/data', target: '/data', readonly: true }], network: 'host', dockerAccess: true, stopTimeout: 3,
+      mounts: [{ source: '/specs/data', target: '/data', readonly: true }], network: 'host', dockerAccess: true, dockerPolicy: ISOLATED, stopTimeout: 3,
     });
     expect(parseWorkloadSpec({ id: 'a', image: 'busybox:latest' })).toMatchObject({
       image: { reference: 'busybox:latest' }, env: [], mounts: [], network: 'none', dockerAccess: false, stopTimeout: 10,
@@ -33,10 +34,23 @@ describe('workload spec', () => {
     [{ id: 'a', image: 'x', network: 'bridge' }, /network/],
     [{ id: 'a', image: 'x', dockerAccess: 'yes' }, /dockerAccess/],
     [{ id: 'a', image: 'x', stopTimeout: -1 }, /stopTimeout/],
+    [{ id: 'a', image: 'x', dockerPolicy: 'open' }, /workload a: dockerPolicy: expected "isolated", "trusted" or an object/],
+    [{ id: 'a', image: 'x', dockerPolicy: { privileged: 'yes' } }, /workload a: dockerPolicy\.privileged: expected a boolean/],
+    [{ id: 'a', image: 'x', dockerPolicy: { capAdd: 'ALL' } }, /dockerPolicy\.capAdd: expected an array/],
+    [{ id: 'a', image: 'x', dockerPolicy: { hostNetwork: true } }, /dockerPolicy: unknown field "hostNetwork"/],
     [{ id: 'a', image: 'x', privileged: true }, /unknown field "privileged"/],
     [{ id: 'a', image: 'x', dockerAccess: true, mounts: [{ source: '/s', target: '/var/run/docker.sock' }] }, /docker.sock/],
   ])('refuses %j', (input, message) => {
     expect(() => parseWorkloadSpec(input)).toThrow(message);
+  });
+
+  it('reads dockerPolicy: isolated by default, trusted, or an object of switches over isolated', () => {
+    expect(parseWorkloadSpec({ id: 'a', image: 'x' }).dockerPolicy).toEqual(ISOLATED);
+    expect(parseWorkloadSpec({ id: 'a', image: 'x', dockerPolicy: 'isolated' }).dockerPolicy).toEqual(ISOLATED);
+    expect(parseWorkloadSpec({ id: 'a', image: 'x', dockerPolicy: 'trusted' }).dockerPolicy).toEqual(TRUSTED);
+    expect(parseWorkloadSpec({ id: 'a', image: 'x', dockerPolicy: { privileged: true, capAdd: ['cap_net_admin'] } }).dockerPolicy)
+      .toEqual({ ...ISOLATED, name: 'custom', privileged: true, capAdd: ['NET_ADMIN'] });
+    expect(() => parseInstanceWorkloads({ workloads: [{ id: 'a', image: 'x', dockerPolicy: 'root' }] })).toThrow(/workloads\[0\] \(a\): dockerPolicy/);
   });
 
   it('reads the workloads of an instance spec and refuses duplicate ids', () => {

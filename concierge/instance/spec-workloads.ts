@@ -1,6 +1,7 @@
 // The workloads of the instance spec (and the body of the control API's POST /workloads, and the file
 // of `concierge run`): validated into typed values by the same field readers as the rest of the spec.
 import { resolve } from 'node:path';
+import { type DockerPolicy, ISOLATED, parseDockerPolicy } from './docker-policy.js';
 import {
   SpecError, arrayAt, booleanAt, isFields, numberAt, objectAt, oneOf, optional, pathAt, recordAt, stringAt,
 } from './spec-fields.js';
@@ -25,13 +26,15 @@ export interface WorkloadSpec {
   mounts: BindMount[];
   network: 'host' | 'none';
   dockerAccess: boolean;
+  /** What siblings made through the docker socket may ask for (default "isolated"). */
+  dockerPolicy: DockerPolicy;
   /** Seconds between SIGTERM and SIGKILL when the workload is stopped. */
   stopTimeout: number;
 }
 
 const idPattern = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
 const userPattern = /^[A-Za-z0-9_.][A-Za-z0-9_.-]{0,63}\$?(:[A-Za-z0-9_.][A-Za-z0-9_.-]{0,63})?$/;
-const fields = ['id', 'image', 'args', 'env', 'cwd', 'user', 'mounts', 'network', 'dockerAccess', 'stopTimeout'] as const;
+const fields = ['id', 'image', 'args', 'env', 'cwd', 'user', 'mounts', 'network', 'dockerAccess', 'dockerPolicy', 'stopTimeout'] as const;
 
 /** An image value naming a file: absolute or explicitly relative ("./", "../"), or ending in .tar / .tar.gz. */
 function isArchivePath(image: string): boolean {
@@ -61,6 +64,7 @@ export function parseWorkloadSpec(input: unknown, options: { baseDir?: string; w
     mounts: optional(o.mounts, (v) => arrayAt(v, `${at}: mounts`, (m, w) => bindMount(m, w, baseDir))) ?? [],
     network: optional(o.network, (v) => oneOf(v, `${at}: network`, ['host', 'none'] as const)) ?? 'none',
     dockerAccess: optional(o.dockerAccess, (v) => booleanAt(v, `${at}: dockerAccess`)) ?? false,
+    dockerPolicy: optional(o.dockerPolicy, (v) => parseDockerPolicy(v, `${at}: dockerPolicy`)) ?? ISOLATED,
     stopTimeout: optional(o.stopTimeout, (v) => numberAt(v, `${at}: stopTimeout`, 0, 3600)) ?? 10,
   };
   if (o.args !== undefined) {

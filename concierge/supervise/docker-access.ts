@@ -2,7 +2,7 @@
 // each workload with dockerAccess gets a socket of its own, and the socket a request arrives on is the
 // caller's identity. Closing it removes the workload's siblings, volumes, networks and staging binds.
 import { mkdir } from 'node:fs/promises';
-import { DEFAULT_POLICY, StagingArea, startCallerSocket, type Caller, type PrivilegePolicy } from '../dockerproxy/aware/index.js';
+import { StagingArea, startCallerSocket, type Caller } from '../dockerproxy/aware/index.js';
 import { log as rootLog, type Logger } from '../log/logger.js';
 import type { DockerAccessProvider } from '../workloads/docker-access.js';
 
@@ -12,7 +12,6 @@ export interface CallerSocketAccessOptions {
   /** Where the per-workload sockets are made (host side). */
   socketDir: string;
   stagingDir: string;
-  policyFor?: (workloadId: string) => PrivilegePolicy;
   upstreamWaitMs?: number;
   log?: Logger;
 }
@@ -37,7 +36,7 @@ export function callerSocketAccess(options: CallerSocketAccessOptions): DockerAc
         get mounts() {
           return w.mounts() ?? [{ destination: '/var/run/docker.sock', source: listen, type: 'bind', options: ['rbind'] }];
         },
-        policy: options.policyFor?.(w.workloadId) ?? DEFAULT_POLICY,
+        policy: w.dockerPolicy,
       };
       const socket = await startCallerSocket({
         caller,

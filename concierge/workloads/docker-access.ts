@@ -1,5 +1,6 @@
 // The docker-access port: workloads/ says what it needs from a docker socket; the composition roots
 // (cli/, supervise/) plug in an implementation (the caller-aware sockets of dockerproxy/aware).
+import type { DockerPolicy } from '../instance/docker-policy.js';
 import type { OciMount } from './runtime-spec.js';
 
 /** What a workload tells the provider when it asks for a docker socket. */
@@ -10,6 +11,8 @@ export interface WorkloadIdentity {
   rootfsPath: string;
   /** The workload's OCI mounts once its runtime spec is built (read on each use). */
   mounts: () => readonly OciMount[] | undefined;
+  /** The spec's dockerPolicy: what its siblings may ask for. */
+  dockerPolicy: DockerPolicy;
 }
 
 /** Where a workload with `dockerAccess` gets its docker socket (bind-mounted at /var/run/docker.sock). */

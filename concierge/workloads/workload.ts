@@ -105,7 +105,7 @@ export class Workload extends EventEmitter<WorkloadEvents> {
       let t = process.hrtime.bigint();
       if (this.spec.dockerAccess) {
         const handle = await this.ctx.dockerAccess.open({
-          workloadId: this.spec.id, containerId: this.containerId, rootfsPath: this.rootfsPath, mounts: () => this.mounts,
+          workloadId: this.spec.id, containerId: this.containerId, rootfsPath: this.rootfsPath, mounts: () => this.mounts, dockerPolicy: this.spec.dockerPolicy,
         });
         this.dockerSocket = handle;
         await this.create(image, handle.socketPath);

@@ -3,7 +3,7 @@ import { lstatSync, mkdirSync, mkdtempSync, rmdirSync, rmSync, statSync, unlinkS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Refused } from '../../concierge/dockerproxy/aware/caller.js';
+import { DEFAULT_POLICY, Refused } from '../../concierge/dockerproxy/aware/caller.js';
 import { resolveCallerPath } from '../../concierge/dockerproxy/aware/paths.js';
 import { StagingArea } from '../../concierge/dockerproxy/aware/staging.js';
 import { MNT, sys } from '../../concierge/sys/index.js';
@@ -88,7 +88,7 @@ afterAll(() => {
 
 describe('flip a bind source between a directory and a symlink while it is staged', () => {
   it('10,000 resolve+stage tries never bind a symlink, the host /etc or the host /', () => {
-    const caller = { id: `${marker}-race`, rootfs: root, mounts: [], policy: { privileged: false, capAdd: [], devices: false, hostNamespaces: false, securityOpt: false, sysctls: false, cgroupParent: false, runtimes: [] } };
+    const caller = { id: `${marker}-race`, rootfs: root, mounts: [], policy: DEFAULT_POLICY };
     const staging = new StagingArea(join(dir, 'staging'));
     // The objects a staged bind may be, per path tried (dev:ino).
     const key = (s: { dev: number; ino: number }) => `${s.dev}:${s.ino}`;

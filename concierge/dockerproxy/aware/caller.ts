@@ -23,6 +23,8 @@ export interface Caller {
 
 /** What a caller's siblings may ask for beyond an ordinary container. All off by default. */
 export interface PrivilegePolicy {
+  /** How the workload's spec named it ("isolated", "trusted" or "custom"): refusals say it. */
+  name: string;
   privileged: boolean;
   /** Capabilities that may be added (upper case, without CAP_), or ['ALL']. */
   capAdd: readonly string[];
@@ -31,10 +33,12 @@ export interface PrivilegePolicy {
   securityOpt: boolean;
   sysctls: boolean;
   cgroupParent: boolean;
+  /** Runtimes besides runc, or ['ALL']. */
   runtimes: readonly string[];
 }
 
 export const DEFAULT_POLICY: PrivilegePolicy = {
+  name: 'isolated',
   privileged: false,
   capAdd: [],
   devices: false,
@@ -47,7 +51,7 @@ export const DEFAULT_POLICY: PrivilegePolicy = {
 
 /** The label that marks a sibling, volume or network as the caller's. */
 export const OWNER_LABEL = 'io.concierge.owner';
-/** The label listing a sibling's staging binds, so they are released with it. */
+/** A label older concierges set to list a sibling's staging binds; never read, always removed from answers. */
 export const STAGING_LABEL = 'io.concierge.staging';
 
 /** A refusal the client sees as a Docker-style JSON error. */

@@ -1,17 +1,17 @@
 import { request } from 'node:http';
 import type { Logger } from '../../log/logger.js';
-import { OWNER_LABEL } from './caller.js';
-import { stagingOf } from './siblings.js';
+import type { CallerRecords } from './records.js';
 import type { StagingArea } from './staging.js';
 
 /**
  * Releases a sibling's staging binds when dockerd destroys it, however that happens (`--rm`, a remove
- * through another path, a prune): dockerd's event carries the container's labels, staging list included.
+ * through another path, a prune): the destroyed id is looked up in the caller's records (labels, which
+ * an image can set, are not read).
  */
-export function watchSiblingDestroys(socketPath: string, callerId: string, staging: StagingArea, log: Logger): { stop(): void } {
+export function watchSiblingDestroys(socketPath: string, records: CallerRecords, staging: StagingArea, log: Logger): { stop(): void } {
   let stopped = false;
   let current: ReturnType<typeof request> | undefined;
-  const filters = JSON.stringify({ type: ['container'], event: ['destroy'], label: [`${OWNER_LABEL}=${callerId}`] });
+  const filters = JSON.stringify({ type: ['container'], event: ['destroy'] });
   const connect = (delay: number) => {
     if (stopped) return;
     let pending = '';
@@ -24,8 +24,12 @@ export function watchSiblingDestroys(socketPath: string, callerId: string, stagi
           const line = pending.slice(0, nl);
           pending = pending.slice(nl + 1);
           try {
-            const event = JSON.parse(line) as { Actor?: { Attributes?: Record<string, string> } };
-            for (const p of stagingOf(event.Actor?.Attributes)) void staging.release(p);
+            const event = JSON.parse(line) as { Actor?: { ID?: string } };
+            const id = event.Actor?.ID;
+            if (id !== undefined && records.hasContainer(id)) {
+              const { staged } = records.removeContainer(id);
+              for (const p of staged) void staging.release(p);
+            }
           } catch (err) {
             log.warn({ err }, 'unreadable dockerd event');
           }

@@ -1,4 +1,4 @@
-import { request } from 'node:http';
+import { type IncomingMessage, request } from 'node:http';
 import { hasLearnedDockerdHeaders, learnDockerdHeaders } from '../identity.js';
 
 /** A small client for the calls the Docker-aware layer makes to dockerd itself (inspect, list, remove). */
@@ -38,7 +38,33 @@ export class DockerdClient {
     });
   }
 
-  async inspectContainer(ref: string): Promise<{ Id: string; Config?: { Labels?: Record<string, string> | null } } | undefined> {
+  /** One call whose answer is handed back as dockerd gave it: status, header pairs and raw body. */
+  send(method: string, path: string, opts: { body?: Buffer; headers?: Record<string, string> } = {}): Promise<RawDockerdAnswer> {
+    return new Promise((resolve, reject) => {
+      const req = request({ socketPath: this.socketPath, method, path, headers: { ...opts.headers, ...(opts.body === undefined ? {} : { 'Content-Length': String(opts.body.length) }) } }, (res) => {
+        if (!hasLearnedDockerdHeaders()) learnDockerdHeaders(pairs(res.rawHeaders));
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: pairs(res.rawHeaders), body: Buffer.concat(chunks) }));
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      req.end(opts.body);
+    });
+  }
+
+  /** A streamed answer (events): the response once its head arrived, and a way to end it early. */
+  stream(method: string, path: string): Promise<{ res: IncomingMessage; headers: Array<[string, string]>; abort: () => void }> {
+    return new Promise((resolve, reject) => {
+      const req = request({ socketPath: this.socketPath, method, path }, (res) => {
+        resolve({ res, headers: pairs(res.rawHeaders), abort: () => req.destroy() });
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  }
+
+  async inspectContainer(ref: string): Promise<{ Id: string; Name?: string; Config?: { Labels?: Record<string, string> | null } } | undefined> {
     const { status, json } = await this.call('GET', `/containers/${encodeURIComponent(ref)}/json`);
     if (status === 404) return undefined;
     if (status !== 200) throw new Error(`dockerd: inspect ${ref}: ${status} ${messageOf(json)}`);
@@ -65,6 +91,12 @@ export class DockerdClient {
     if (status !== 200) throw new Error(`dockerd: network inspect ${ref}: ${status} ${messageOf(json)}`);
     return json as { Id: string; Name: string; Labels?: Record<string, string> };
   }
+}
+
+export interface RawDockerdAnswer {
+  status: number;
+  headers: Array<[string, string]>;
+  body: Buffer;
 }
 
 export function messageOf(json: unknown, text = ''): string {

@@ -7,6 +7,7 @@ import { CallerRoutes } from './routes.js';
 import { removeCallerObjects } from './siblings.js';
 import { StagingArea } from './staging.js';
 import { watchSiblingDestroys } from './destroy-watch.js';
+import { CallerRecords } from './records.js';
 
 export { type Caller, type CallerMount, DEFAULT_POLICY, OWNER_LABEL, type PrivilegePolicy } from './caller.js';
 export { StagingArea } from './staging.js';
@@ -18,6 +19,8 @@ export interface CallerSocketOptions {
   upstream: string;
   /** Directory for staging binds (one subdirectory per caller). */
   stagingDir: string;
+  /** Directory for the callers' records (one file per caller); default: `records` beside stagingDir. */
+  recordsDir?: string;
   upstreamWaitMs?: number;
   log?: Logger;
 }
@@ -32,7 +35,15 @@ export async function startCallerSocket(options: CallerSocketOptions): Promise<C
   const log = (options.log ?? rootLog).child({ caller: options.caller.id });
   const dockerd = new DockerdClient(options.upstream);
   const staging = new StagingArea(options.stagingDir);
-  const routes = new CallerRoutes(options.caller, dockerd, staging, log);
+  const recordsDir = options.recordsDir ?? `${options.stagingDir.replace(/\/+$/, '').replace(/\/[^/]*$/, '')}/records`;
+  const records = CallerRecords.load(`${recordsDir}/${options.caller.id}.json`, options.caller.id);
+  // A restarted concierge: what the records name must still exist; binds of siblings gone meanwhile go.
+  const gone = await records.verify(dockerd).catch((err: Error) => {
+    log.warn({ err: err.message }, 'caller records not verified against dockerd');
+    return [];
+  });
+  for (const p of gone) await staging.release(p);
+  const routes = new CallerRoutes(options.caller, dockerd, staging, records, log);
   const proxy = await startProxy({
     listen: options.listen,
     upstream: options.upstream,
@@ -43,7 +54,7 @@ export async function startCallerSocket(options: CallerSocketOptions): Promise<C
   });
   // Learn dockerd's answer headers now, so even a first refusal looks like one of dockerd's answers.
   void dockerd.call('GET', '/_ping').catch(() => undefined);
-  const destroys = watchSiblingDestroys(options.upstream, options.caller.id, staging, log);
+  const destroys = watchSiblingDestroys(options.upstream, records, staging, log);
   return {
     listen: proxy.listen,
     close: async () => {
@@ -53,7 +64,7 @@ export async function startCallerSocket(options: CallerSocketOptions): Promise<C
     closeAndClean: async () => {
       destroys.stop();
       await proxy.close();
-      await removeCallerObjects(options.caller, dockerd, staging, log);
+      await removeCallerObjects(records, dockerd, staging, log);
     },
   };
 }

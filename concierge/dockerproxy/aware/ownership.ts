@@ -1,6 +1,7 @@
 import { type Caller, OWNER_LABEL, Refused } from './caller.js';
 import { type DockerdClient, messageOf } from './dockerd.js';
 import { isObject, isString, type JsonObject } from './gojson.js';
+import type { CallerRecords } from './records.js';
 
 /** Networks every container may name; they belong to no caller. */
 const SHARED_NETWORKS = new Set(['bridge', 'host', 'none', 'default']);
@@ -8,29 +9,27 @@ const SHARED_NETWORKS = new Set(['bridge', 'host', 'none', 'default']);
 /**
  * Resolves names and short ids to full ids before ownership is checked, so a name cannot point at
  * another container between the check and the use: the request is forwarded with the full id.
- * Anything the caller does not own is reported as absent, exactly as dockerd words it.
+ * Anything the caller does not own is reported as absent, exactly as dockerd words it. What the caller
+ * owns is what concierge recorded it creating, never what a label says.
  */
 export class Ownership {
   constructor(
     private readonly caller: Caller,
     private readonly dockerd: DockerdClient,
+    readonly records: CallerRecords,
   ) {}
 
-  private owns(labels: Record<string, string> | null | undefined): boolean {
-    return labels?.[OWNER_LABEL] === this.caller.id;
-  }
-
-  async container(ref: string): Promise<{ id: string; labels: Record<string, string> }> {
+  async container(ref: string): Promise<{ id: string; name: string }> {
     const found = ref === '' ? undefined : await this.dockerd.inspectContainer(ref);
-    if (found === undefined || !this.owns(found.Config?.Labels)) throw new Refused(404, `No such container: ${ref}`);
-    return { id: found.Id, labels: found.Config?.Labels ?? {} };
+    if (found === undefined || !this.records.hasContainer(found.Id)) throw new Refused(404, `No such container: ${ref}`);
+    return { id: found.Id, name: found.Name ?? '' };
   }
 
   async exec(id: string): Promise<string> {
     const found = await this.dockerd.inspectExec(id);
     if (found !== undefined) {
       const owner = await this.dockerd.inspectContainer(found.ContainerID);
-      if (owner !== undefined && this.owns(owner.Config?.Labels)) return id;
+      if (owner !== undefined && this.records.hasContainer(owner.Id)) return id;
     }
     throw new Refused(404, `No such exec instance: ${id}`);
   }
@@ -39,13 +38,13 @@ export class Ownership {
   async volume(name: string): Promise<'owned' | 'absent'> {
     const found = await this.dockerd.inspectVolume(name);
     if (found === undefined) return 'absent';
-    if (!this.owns(found.Labels)) throw new Refused(404, `get ${name}: no such volume`);
+    if (!this.records.hasVolume(found.Name)) throw new Refused(404, `get ${name}: no such volume`);
     return 'owned';
   }
 
   async network(ref: string, opts: { sharedAllowed: boolean }): Promise<string> {
     const found = await this.dockerd.inspectNetwork(ref);
-    if (found !== undefined && (this.owns(found.Labels) || (opts.sharedAllowed && SHARED_NETWORKS.has(found.Name)))) {
+    if (found !== undefined && (this.records.hasNetwork(found.Id) || (opts.sharedAllowed && SHARED_NETWORKS.has(found.Name)))) {
       return found.Id;
     }
     throw new Refused(404, `network ${ref} not found`);
@@ -63,5 +62,14 @@ export class Ownership {
       Labels: { [OWNER_LABEL]: this.caller.id },
     });
     if (status !== 201 && status !== 200) throw new Refused(status >= 400 && status < 600 ? status : 500, messageOf(json));
+    // dockerd answers a create of an existing name with that volume: one another caller made meanwhile is not this one's.
+    const labels = (json as { Labels?: Record<string, string> | null } | undefined)?.Labels;
+    if (labels?.[OWNER_LABEL] !== this.caller.id) throw new Refused(409, `create ${name}: volume name is already in use`);
+    await this.records.addVolume(name, [], { labelled: false });
+  }
+
+  /** Whether a network is one every container may join (bridge, host, none). */
+  static isShared(name: string): boolean {
+    return SHARED_NETWORKS.has(name);
   }
 }

@@ -1,11 +1,15 @@
+import { randomBytes } from 'node:crypto';
 import type { Logger } from '../../log/logger.js';
 import type { RequestHead } from '../http1.js';
 import { serializeHead, splitTarget } from './message.js';
 import type { Interceptor, Outcome, RouteHandler } from '../intercept.js';
-import { AmbiguousJsonError, isObject, JsonObject, JsonSyntaxError, parseJson, showJson, stringifyJson } from './gojson.js';
-import { type Caller, OWNER_LABEL, Refused, STAGING_LABEL } from './caller.js';
+import { pluginAnswer, swarmAnswer } from './answers/not-in-swarm.js';
+import { ScopedAnswers } from './answers/scoped.js';
+import { AmbiguousJsonError, isObject, isString, JsonObject, JsonSyntaxError, parseJson, stringifyJson } from './gojson.js';
+import { type Caller, OWNER_LABEL, Refused } from './caller.js';
 import type { DockerdClient } from './dockerd.js';
 import { Ownership } from './ownership.js';
+import type { CallerRecords } from './records.js';
 import type { StagingArea } from './staging.js';
 import { TranslationContext, translateCreateBody, translateHostConfig, translateLocalDriverOptions } from './translate.js';
 
@@ -13,7 +17,8 @@ import { TranslationContext, translateCreateBody, translateHostConfig, translate
 export const MAX_JSON_BODY = 1024 * 1024;
 
 /** Endpoints a workload never reaches: cluster and plugin management act on the whole guest. */
-const REFUSED_AREAS = /^\/(swarm|services|nodes|tasks|secrets|configs|plugins)(\/|$)/;
+const SWARM_AREAS = /^\/(swarm|services|nodes|tasks|secrets|configs)(\/|$)/;
+const PLUGIN_AREA = /^\/plugins(\/|$)/;
 const CONTAINER_PATH = /^\/containers\/([^/]+)(\/[^?]*)?$/;
 const EXEC_PATH = /^\/exec\/([^/]+)(\/[^?]*)?$/;
 const VOLUME_PATH = /^\/volumes\/([^/]+)$/;
@@ -28,33 +33,47 @@ type Decide = (head: RequestHead, body: Buffer | undefined) => Outcome | Promise
  */
 export class CallerRoutes implements Interceptor {
   private readonly ownership: Ownership;
+  private readonly answers: ScopedAnswers;
 
   constructor(
     private readonly caller: Caller,
     dockerd: DockerdClient,
     private readonly staging: StagingArea,
+    private readonly records: CallerRecords,
     private readonly log: Logger,
   ) {
-    this.ownership = new Ownership(caller, dockerd);
+    this.ownership = new Ownership(caller, dockerd, records);
+    this.answers = new ScopedAnswers(caller, dockerd, records, this.ownership, staging);
   }
 
   route(head: RequestHead): RouteHandler | undefined {
     const { path } = splitTarget(head.target);
     const m = head.method;
-    if (REFUSED_AREAS.test(path)) {
-      // A lookup answers "not found" (the CLI's `inspect` tries plugins last); anything else is refused.
-      const lookup = m === 'GET' && path.split('/').length > 2;
-      return this.handler(0, () =>
-        lookup ? refusal(404, `${path.split('/')[2]}: not found`) : refusal(403, `concierge: ${path.split('/')[1]} is not available to workloads`));
+    if (SWARM_AREAS.test(path)) {
+      return this.handler(MAX_JSON_BODY, async (h, b) =>
+        this.answers.local(swarmAnswer(m, path, new URLSearchParams(splitTarget(h.target).query), b, this.caller.policy.name)));
+    }
+    if (PLUGIN_AREA.test(path)) {
+      return this.handler(0, async (h) => this.answers.local(pluginAnswer(m, path, new URLSearchParams(splitTarget(h.target).query), this.caller.policy.name)));
     }
     if (path === '/containers/create' && m === 'POST') return this.handler(MAX_JSON_BODY, (h, b) => this.createContainer(h, b!));
-    if ((path === '/containers/json' && m === 'GET') || (path === '/containers/prune' && m === 'POST')) return this.scopedList();
-    if (path === '/events' && m === 'GET') return this.scopedList();
+    if (path === '/containers/json' && m === 'GET') return this.handler(0, (h) => this.answers.containerList(h, withOwnerFilter(h.target, this.caller.id)));
+    if (path === '/containers/prune' && m === 'POST') return this.handler(0, (h) => this.answers.prune(h, withOwnerFilter(h.target, this.caller.id), 'containers'));
+    if (path === '/events' && m === 'GET') return this.handler(0, (h) => this.answers.events(h));
+    if (path === '/system/df' && m === 'GET') return this.handler(0, (h) => this.answers.diskUsage(h));
+    if (path === '/info' && m === 'GET') return this.handler(0, (h) => this.answers.info(h));
     if (path === '/commit' && m === 'POST') return this.handler(0, (h) => this.commit(h));
     if (path === '/build' && m === 'POST') return this.handler(0, (h) => this.build(h));
-    if (path === '/volumes' || path === '/volumes/prune' || path === '/networks' || path === '/networks/prune') return this.scopedList();
+    if (path === '/volumes' && m === 'GET') return this.handler(0, (h) => this.answers.volumeList(h));
+    if (path === '/networks' && m === 'GET') return this.handler(0, (h) => this.answers.networkList(h));
+    if (path === '/volumes/prune' && m === 'POST') return this.handler(0, (h) => this.answers.prune(h, withOwnerFilter(h.target, this.caller.id), 'volumes'));
+    if (path === '/networks/prune' && m === 'POST') return this.handler(0, (h) => this.answers.prune(h, withOwnerFilter(h.target, this.caller.id), 'networks'));
     if (path === '/volumes/create' && m === 'POST') return this.handler(MAX_JSON_BODY, (h, b) => this.createVolume(h, b!));
     if (path === '/networks/create' && m === 'POST') return this.handler(MAX_JSON_BODY, (h, b) => this.createNetwork(h, b!));
+    if (m === 'GET' && (path === '/images/json' || /^\/images\/.+\/json$/.test(path))) return this.handler(0, (h) => this.answers.images(h));
+    if (m === 'DELETE' && /^\/containers\/[^/]+\/.+$/.test(path) && boolParam(head.target, 'link')) {
+      return this.handler(0, (h) => this.removeLink(h, decodeURIComponent(path.slice('/containers/'.length))));
+    }
     let match = CONTAINER_PATH.exec(path);
     if (match !== null) {
       const [, ref, rest = ''] = match;
@@ -73,7 +92,10 @@ export class CallerRoutes implements Interceptor {
       const name = decodeURIComponent(match[1]!);
       return this.handler(0, async (h) => {
         if ((await this.ownership.volume(name)) === 'absent') throw new Refused(404, `get ${name}: no such volume`);
-        return forward(h, h.target);
+        if (m === 'GET') return this.answers.volume(h);
+        return forward(h, h.target, undefined, (status) => {
+          if (status === 204) void this.answers.forgetVolume(name);
+        });
       });
     }
     match = NETWORK_PATH.exec(path);
@@ -100,11 +122,6 @@ export class CallerRoutes implements Interceptor {
     };
   }
 
-  /** Lists, prunes and events see only what the caller owns: the owner label joins the filters. */
-  private scopedList(): RouteHandler {
-    return this.handler(0, (h) => forward(h, withOwnerFilter(h.target, this.caller.id)));
-  }
-
   private async createContainer(head: RequestHead, body: Buffer): Promise<Outcome> {
     const tree = parseJson(body.toString('utf8'));
     const ctx = new TranslationContext(this.caller, this.staging, this.ownership);
@@ -115,14 +132,22 @@ export class CallerRoutes implements Interceptor {
       throw err;
     }
     this.logRewrites(head, ctx);
-    const staged = [...ctx.staged];
-    return forward(head, head.target, Buffer.from(stringifyJson(tree)), (status) => {
-      if (status !== 201) for (const p of staged) void this.staging.release(p);
-    });
+    return this.answers.createContainer(head, Buffer.from(stringifyJson(tree)), ctx.binds);
+  }
+
+  /** `DELETE /containers/{parent}/{alias}?link=1`: both the parent and the linked container are the caller's. */
+  private async removeLink(head: RequestHead, linkName: string): Promise<Outcome> {
+    const slash = linkName.lastIndexOf('/');
+    const parent = await this.ownership.container(linkName.slice(0, slash));
+    await this.ownership.container(linkName);
+    // dockerd finds the link by its name, under the parent's name as dockerd holds it now.
+    const { query, versionPrefix } = splitTarget(head.target);
+    const name = `${parent.name.replace(/^\//, '')}/${linkName.slice(slash + 1)}`;
+    return forward(head, `${versionPrefix}/containers/${name.split('/').map(encodeURIComponent).join('/')}${query === '' ? '' : `?${query}`}`);
   }
 
   private async container(head: RequestHead, ref: string, rest: string, body: Buffer | undefined): Promise<Outcome> {
-    const { id, labels } = await this.ownership.container(ref);
+    const { id } = await this.ownership.container(ref);
     const target = replacePathSegment(head.target, `/containers/${encodeURIComponentOnce(ref, head.target)}`, `/containers/${id}`);
     if (rest === '/start' && body !== undefined && body.length > 0) {
       // API < 1.24 carries a HostConfig on start: translated like the one on create.
@@ -138,21 +163,20 @@ export class CallerRoutes implements Interceptor {
           throw err;
         }
         this.logRewrites(head, ctx);
-        return forward(head, target, Buffer.from(stringifyJson(tree)));
+        const binds = [...ctx.binds];
+        return forward(head, target, Buffer.from(stringifyJson(tree)), (status) => {
+          if (status === 204 || status === 304) void this.records.addContainer(id, binds);
+          else void ctx.releaseAll();
+        });
       }
     }
+    if (head.method === 'GET' && rest === '/json') return this.answers.containerInspect(head, target);
     if (head.method === 'DELETE' && rest === '') {
       return forward(head, target, body, (status) => {
-        if (status === 204) void this.releaseStaging(labels);
+        if (status === 204) void this.answers.forgetContainer(id);
       });
     }
     return forward(head, target, body);
-  }
-
-  async releaseStaging(labels: Record<string, string> | undefined): Promise<void> {
-    const list = labels?.[STAGING_LABEL];
-    if (list === undefined || list === '') return;
-    for (const p of list.split(',')) await this.staging.release(p);
   }
 
   private async commit(head: RequestHead): Promise<Outcome> {
@@ -166,44 +190,55 @@ export class CallerRoutes implements Interceptor {
   private build(head: RequestHead): Outcome {
     const params = new URLSearchParams(splitTarget(head.target).query);
     if (params.get('networkmode') === 'host' && !this.caller.policy.hostNamespaces) {
-      throw new Refused(403, 'concierge: build networkmode=host is not allowed for this workload (host namespaces are off)');
+      throw new Refused(403, `concierge: build networkmode=host is not allowed by this workload's dockerPolicy "${this.caller.policy.name}" (host namespaces are off)`);
     }
     if ((params.get('cgroupparent') ?? '') !== '' && !this.caller.policy.cgroupParent) {
-      throw new Refused(403, 'concierge: build cgroupparent is not allowed for this workload');
+      throw new Refused(403, `concierge: build cgroupparent is not allowed by this workload's dockerPolicy "${this.caller.policy.name}" (cgroup parents are off)`);
     }
     return forward(head, head.target);
   }
 
-  private createVolume(head: RequestHead, body: Buffer): Outcome {
+  private createVolume(head: RequestHead, body: Buffer): Promise<Outcome> {
     const tree = parseJson(body.length === 0 ? '{}' : body.toString('utf8'));
     if (!isObject(tree)) throw new Refused(400, 'volume create body must be a JSON object');
     const driver = tree.field('Driver');
     if (driver !== undefined && driver !== null && driver !== '' && driver !== 'local') {
-      throw new Refused(403, `concierge: volume driver ${showJson(driver)} is not allowed; only local volumes`);
+      // A daemon with no plugins: dockerd's own words for a driver it cannot find.
+      const name = tree.field('Name');
+      const shown = isString(name) && name !== '' ? name : randomBytes(32).toString('hex');
+      const plugin = isString(driver) ? driver : stringifyJson(driver);
+      throw new Refused(404, `create ${shown}: error looking up volume plugin ${plugin}: plugin ${JSON.stringify(plugin)} not found`);
     }
     const ctx = new TranslationContext(this.caller, this.staging, this.ownership);
     const options = tree.field('DriverOpts');
     if (options !== undefined && options !== null) {
       tree.setField('DriverOpts', translateLocalDriverOptions(options, ctx, 'DriverOpts'));
     }
-    setOwnerLabel(tree, this.caller.id, ctx.staged);
+    const given = tree.field('Labels');
+    setOwnerLabel(tree, this.caller.id);
     this.logRewrites(head, ctx);
-    return forward(head, head.target, Buffer.from(stringifyJson(tree)), (status) => {
-      if (status !== 201) void ctx.releaseAll();
-    });
+    const name = tree.field('Name');
+    return this.answers.createVolume(head, Buffer.from(stringifyJson(tree)), isString(name) ? name : '', ctx, given !== undefined && given !== null);
   }
 
-  private createNetwork(head: RequestHead, body: Buffer): Outcome {
+  private createNetwork(head: RequestHead, body: Buffer): Promise<Outcome> {
     const tree = parseJson(body.toString('utf8'));
     if (!isObject(tree)) throw new Refused(400, 'network create body must be a JSON object');
-    setOwnerLabel(tree, this.caller.id, []);
-    return forward(head, head.target, Buffer.from(stringifyJson(tree)));
+    setOwnerLabel(tree, this.caller.id);
+    const name = tree.field('Name');
+    return this.answers.createNetwork(head, Buffer.from(stringifyJson(tree)), isString(name) ? name : '');
   }
 
   private async network(head: RequestHead, ref: string, action: string | undefined, body: Buffer | undefined): Promise<Outcome> {
     // Shared networks (bridge, host, none) may be inspected and joined, never removed.
     const id = await this.ownership.network(ref, { sharedAllowed: head.method !== 'DELETE' });
     const target = replacePathSegment(head.target, `/networks/${encodeURIComponentOnce(ref, head.target)}`, `/networks/${id}`);
+    if (action === undefined && head.method === 'GET') return this.answers.network(head, target);
+    if (action === undefined && head.method === 'DELETE') {
+      return forward(head, target, body, (status) => {
+        if (status === 204) void this.records.removeNetwork(id);
+      });
+    }
     if (action === undefined) return forward(head, target, body);
     const tree = parseJson(body === undefined || body.length === 0 ? '{}' : body.toString('utf8'));
     if (!isObject(tree)) throw new Refused(400, 'network connect body must be a JSON object');
@@ -246,13 +281,20 @@ function encodeURIComponentOnce(ref: string, target: string): string {
   return target.includes(`/${encoded}`) ? encoded : ref;
 }
 
-function setOwnerLabel(tree: JsonObject, owner: string, staged: string[]): void {
+function setOwnerLabel(tree: JsonObject, owner: string): void {
   const labels = tree.field('Labels');
   if (labels !== undefined && labels !== null && !isObject(labels)) throw new Refused(400, 'Labels must be an object');
   const out = isObject(labels) ? labels : new JsonObject();
   out.set(OWNER_LABEL, owner);
-  if (staged.length > 0) out.set(STAGING_LABEL, staged.join(','));
   tree.setField('Labels', out);
+}
+
+/** A query parameter read as httputils.BoolValue reads it. */
+function boolParam(target: string, name: string): boolean {
+  const v = new URLSearchParams(splitTarget(target).query).get(name);
+  if (v === null) return false;
+  const s = v.trim().toLowerCase();
+  return !(s === '' || s === '0' || s === 'no' || s === 'false' || s === 'none');
 }
 
 /** Adds `label=<owner>=<id>` to a request's `filters` (both the map and the legacy list forms). */

@@ -1,38 +1,29 @@
 import type { Logger } from '../../log/logger.js';
-import { type Caller, OWNER_LABEL, STAGING_LABEL } from './caller.js';
 import type { DockerdClient } from './dockerd.js';
+import type { CallerRecords } from './records.js';
 import type { StagingArea } from './staging.js';
-
-interface Labeled {
-  Id?: string;
-  Name?: string;
-  Labels?: Record<string, string> | null;
-}
 
 /**
  * Removes everything a caller created once its task is gone: siblings (their binds point
- * into its rootfs), their staging binds, and its volumes and networks.
+ * into its rootfs), their staging binds, and its volumes and networks, as concierge recorded them.
  */
-export async function removeCallerObjects(caller: Caller, dockerd: DockerdClient, staging: StagingArea, log: Logger): Promise<void> {
-  const filters = encodeURIComponent(JSON.stringify({ label: [`${OWNER_LABEL}=${caller.id}`] }));
-  const containers = await dockerd.call('GET', `/containers/json?all=1&filters=${filters}`);
+export async function removeCallerObjects(records: CallerRecords, dockerd: DockerdClient, staging: StagingArea, log: Logger): Promise<void> {
   let removed = 0;
-  for (const c of (containers.json as Labeled[] | undefined) ?? []) {
-    const { status } = await dockerd.call('DELETE', `/containers/${c.Id}?force=1&v=1`);
-    if (status === 204 || status === 404) removed++;
+  for (const id of records.containerIds()) {
+    const { status } = await dockerd.call('DELETE', `/containers/${id}?force=1&v=1`);
+    if (status === 204 || status === 404) {
+      removed++;
+      await records.removeContainer(id).done;
+    }
   }
-  const volumes = await dockerd.call('GET', `/volumes?filters=${filters}`);
-  for (const v of ((volumes.json as { Volumes?: Labeled[] } | undefined)?.Volumes ?? [])) {
-    await dockerd.call('DELETE', `/volumes/${encodeURIComponent(v.Name ?? '')}?force=1`);
+  for (const name of records.volumeNames()) {
+    const { status } = await dockerd.call('DELETE', `/volumes/${encodeURIComponent(name)}?force=1`);
+    if (status === 204 || status === 404) await records.removeVolume(name).done;
   }
-  const networks = await dockerd.call('GET', `/networks?filters=${filters}`);
-  for (const n of (networks.json as Labeled[] | undefined) ?? []) await dockerd.call('DELETE', `/networks/${n.Id}`);
-  const released = await staging.sweep(caller.id);
+  for (const id of records.networkIds()) {
+    const { status } = await dockerd.call('DELETE', `/networks/${id}`);
+    if (status === 204 || status === 404) await records.removeNetwork(id);
+  }
+  const released = await staging.sweep(records.callerId);
   log.info({ containers: removed, released }, 'caller siblings removed');
-}
-
-/** Staging binds listed on a container or volume's labels. */
-export function stagingOf(labels: Record<string, string> | null | undefined): string[] {
-  const list = labels?.[STAGING_LABEL];
-  return list === undefined || list === '' ? [] : list.split(',');
 }

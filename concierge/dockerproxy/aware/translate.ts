@@ -1,5 +1,6 @@
 import { fromPlain, isObject, isString, JsonObject, type JsonValue, showJson } from './gojson.js';
 import { type Caller, OWNER_LABEL, Refused, STAGING_LABEL } from './caller.js';
+import type { StagedBind } from './records.js';
 import type { Ownership } from './ownership.js';
 import { resolveCallerPath } from './paths.js';
 import { enforcePolicy } from './policy.js';
@@ -31,6 +32,8 @@ export class TranslationContext {
   readonly rewrites: Rewrite[] = [];
   /** Staging binds made for this request: released if the request fails. */
   readonly staged: string[] = [];
+  /** The same, with the path the caller named (answers carry it again). */
+  readonly binds: StagedBind[] = [];
   /** Named volumes to create as the caller's, once the whole request has passed every check. */
   readonly volumesToCreate = new Map<string, JsonObject | undefined>();
 
@@ -45,6 +48,7 @@ export class TranslationContext {
     const resolved = resolveCallerPath(this.caller, path);
     const staged = this.staging.stage(this.caller.id, resolved);
     this.staged.push(staged);
+    this.binds.push({ staging: staged, callerPath: path });
     this.rewrites.push({ field, from: path, to: `${resolved.base}${resolved.relative === '' ? '' : `/${resolved.relative}`} via ${staged}` });
     return staged;
   }
@@ -59,6 +63,7 @@ export class TranslationContext {
   }
 
   async releaseAll(): Promise<void> {
+    this.binds.splice(0);
     for (const path of this.staged.splice(0)) await this.staging.release(path);
   }
 }
@@ -76,9 +81,9 @@ export async function translateCreateBody(body: JsonValue, ctx: TranslationConte
   const labels = body.field('Labels');
   const owned = isObject(labels) ? labels : new JsonObject();
   if (labels !== undefined && labels !== null && !isObject(labels)) throw new Refused(400, 'Labels must be an object');
+  // The owner label narrows lists and prunes; what the caller owns is in concierge's records.
   owned.set(OWNER_LABEL, ctx.caller.id);
-  if (ctx.staged.length > 0) owned.set(STAGING_LABEL, ctx.staged.join(','));
-  else if (owned.get(STAGING_LABEL) !== undefined) {
+  if (owned.get(STAGING_LABEL) !== undefined) {
     owned.entries.splice(owned.keys().indexOf(STAGING_LABEL), 1);
     owned.changed();
   }
