@@ -42,8 +42,8 @@ export function boot(timeline: Timeline, specPath: string | undefined): BootResu
   });
   step('rlimits', () => applyRlimits(spec.rlimits, defaultRlimits()));
   step('hostname', () => applyHostname(spec));
-  step('network', () => configureNetwork(spec.network.interfaces));
-  step('resolv.conf', () => applyResolvConf(spec));
+  // Before the network: a NIC whose driver is a module (virtio_net, every NIC of Debian's kernel)
+  // exists only once its module is loaded.
   step('modules', () => loadModules(spec.modules));
   if (Object.keys(pendingSysctls).length > 0) {
     // Keys a module provides (net.bridge.* with br_netfilter) exist only now; still absent ones are
@@ -55,6 +55,8 @@ export function boot(timeline: Timeline, specPath: string | undefined): BootResu
       return outcome.result;
     });
   }
+  step('network', () => configureNetwork(spec.network.interfaces));
+  step('resolv.conf', () => applyResolvConf(spec));
   step('extra mounts', () => mountExtra(spec.mounts));
   const stepsMs = Math.round((performance.now() - started) * 1000) / 1000;
   timeline.mark('boot steps done', { stepsMs });
