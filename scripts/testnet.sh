@@ -6,7 +6,9 @@
 # (`-netdev tap,id=net0,ifname=<tap>,script=no,downscript=no -device virtio-net-pci,netdev=net0`).
 #
 # Usage: testnet.sh up <name> [<host address/prefix>]   (default 10.88.0.1/24; prints name=value lines)
-#        testnet.sh down <name>                           (removes the namespace and all in it; no error if absent)
+#        testnet.sh peer <name> <peer>   a namespace <peer> whose eth0 is a veth on the bridge (a guest
+#                                        without qemu: host-side tests of what concierge does with eth0)
+#        testnet.sh down <name> [<peer>...]   (removes the namespaces and all in them; no error if absent)
 # Names: letters, digits and - _ . (at most 64); the tests put their branch name and pid in it.
 set -euo pipefail
 bridge=br0 tap=tap0
@@ -33,9 +35,20 @@ case "$1" in
     echo "tap=$tap"
     echo "host=$host"
     ;;
+  peer)
+    peer=${3:?peer namespace name}
+    [[ "$peer" =~ ^[A-Za-z0-9_.-]{1,64}$ ]] || { echo "testnet.sh: bad namespace name '$peer'" >&2; exit 2; }
+    ip netns add "$peer"
+    trap 'ip netns delete "$peer" 2>/dev/null || true' ERR
+    # Both ends are made inside the test namespace (no interface ever appears in the caller's).
+    port=vp$(ip -n "$name" -o link | wc -l)
+    ip -n "$name" link add "$port" type veth peer name eth0 netns "$peer"
+    ip -n "$name" link set "$port" master "$bridge" up
+    echo "peer=$peer"
+    ;;
   down)
-    # Deleting the namespace removes its bridge and tap; processes still inside keep only their sockets.
-    ip netns delete "$name" 2>/dev/null || true
+    # Deleting a namespace removes its interfaces; processes still inside keep only their sockets.
+    for ns in "${@:3}" "$name"; do ip netns delete "$ns" 2>/dev/null || true; done
     ;;
   *) usage ;;
 esac

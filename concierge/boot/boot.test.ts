@@ -32,6 +32,7 @@ vi.mock('./modules.js', () => ({
   },
 }));
 vi.mock('./network.js', () => ({
+  withDnsCacheAddress: (spec: { network: { interfaces: unknown[] } }) => spec.network.interfaces,
   configureNetwork: (interfaces: { name: string }[]) => {
     for (const i of interfaces) if (!links.has(i.name)) throw new Error(`network interface ${i.name} (named in the spec) does not exist`);
     return record('network');

@@ -3,7 +3,7 @@ import { setUpCgroups } from './cgroup.js';
 import { applyHostname } from './hostname.js';
 import { loadModules } from './modules.js';
 import { makeRootShared, mountBase, mountExtra } from './mounts.js';
-import { configureNetwork } from './network.js';
+import { configureNetwork, withDnsCacheAddress } from './network.js';
 import { applyResolvConf } from './resolv.js';
 import { applyRlimits, defaultRlimits } from './rlimits.js';
 import type { InstanceSpec } from './spec.js';
@@ -55,7 +55,7 @@ export function boot(timeline: Timeline, specPath: string | undefined): BootResu
       return outcome.result;
     });
   }
-  step('network', () => configureNetwork(spec.network.interfaces));
+  step('network', () => configureNetwork(withDnsCacheAddress(spec)));
   step('resolv.conf', () => applyResolvConf(spec));
   step('extra mounts', () => mountExtra(spec.mounts));
   const stepsMs = Math.round((performance.now() - started) * 1000) / 1000;

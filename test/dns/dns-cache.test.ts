@@ -120,7 +120,7 @@ describe('DNS cache (dnsmasq upstream on loopback)', () => {
   it('asks upstream once for a question many clients ask at the same time', async () => {
     const before = upstreamQueries('other.test');
     const answers = await Promise.all(Array.from({ length: 10 }, () => ask(cache, 'other.test', 'A')));
-    expect(answers.every((a) => a.answers?.[0]?.data === '10.88.0.7')).toBe(true);
+    expect(answers.every((a) => JSON.stringify(a.answers).includes('"10.88.0.7"'))).toBe(true);
     expect(upstreamQueries('other.test')).toBe(before + 1);
   });
 });

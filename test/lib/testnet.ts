@@ -39,7 +39,12 @@ export interface TestNet {
   run(command: string, args: string[], options?: { timeoutMs?: number }): Promise<{ stdout: string; stderr: string }>;
   /** qemu's NIC on this network's tap: `-netdev tap,...,script=no,downscript=no -device virtio-net-pci`. */
   qemuArgs(mac?: string): string[];
-  /** Kills what spawn() started and deletes the namespace with everything in it. */
+  /**
+   * A namespace of its own whose `eth0` is a veth on the bridge, not configured: a guest without
+   * qemu, for host-side tests of concierge's network (its PID 1 harness runs in a named namespace).
+   */
+  addPeer(): Promise<string>;
+  /** Kills what spawn() started and deletes the namespace (and its peers) with everything in it. */
   remove(): Promise<void>;
 }
 
@@ -53,6 +58,7 @@ export async function createTestNet(tag: string, options: TestNetOptions = {}): 
   const { stdout } = await execFileAsync('bash', [script, 'up', name, `${hostAddress}/${prefixLength}`]);
   const fields = new Map(stdout.trim().split('\n').map((l) => l.split('=', 2) as [string, string]));
   const children = new Set<ChildProcess>();
+  const peers: string[] = [];
   const command = (cmd: string, args: string[] = []): string[] => ['ip', 'netns', 'exec', name, cmd, ...args];
   return {
     name,
@@ -76,13 +82,19 @@ export async function createTestNet(tag: string, options: TestNetOptions = {}): 
     qemuArgs(mac = '52:54:00:12:34:56') {
       return ['-netdev', `tap,id=net0,ifname=${fields.get('tap') ?? 'tap0'},script=no,downscript=no`, '-device', `virtio-net-pci,netdev=net0,mac=${mac}`];
     },
+    async addPeer() {
+      const peer = `${name}-p${peers.length}`;
+      await execFileAsync('bash', [script, 'peer', name, peer]);
+      peers.push(peer);
+      return peer;
+    },
     async remove() {
       await Promise.all([...children].map((child) => new Promise<void>((resolve) => {
         if (child.exitCode !== null || child.signalCode !== null) return resolve();
         child.once('exit', () => resolve());
         child.kill('SIGKILL');
       })));
-      await execFileAsync('bash', [script, 'down', name]);
+      await execFileAsync('bash', [script, 'down', name, ...peers]);
     },
   };
 }
