@@ -1,7 +1,7 @@
 // The boot's step order, with every step's system work replaced by a stand-in that records what it
 // was asked and, like the kernel, makes a NIC exist only once its driver module is loaded.
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { validateSpec } from './spec.js';
+import { validateSpec } from '../instance/spec.js';
 import { done, type StepResult } from './step.js';
 import { Timeline } from './timeline.js';
 
@@ -38,7 +38,7 @@ vi.mock('./network.js', () => ({
     return record('network');
   },
 }));
-vi.mock('./spec-source.js', () => ({
+vi.mock('../instance/spec-source.js', () => ({
   findSpec: () => ({
     origin: 'test',
     spec: validateSpec({

@@ -1,8 +1,8 @@
 import { dnsCacheAddress } from '../dns/address.js';
-import { networkOf, parsePrefix } from './netlink/ip-address.js';
-import { IFF, decodeLink, getLinkByName, newAddress, newRoute, setLink, type LinkInfo } from './netlink/messages.js';
-import { RouteSocket } from './netlink/route-socket.js';
-import type { InstanceSpec, InterfaceSpec } from './spec.js';
+import type { InstanceSpec, InterfaceSpec } from '../instance/spec.js';
+import { networkOf, parsePrefix } from '../os/netlink/ip-address.js';
+import { IFF, decodeLink, getLinkByName, newAddress, newRoute, setLink, type LinkInfo } from '../os/netlink/messages.js';
+import { RouteSocket } from '../os/netlink/route-socket.js';
 import { done, skipped, type StepResult } from './step.js';
 
 /**

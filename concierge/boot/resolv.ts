@@ -1,6 +1,6 @@
 import { dnsCacheAddress } from '../dns/address.js';
 import { writeIfChanged } from './files.js';
-import type { InstanceSpec } from './spec.js';
+import type { InstanceSpec } from '../instance/spec.js';
 import { done, skipped, type StepResult } from './step.js';
 
 /** The guest's resolvers: concierge's DNS cache, which forwards to the spec's servers. */

@@ -1,4 +1,4 @@
-import type { InstanceSpec } from '../boot/spec.js';
+import type { InstanceSpec } from '../instance/spec.js';
 import { dnsCacheAddress, dnsCachePort } from '../dns/address.js';
 import { CachingResolver } from '../dns/resolver.js';
 import { listenDns, type DnsServer } from '../dns/server.js';
