@@ -14,8 +14,8 @@ export interface DnsmasqOptions {
   zone?: string;
   /** name -> IPv4 address, in the zone. */
   hosts: Record<string, string>;
-  /** domain -> IPv4 address answered for the domain and every name under it (outside the zone). */
-  wildcards?: Record<string, string>;
+  /** A hosts file (address name...) with more names of the zone: many names without many arguments. */
+  hostsFile?: string;
   /** name -> TXT strings (several make a large answer). */
   txt?: Record<string, string[]>;
   /** TTL of every answer and of the SOA (its MINIMUM too): seconds. */
@@ -43,7 +43,7 @@ export async function startDnsmasq(options: DnsmasqOptions): Promise<Dnsmasq> {
     `--auth-server=ns.${zone},${address}`, `--auth-zone=${zone}`, `--auth-ttl=${ttl}`, `--local-ttl=${ttl}`,
     `--auth-soa=1,hostmaster.${zone},1200,180,1209600`, '--edns-packet-max=1232',
     ...Object.entries(options.hosts).map(([name, ip]) => `--host-record=${name},${ip}`),
-    ...Object.entries(options.wildcards ?? {}).map(([domain, ip]) => `--address=/${domain}/${ip}`),
+    ...(options.hostsFile === undefined ? [] : [`--addn-hosts=${options.hostsFile}`]),
     ...Object.entries(options.txt ?? {}).flatMap(([name, texts]) => texts.map((t) => `--txt-record=${name},${t}`)),
   ];
   const child: ChildProcess = options.net === undefined
