@@ -91,7 +91,9 @@ export function answerFromCache(query: Message, cached: Message, elapsed: number
   return {
     type: 'response',
     id: query.id,
-    flags: (cached.flags ?? 0) & ~packet.TRUNCATED_RESPONSE & ~packet.RECURSION_DESIRED | (query.flags ?? 0) & packet.RECURSION_DESIRED | packet.RECURSION_AVAILABLE,
+    // Not authoritative (a cache never is), not truncated, RD as the client asked, recursion available.
+    flags: (cached.flags ?? 0) & ~(packet.TRUNCATED_RESPONSE | packet.RECURSION_DESIRED | packet.AUTHORITATIVE_ANSWER)
+      | ((query.flags ?? 0) & packet.RECURSION_DESIRED) | packet.RECURSION_AVAILABLE,
     questions: query.questions,
     answers: (cached.answers ?? []).map(age),
     authorities: (cached.authorities ?? []).map(age),

@@ -45,6 +45,7 @@ describe('DNS cache (dnsmasq upstream on loopback)', () => {
     expect(hit.questions?.[0]?.name).toBe('HOST.test');
     expect(hit.answers).toMatchObject([{ type: 'A', data: '10.88.0.1', ttl: 18 }]);
     expect(hit.flag_ra).toBe(true);
+    expect(hit.flag_aa).toBe(false);
     expect(upstreamQueries('host.test')).toBe(before + 1);
     now += 18_000;
     const expired = await ask(cache, 'host.test', 'A');
