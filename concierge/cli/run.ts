@@ -1,15 +1,21 @@
 import { parseArgs } from 'node:util';
 import { log } from '../log/logger.js';
 import { WorkloadRunner } from '../workloads/runner.js';
+import { workloadDidNotStartExitCode } from '../workloads/exit-codes.js';
 import { parseWorkloadSpec, SpecError } from '../workloads/spec.js';
 import { readSpecFile } from '../workloads/spec-file.js';
+import { parseRegistrySettings, RegistrySettingsError, type RegistrySettings } from '../registry/settings.js';
 import { runnerOptionsFromFlags } from './runner-options.js';
 import { UsageError } from './usage-error.js';
 
-const help = `usage: concierge run --spec <workload.json> [--containerd <sock>] [--containerd-state <dir>] [--docker <sock>]
+const help = `usage: concierge run --spec <workload.json> [--registries <registries.json>] [--containerd <sock>]
+                     [--containerd-state <dir>] [--docker <sock>]
 Runs one workload as a containerd container in the "default" namespace, streams its stdout and stderr,
 and exits with its exit code. Ctrl-C (or SIGTERM) stops it (SIGTERM, then SIGKILL after its stopTimeout)
-and removes it.
+and removes it. Exit code 2: a bad spec; ${workloadDidNotStartExitCode}: the workload could not start (its image could
+not be pulled or resolved, or its container not made).
+  --registries        credentials, CAs and mirrors for images pulled by reference (the instance spec's
+                      "registries" section as a file of its own)
   --containerd        containerd's socket (default /run/containerd/containerd.sock)
   --containerd-state  containerd's state directory (default /run/containerd)
   --docker            the docker socket bound at /var/run/docker.sock for a workload with dockerAccess`;
@@ -19,6 +25,7 @@ export async function run(args: string[]): Promise<number | undefined> {
     args,
     options: {
       spec: { type: 'string' },
+      registries: { type: 'string' },
       containerd: { type: 'string' },
       'containerd-state': { type: 'string' },
       docker: { type: 'string' },
@@ -32,17 +39,21 @@ export async function run(args: string[]): Promise<number | undefined> {
   }
   if (!values.spec) throw new UsageError(`--spec is required\n${help}`);
   let spec;
+  let registries: RegistrySettings | undefined;
   try {
     const { document, baseDir } = await readSpecFile(values.spec);
     spec = parseWorkloadSpec(document, { baseDir });
+    if (values.registries !== undefined) {
+      registries = parseRegistrySettings((await readSpecFile(values.registries)).document, values.registries);
+    }
   } catch (err) {
-    if (err instanceof SpecError) {
+    if (err instanceof SpecError || err instanceof RegistrySettingsError) {
       process.stderr.write(`concierge run: ${err.message}\n`);
       return 2;
     }
     throw err;
   }
-  const runner = await WorkloadRunner.open(runnerOptionsFromFlags(values));
+  const runner = await WorkloadRunner.open({ ...runnerOptionsFromFlags(values), ...(registries === undefined ? {} : { registries }) });
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) return;
@@ -54,7 +65,13 @@ export async function run(args: string[]): Promise<number | undefined> {
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
   try {
-    const workload = await runner.start(spec, (stream, chunk) => (stream === 'stdout' ? process.stdout : process.stderr).write(chunk));
+    let workload;
+    try {
+      workload = await runner.start(spec, (stream, chunk) => (stream === 'stdout' ? process.stdout : process.stderr).write(chunk));
+    } catch (err) {
+      process.stderr.write(`concierge run: workload ${spec.id} did not start: ${(err as Error).message}\n`);
+      return workloadDidNotStartExitCode;
+    }
     if (stopping) void workload.stop();
     const exit = await workload.wait();
     return exit.exitCode;

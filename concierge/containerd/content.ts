@@ -27,14 +27,27 @@ export async function writeBlob(client: ContainerdClient, blob: BlobToWrite): Pr
   try {
     await write.exchange({ action: WriteAction.STAT, ref, total, expected: blob.digest });
     let offset = 0n;
+    // Streams from a socket come in small pieces: gather them into chunks of up to 1 MiB, one round trip each.
+    let pending: Buffer[] = [];
+    let pendingSize = 0;
+    const flush = async () => {
+      const data = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingSize);
+      pending = [];
+      pendingSize = 0;
+      await write.exchange({ action: WriteAction.WRITE, ref, offset, data });
+      offset += BigInt(data.length);
+    };
     for await (const piece of blob.open()) {
       const buffer = piece as Buffer;
-      for (let at = 0; at < buffer.length; at += chunkSize) {
-        const data = buffer.subarray(at, at + chunkSize);
-        await write.exchange({ action: WriteAction.WRITE, ref, offset, data });
-        offset += BigInt(data.length);
+      for (let at = 0; at < buffer.length;) {
+        const take = Math.min(chunkSize - pendingSize, buffer.length - at);
+        pending.push(buffer.subarray(at, at + take));
+        pendingSize += take;
+        at += take;
+        if (pendingSize === chunkSize) await flush();
       }
     }
+    if (pendingSize > 0) await flush();
     if (offset !== total) throw new Error(`blob ${blob.digest}: read ${offset} bytes, expected ${total}`);
     // The offset must be given: containerd truncates the ingest to a zero offset before committing.
     await write.exchange({ action: WriteAction.COMMIT, ref, offset, total, expected: blob.digest, labels: blob.labels ?? {} });

@@ -11,8 +11,10 @@ describe('workload spec', () => {
       id: 'job-1', image: { archive: '/specs/img.tar' }, args: ['sh', '-c', 'true'], env: ['A=1'], cwd: '/work', user: '1000:1000',
       mounts: [{ source: '/specs/data', target: '/data', readonly: true }], network: 'host', dockerAccess: true, stopTimeout: 3,
     });
+    expect(parseWorkloadSpec({ id: 'a', image: 'registry.test:5000/ci/job@sha256:' + 'a'.repeat(64), pullPolicy: 'always' }))
+      .toMatchObject({ image: { reference: `registry.test:5000/ci/job@sha256:${'a'.repeat(64)}`, pullPolicy: 'always' } });
     expect(parseWorkloadSpec({ id: 'a', image: 'busybox:latest' })).toMatchObject({
-      image: { reference: 'busybox:latest' }, env: [], mounts: [], network: 'none', dockerAccess: false, stopTimeout: 10,
+      image: { reference: 'busybox:latest', pullPolicy: 'if-not-present' }, env: [], mounts: [], network: 'none', dockerAccess: false, stopTimeout: 10,
     });
   });
 
@@ -34,6 +36,10 @@ describe('workload spec', () => {
     [{ id: 'a', image: 'x', dockerAccess: 'yes' }, /dockerAccess/],
     [{ id: 'a', image: 'x', stopTimeout: -1 }, /stopTimeout/],
     [{ id: 'a', image: 'x', privileged: true }, /unknown field "privileged"/],
+    [{ id: 'a', image: 'x', pullPolicy: 'sometimes' }, /pullPolicy/],
+    [{ id: 'a', image: './x.tar', pullPolicy: 'always' }, /pullPolicy: applies to an image reference/],
+    [{ id: 'a', image: 'Registry.test/UPPER:1' }, /repository/],
+    [{ id: 'a', image: 'reg.test/x@sha256:abc' }, /digest/],
     [{ id: 'a', image: 'x', dockerAccess: true, mounts: [{ source: '/s', target: '/var/run/docker.sock' }] }, /docker.sock/],
   ])('refuses %j', (input, message) => {
     expect(() => parseWorkloadSpec(input)).toThrow(message);

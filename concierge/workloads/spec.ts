@@ -1,6 +1,7 @@
 // The workload part of the instance spec (brief section 2), validated into a typed value with messages
 // that name the offending field. Nothing is cast: unknown keys and wrong types are refused.
 import { isAbsolute, resolve } from 'node:path';
+import { parseReference, ReferenceError } from '../registry/reference.js';
 
 export interface BindMount {
   source: string;
@@ -10,8 +11,8 @@ export interface BindMount {
 
 export interface WorkloadSpec {
   id: string;
-  /** An archive path (absolute after validation) or an image reference already in containerd. */
-  image: { archive: string } | { reference: string };
+  /** An archive path (absolute after validation) or an image reference, pulled as `pullPolicy` says. */
+  image: { archive: string } | { reference: string; pullPolicy: PullPolicy };
   /** The process; by default the image's entrypoint and cmd. */
   args?: string[];
   /** KEY=value entries, added to (and overriding) the image's. */
@@ -26,12 +27,16 @@ export interface WorkloadSpec {
   stopTimeout: number;
 }
 
+/** When a referenced image is pulled: every start, only when containerd lacks it (default), or never. */
+export type PullPolicy = 'always' | 'if-not-present' | 'never';
+const pullPolicies: readonly PullPolicy[] = ['always', 'if-not-present', 'never'];
+
 export class SpecError extends Error {
   override name = 'SpecError';
 }
 
 const idPattern = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
-const known = new Set(['id', 'image', 'args', 'env', 'cwd', 'user', 'mounts', 'network', 'dockerAccess', 'stopTimeout']);
+const known = new Set(['id', 'image', 'pullPolicy', 'args', 'env', 'cwd', 'user', 'mounts', 'network', 'dockerAccess', 'stopTimeout']);
 
 function stringList(value: unknown, where: string): string[] {
   if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) throw new SpecError(`${where}: expected an array of strings`);
@@ -65,9 +70,23 @@ export function parseWorkloadSpec(input: unknown, options: { baseDir?: string; w
   // The field path first (it is what a spec author searches for), then the id.
   const at = where === 'workload' ? `workload ${o.id}` : `${where} (${o.id})`;
   if (typeof o.image !== 'string' || o.image === '') throw new SpecError(`${at}: image: expected an archive path or an image reference`);
-  const image = isArchivePath(o.image)
+  const pullPolicy = o.pullPolicy;
+  if (pullPolicy !== undefined && !pullPolicies.some((p) => p === pullPolicy)) {
+    throw new SpecError(`${at}: pullPolicy: expected ${pullPolicies.map((p) => `"${p}"`).join(', ')}`);
+  }
+  const archive = isArchivePath(o.image);
+  if (archive && pullPolicy !== undefined) throw new SpecError(`${at}: pullPolicy: applies to an image reference, not an archive path`);
+  if (!archive) {
+    try {
+      parseReference(o.image);
+    } catch (err) {
+      if (err instanceof ReferenceError) throw new SpecError(`${at}: image: ${err.message}`);
+      throw err;
+    }
+  }
+  const image = archive
     ? { archive: resolve(options.baseDir ?? process.cwd(), o.image) }
-    : { reference: o.image };
+    : { reference: o.image, pullPolicy: pullPolicies.find((p) => p === pullPolicy) ?? 'if-not-present' };
 
   const spec: WorkloadSpec = {
     id: o.id, image, env: [], mounts: [], network: 'none', dockerAccess: false, stopTimeout: 10,
