@@ -138,10 +138,10 @@ async function fetchAndUnpack(client: ContainerdClient, registry: RegistryClient
   const counts = { bytes: 0, layers: 0 };
   let next = 0;
   const done: Promise<void>[] = [];
-  const settle: ((err?: unknown) => void)[] = [];
+  const settle: ((err?: Error) => void)[] = [];
   for (let i = 0; i < layers.length; i++) {
     done.push(new Promise<void>((resolve, reject) => {
-      settle[i] = (err) => (err === undefined ? resolve() : reject(err instanceof Error ? err : new Error(String(err))));
+      settle[i] = (err) => (err === undefined ? resolve() : reject(err));
     }));
     done[i]!.catch(() => undefined); // observed by the unpack loop; failures of later layers may go unread
   }
@@ -164,7 +164,7 @@ async function fetchAndUnpack(client: ContainerdClient, registry: RegistryClient
         await fetchOne(i);
         settle[i]!();
       } catch (err) {
-        settle[i]!(err);
+        settle[i]!(err instanceof Error ? err : new Error(`layer ${layers[i]!.digest}: ${JSON.stringify(err)}`));
         abort.abort();
       }
     }
