@@ -1,10 +1,11 @@
 import { parseArgs } from 'node:util';
 import { log } from '../log/logger.js';
 import { WorkloadRunner } from '../workloads/runner.js';
+import { SpecError } from '../instance/spec-fields.js';
+import { readSpecDocument } from '../instance/spec-source.js';
+import { parseWorkloadSpec } from '../instance/spec-workloads.js';
+import { registriesAt, type RegistriesSpec } from '../instance/spec-registries.js';
 import { workloadDidNotStartExitCode } from '../workloads/exit-codes.js';
-import { parseWorkloadSpec, SpecError } from '../workloads/spec.js';
-import { readSpecFile } from '../workloads/spec-file.js';
-import { parseRegistrySettings, RegistrySettingsError, type RegistrySettings } from '../registry/settings.js';
 import { runnerOptionsFromFlags } from './runner-options.js';
 import { UsageError } from './usage-error.js';
 
@@ -39,15 +40,13 @@ export async function run(args: string[]): Promise<number | undefined> {
   }
   if (!values.spec) throw new UsageError(`--spec is required\n${help}`);
   let spec;
-  let registries: RegistrySettings | undefined;
+  let registries: RegistriesSpec | undefined;
   try {
-    const { document, baseDir } = await readSpecFile(values.spec);
+    const { document, baseDir } = readSpecDocument(values.spec);
     spec = parseWorkloadSpec(document, { baseDir });
-    if (values.registries !== undefined) {
-      registries = parseRegistrySettings((await readSpecFile(values.registries)).document, values.registries);
-    }
+    if (values.registries !== undefined) registries = registriesAt(readSpecDocument(values.registries).document, values.registries);
   } catch (err) {
-    if (err instanceof SpecError || err instanceof RegistrySettingsError) {
+    if (err instanceof SpecError) {
       process.stderr.write(`concierge run: ${err.message}\n`);
       return 2;
     }

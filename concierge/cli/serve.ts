@@ -1,9 +1,13 @@
 import { parseArgs } from 'node:util';
 import { log } from '../log/logger.js';
 import { startControlApi } from '../workloads/control-api.js';
+import { lastExitCode } from '../workloads/last-exit.js';
 import { WorkloadRunner } from '../workloads/runner.js';
-import { parseInstanceWorkloads, SpecError } from '../workloads/spec.js';
-import { readSpecFile } from '../workloads/spec-file.js';
+import { SpecError, optional, recordAt } from '../instance/spec-fields.js';
+import { registriesAt, type RegistriesSpec } from '../instance/spec-registries.js';
+import { workloadDidNotStartExitCode } from '../workloads/exit-codes.js';
+import { readSpecDocument } from '../instance/spec-source.js';
+import { parseInstanceWorkloads } from '../instance/spec-workloads.js';
 import { runnerOptionsFromFlags } from './runner-options.js';
 import { UsageError } from './usage-error.js';
 
@@ -11,7 +15,7 @@ const help = `usage: concierge serve --spec <instance.json> --control <sock> [--
                        [--docker <sock>] [--exit-with-workloads]
 Runs the workloads of an instance spec and serves a control API (HTTP/JSON) on the --control unix socket:
 run, list, wait, signal, stop and logs of workloads. SIGINT or SIGTERM stops every workload and exits.
-  --exit-with-workloads  exit, with the last workload's exit code, once every workload of the spec has ended`;
+  --exit-with-workloads  exit, with the exit code of the workload that ended last, once every workload of the spec has ended`;
 
 export async function run(args: string[]): Promise<number | undefined> {
   const { values } = parseArgs({
@@ -34,10 +38,12 @@ export async function run(args: string[]): Promise<number | undefined> {
   if (!values.spec || !values.control) throw new UsageError(`--spec and --control are required\n${help}`);
   let specs;
   let baseDir: string;
+  let registries: RegistriesSpec | undefined;
   try {
-    const file = await readSpecFile(values.spec);
+    const file = readSpecDocument(values.spec);
     baseDir = file.baseDir;
     specs = parseInstanceWorkloads(file.document, { baseDir });
+    registries = optional(recordAt(file.document, 'spec').registries, (v) => registriesAt(v, 'spec.registries'));
   } catch (err) {
     if (err instanceof SpecError) {
       process.stderr.write(`concierge serve: ${err.message}\n`);
@@ -45,7 +51,7 @@ export async function run(args: string[]): Promise<number | undefined> {
     }
     throw err;
   }
-  const runner = await WorkloadRunner.open(runnerOptionsFromFlags(values));
+  const runner = await WorkloadRunner.open({ ...runnerOptionsFromFlags(values), ...(registries === undefined ? {} : { registries }) });
   const api = await startControlApi(runner, values.control, { baseDir });
   let finish!: (code: number) => void;
   const finished = new Promise<number>((resolve) => { finish = resolve; });
@@ -61,8 +67,10 @@ export async function run(args: string[]): Promise<number | undefined> {
     if (result.status === 'rejected') log.error({ workload: specs[i]!.id, err: (result.reason as Error).message }, 'workload did not start');
   }
   if (values['exit-with-workloads']) {
-    void Promise.all(started.map(async (r) => (r.status === 'fulfilled' ? (await r.value.wait()).exitCode : 1)))
-      .then((codes) => finish(codes.at(-1) ?? 0));
+    void lastExitCode(started.map(async (r) => {
+      if (r.status === 'rejected') return workloadDidNotStartExitCode;
+      return (await r.value.wait()).exitCode;
+    })).then(finish);
   }
   const code = await finished;
   await api.close();

@@ -2,7 +2,7 @@
 // challenge; Basic is answered with the configured credentials, Bearer with a token fetched from the
 // challenge's realm (for the challenge's service and scope, with the credentials when there are any).
 // Tokens are kept per origin and scope until they expire.
-import type { Credentials } from './settings.js';
+import type { RegistryCredentials } from './settings.js';
 import { RegistryError } from './errors.js';
 import { readBody, type Transport } from './transport.js';
 import { parseChallenges } from './www-authenticate.js';
@@ -28,7 +28,7 @@ export class Authorizer {
   }
 
   /** Answers a 401's challenge; throws 'unauthorized' when it cannot. */
-  async answer(origin: string, scope: string, challengeHeader: string | undefined, credentials: Credentials | undefined,
+  async answer(origin: string, scope: string, challengeHeader: string | undefined, credentials: RegistryCredentials | undefined,
     ca: string | undefined, signal?: AbortSignal): Promise<string> {
     const challenges = parseChallenges(challengeHeader ?? '');
     const bearer = challenges.find((c) => c.scheme === 'bearer');
@@ -54,7 +54,7 @@ export class Authorizer {
     this.known.delete(`${origin} ${scope}`);
   }
 
-  private async fetchToken(realm: string, service: string | undefined, scope: string, credentials: Credentials | undefined,
+  private async fetchToken(realm: string, service: string | undefined, scope: string, credentials: RegistryCredentials | undefined,
     ca: string | undefined, signal?: AbortSignal): Promise<Token> {
     let url: URL;
     try {

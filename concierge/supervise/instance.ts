@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { boot } from '../boot/boot.js';
-import { InstanceSpecError, type InstanceSpec } from '../boot/spec.js';
+import { SpecError, type InstanceSpec } from '../instance/spec.js';
 import type { Timeline } from '../boot/timeline.js';
 import { log } from '../log/logger.js';
 import { PR, sys } from '../sys/index.js';
@@ -10,7 +10,6 @@ import { containerdDaemon, dockerdDaemon } from './daemons.js';
 import { disableCtrlAltDelAndCheckMachineInit } from './machine.js';
 import { Reaper } from './reaper.js';
 import { endMachine, openExitPort, killRemaining, runSteps, unmountAll } from './shutdown.js';
-import { runTestHooks } from './test-hooks.js';
 import { startWorkloads, type RunningWorkloads } from './workloads.js';
 
 /** Exit codes of the instance when no workload result decides it. */
@@ -47,11 +46,10 @@ export class Instance {
       this.machineInit = disableCtrlAltDelAndCheckMachineInit();
       this.spec = boot(this.timeline, this.specPath).spec;
     } catch (err) {
-      const badSpec = err instanceof InstanceSpecError;
+      const badSpec = err instanceof SpecError;
       void this.shutdown(`${badSpec ? 'bad instance spec' : 'boot failed'}: ${(err as Error).message}`, badSpec ? exitCodes.badSpec : exitCodes.bootFailed);
       return;
     }
-    runTestHooks();
     this.startServices(this.spec);
   }
 

@@ -1,23 +1,22 @@
 // The seam between PID 1 and the modules others own: the Docker API proxy (concierge/dockerproxy)
 // and the workload runner (concierge/workloads). PID 1 needs only start, "all done" and stop.
 import { startProxy } from '../dockerproxy/index.js';
-import type { InstanceSpec } from '../boot/spec.js';
+import type { InstanceSpec } from '../instance/spec.js';
 import type { Timeline } from '../boot/timeline.js';
 import { log } from '../log/logger.js';
+import { workloadDidNotStartExitCode } from '../workloads/exit-codes.js';
+import { lastExitCode } from '../workloads/last-exit.js';
 import { WorkloadRunner } from '../workloads/runner.js';
-import { StagingArea } from '../dockerproxy/aware/index.js';
+import { callerSocketAccess, callerSocketDefaults, dockerdWaitMs } from './docker-access.js';
 
 export interface RunningWorkloads {
   /** Stops the workloads (each with its own timeout), then the proxy. */
   stop(): Promise<void>;
 }
 
-/** How long a request to the proxy waits for dockerd to come up (it starts beside the workloads). */
-const dockerdWaitMs = 120_000;
-
 /**
  * Starts the proxy (when dockerd is enabled) and every workload of the spec. `onDone` gets the last
- * workload's exit code once all have ended; a workload that fails to start counts as exit code 1.
+ * workload's exit code once all have ended; a workload that fails to start counts as exit code 125.
  * Workload output goes to the console.
  */
 export async function startWorkloads(spec: InstanceSpec, timeline: Timeline, onDone: (lastExitCode: number) => void): Promise<RunningWorkloads> {
@@ -28,16 +27,13 @@ export async function startWorkloads(spec: InstanceSpec, timeline: Timeline, onD
   if (spec.workloads.length === 0) {
     return { stop: async () => proxy?.close() };
   }
-  // Staging binds left by an earlier concierge on this machine point into rootfs that are gone.
-  const stagingDir = `${spec.runDir}/staging`;
-  const swept = await new StagingArea(stagingDir).sweep();
-  if (swept > 0) log.info({ swept }, 'stale staging binds released');
   const runner = await WorkloadRunner.open({
     containerdSocket: spec.containerd.socket,
     containerdState: spec.containerd.state,
     // Each workload with dockerAccess gets a caller-aware socket of its own in front of dockerd.
-    ...(spec.docker.enabled ? { dockerSocket: spec.docker.socket, dockerSocketDir: `${spec.runDir}/docker`, stagingDir } : {}),
+    ...(spec.docker.enabled ? { dockerAccess: callerSocketAccess(callerSocketDefaults(spec.docker.socket, spec.runDir)) } : {}),
     fifoRoot: `${spec.runDir}/fifo`,
+    registries: spec.registries,
   });
   let first = true;
   const write = (stream: 'stdout' | 'stderr', chunk: Buffer): void => {
@@ -54,14 +50,11 @@ export async function startWorkloads(spec: InstanceSpec, timeline: Timeline, onD
       log.info({ workload: w.id, exitCode: exit.exitCode }, `workload ${w.id} exited with ${exit.exitCode}`);
       return exit.exitCode;
     } catch (err) {
-      log.error({ workload: w.id, err: (err as Error).message }, `workload ${w.id} failed`);
-      return 1;
+      log.error({ workload: w.id, err: (err as Error).message }, `workload ${w.id} did not start`);
+      return workloadDidNotStartExitCode;
     }
   });
-  // "Last" is the one that ended last: its code is the instance's result.
-  let last = 0;
-  for (const r of results) void r.then((code) => (last = code));
-  void Promise.all(results).then(() => onDone(last));
+  void lastExitCode(results).then(onDone);
   return {
     stop: async () => {
       await runner.close();

@@ -15,7 +15,8 @@ import { RegistryError } from '../registry/errors.js';
 import { log } from '../log/logger.js';
 import { OutputLog } from './output-log.js';
 import type { WorkloadRunner } from './runner.js';
-import { parseWorkloadSpec, SpecError } from './spec.js';
+import { SpecError } from '../instance/spec-fields.js';
+import { parseWorkloadSpec } from '../instance/spec-workloads.js';
 import { UserLookupError } from './user.js';
 import type { Workload } from './workload.js';
 

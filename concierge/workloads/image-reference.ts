@@ -4,7 +4,7 @@ import type { ContainerdClient } from '../containerd/client.js';
 import type { ResolvedImage } from '../containerd/images/import.js';
 import { ImageNotFoundError, resolveImage } from '../containerd/images/resolve.js';
 import { parseReference } from '../registry/reference.js';
-import type { PullPolicy } from './spec.js';
+import type { PullPolicy } from '../instance/spec-workloads.js';
 
 export async function imageByReference(client: ContainerdClient, reference: string, policy: PullPolicy,
   pull: (reference: string) => Promise<ResolvedImage>): Promise<ResolvedImage> {

@@ -12,10 +12,9 @@ import { subscribeTaskExits, type TaskExitSubscription } from '../containerd/tas
 import { log } from '../log/logger.js';
 import { removeOrphanedWorkloads } from './cleanup.js';
 import { noDockerAccess, type DockerAccessProvider } from './docker-access.js';
-import { callerSocketAccess } from '../dockerproxy/aware/access-provider.js';
 import { imageByReference } from './image-reference.js';
 import { labels } from './owner.js';
-import type { WorkloadSpec } from './spec.js';
+import type { WorkloadSpec } from '../instance/spec-workloads.js';
 import { Workload, type WorkloadExit, type WorkloadInfo } from './workload.js';
 
 export interface WorkloadRunnerOptions {
@@ -23,12 +22,7 @@ export interface WorkloadRunnerOptions {
   /** containerd's `state` directory; task rootfs mounts live under it. Default /run/containerd. */
   containerdState?: string;
   namespace?: string;
-  /** dockerd's socket: each dockerAccess workload gets its own caller-aware socket in front of it. */
-  dockerSocket?: string;
-  /** Where the per-workload docker sockets are made (default /run/concierge/docker). */
-  dockerSocketDir?: string;
-  /** Where the caller-aware sockets stage bind sources (default /run/concierge/staging). */
-  stagingDir?: string;
+  /** Where dockerAccess workloads get their docker socket; the composition root picks it (default: none). */
   dockerAccess?: DockerAccessProvider;
   fifoRoot?: string;
   runtime?: string;
@@ -54,7 +48,7 @@ export class WorkloadRunner extends EventEmitter {
   private readonly pulls = new Map<string, Promise<ResolvedImage>>();
   private registry: RegistryClient | undefined;
   private subscription: TaskExitSubscription | undefined;
-  private readonly options: Required<Omit<WorkloadRunnerOptions, 'dockerSocket' | 'dockerSocketDir' | 'stagingDir' | 'registries' | 'registryClient'>>;
+  private readonly options: Required<Omit<WorkloadRunnerOptions, 'registries' | 'registryClient'>>;
   private readonly registries: RegistrySettings;
   private readonly registryClientOptions: RegistryClientOptions;
 
@@ -64,17 +58,7 @@ export class WorkloadRunner extends EventEmitter {
       containerdSocket: options.containerdSocket ?? defaultContainerdSocket,
       containerdState: options.containerdState ?? '/run/containerd',
       namespace: options.namespace ?? 'default',
-      // Each workload gets a caller-aware socket of its own in front of dockerd (brief 4.8).
-      dockerAccess: options.dockerAccess ?? (options.dockerSocket
-        ? callerSocketAccess({
-          upstream: options.dockerSocket,
-          socketDir: options.dockerSocketDir ?? '/run/concierge/docker',
-          stagingDir: options.stagingDir ?? '/run/concierge/staging',
-          containerdState: options.containerdState ?? '/run/containerd',
-          namespace: options.namespace ?? 'default',
-          upstreamWaitMs: 120_000,
-        })
-        : noDockerAccess),
+      dockerAccess: options.dockerAccess ?? noDockerAccess,
       fifoRoot: options.fifoRoot ?? '/run/concierge/fifo',
       runtime: options.runtime ?? 'io.containerd.runc.v2',
     };
@@ -96,12 +80,16 @@ export class WorkloadRunner extends EventEmitter {
     return pending;
   }
 
-  /** Connects, removes workloads an interrupted concierge left behind, and starts following task exits. */
+  /**
+   * Connects, removes workloads an interrupted concierge left behind (and, through the docker-access
+   * provider, what they left staged), and starts following task exits.
+   */
   static async open(options: WorkloadRunnerOptions = {}): Promise<WorkloadRunner> {
     const runner = new WorkloadRunner(options);
     try {
       await runner.client.waitReady();
-      await removeOrphanedWorkloads(runner.client, runner.options.fifoRoot);
+      const live = await removeOrphanedWorkloads(runner.client, runner.options.fifoRoot);
+      await runner.options.dockerAccess.releaseLeftovers?.(live);
       runner.subscription = subscribeTaskExits(runner.client, (e) => {
         const workload = runner.workloads.get(e.containerId);
         if (workload === undefined || e.processId !== e.containerId) return;

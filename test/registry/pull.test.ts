@@ -13,7 +13,7 @@ import { snapshotExists } from '../../concierge/containerd/images/unpack.js';
 import { RegistryClient } from '../../concierge/registry/client.js';
 import { RegistryError, type PullFailure } from '../../concierge/registry/errors.js';
 import { pullImage } from '../../concierge/registry/pull.js';
-import { parseRegistrySettings } from '../../concierge/registry/settings.js';
+import { registriesAt } from '../../concierge/instance/spec-registries.js';
 import { connect } from '../workloads/containerd-env.js';
 import { busyboxLayer, fileLayer, imageBlobs, sha, type ImageBlobs } from '../workloads/image-fixtures.js';
 import { startDockerRegistry, type RunningRegistry } from './harness/docker-registry.js';
@@ -68,7 +68,7 @@ afterAll(async () => {
 });
 
 function settingsFor(host: string, entry: Record<string, unknown>) {
-  return parseRegistrySettings({ [host]: entry });
+  return registriesAt({ [host]: entry }, 'registries');
 }
 
 const good = () => settingsFor(registry.host, { ...user, ca: tls.caPem });
@@ -201,7 +201,7 @@ describe('pull from a stand-in registry (token auth, bad bytes, a stall, mirrors
     mirror.add('ci/app', '1', mirrored);
     upstream.add('ci/app', '1', mirrored);
     upstream.add('ci/app', '2', upstreamOnly);
-    const settings = parseRegistrySettings({ [upstream.host]: { insecure: true, mirrors: [`http://${mirror.host}`] } });
+    const settings = registriesAt({ [upstream.host]: { insecure: true, mirrors: [`http://${mirror.host}`] } }, 'registries');
     await pull(`${upstream.host}/ci/app:1`, settings);
     expect(upstream.requests).toEqual([]);
     expect(mirror.requests.some((r) => r.includes('/blobs/'))).toBe(true);
