@@ -25,7 +25,7 @@ import { parseReference, ReferenceError, type ImageReference } from './reference
 export interface PullOptions {
   snapshotter?: string;
   platform?: Platform;
-  /** Layers fetched at once (default 4). */
+  /** Layers fetched at once (default 6). */
   concurrency?: number;
   signal?: AbortSignal;
 }
@@ -134,8 +134,9 @@ async function fetchAndUnpack(client: ContainerdClient, registry: RegistryClient
   diffIds: readonly string[], chain: readonly string[], snapshotter: string, options: PullOptions): Promise<{ bytes: number; layers: number }> {
   const abort = new AbortController();
   const signal = options.signal === undefined ? abort.signal : AbortSignal.any([abort.signal, options.signal]);
-  const concurrency = Math.max(1, options.concurrency ?? 4);
+  const concurrency = Math.max(1, options.concurrency ?? 6);
   const counts = { bytes: 0, layers: 0 };
+  const started = performance.now();
   let next = 0;
   const done: Promise<void>[] = [];
   const settle: ((err?: Error) => void)[] = [];
@@ -156,6 +157,7 @@ async function fetchAndUnpack(client: ContainerdClient, registry: RegistryClient
     await writeBlob(client, { digest: layer.digest, size: layer.size, open: () => stream, ...(labels === undefined ? {} : { labels }) });
     counts.bytes += layer.size;
     counts.layers++;
+    log.debug({ layer: layer.digest, bytes: layer.size, ms: Math.round(performance.now() - started) }, 'layer fetched');
   };
   const worker = async (): Promise<void> => {
     while (next < layers.length && !signal.aborted) {
@@ -174,6 +176,7 @@ async function fetchAndUnpack(client: ContainerdClient, registry: RegistryClient
     for (const [i, layer] of layers.entries()) {
       await done[i];
       await unpackLayer(client, snapshotter, layer, diffIds[i]!, chain[i]!, i === 0 ? '' : chain[i - 1]!);
+      log.debug({ layer: layer.digest, ms: Math.round(performance.now() - started) }, 'layer unpacked');
     }
   } catch (err) {
     abort.abort();
