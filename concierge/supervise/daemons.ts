@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { InstanceSpec } from '../instance/spec.js';
 import { mountAt, readMountInfo } from '../os/mountinfo.js';
+import { dockerdRegistryArgs, writeDockerCerts } from './dockerd-registries.js';
 import { SupervisedDaemon } from './daemon.js';
 import { dockerAnswers, socketAccepts } from './readiness.js';
 
@@ -60,7 +61,7 @@ export function dockerdArgs(spec: InstanceSpec): string[] {
   ];
   if (!d.iptables) args.push('--ip-masq=false');
   if (d.bridge !== undefined) args.push(`--bridge=${d.bridge}`);
-  return [...args, ...d.args];
+  return [...args, ...dockerdRegistryArgs(spec.registries), ...d.args];
 }
 
 /** runc cannot pivot_root out of an initramfs: dockerd must be told (brief 7). */
@@ -73,6 +74,7 @@ export function dockerdDaemon(spec: InstanceSpec): SupervisedDaemon {
   mkdirSync(dirname(spec.docker.socket), { recursive: true });
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? defaultPath, ...spec.docker.env };
   if (rootIsRamdisk() && env.DOCKER_RAMDISK === undefined) env.DOCKER_RAMDISK = 'true';
+  writeDockerCerts(spec.registries);
   return new SupervisedDaemon({
     name: 'dockerd',
     command: 'dockerd',
