@@ -78,17 +78,23 @@ afterAll(async () => {
   await dockerd?.stop();
   await registry?.stop();
   await mirror?.stop();
-  // dockerd keeps a lease per image it holds: what a failed test left is released before the namespace goes.
-  const client = connect(namespace);
-  for (const ns of [namespace, `${namespace}-plugins`]) {
-    const scoped = client.withNamespace(ns);
-    for (const lease of (await scoped.leases.list({})).leases) await ignoreNotFound(scoped.leases.delete({ id: lease.id, sync: true }));
-    await ignoreNotFound(scoped.namespaces.delete({ name: ns }));
+  try {
+    // dockerd keeps a lease per image it holds: what a failed test left is released before the namespace goes.
+    const client = connect(namespace);
+    for (const ns of [namespace, `${namespace}-plugins`]) {
+      const scoped = client.withNamespace(ns);
+      for (const lease of (await scoped.leases.list({})).leases) await ignoreNotFound(scoped.leases.delete({ id: lease.id }));
+      // A lease deleted with sync runs containerd's garbage collection now: the blobs dockerd left unreferenced go.
+      await scoped.leases.create({ id: `gc-${run}` });
+      await scoped.leases.delete({ id: `gc-${run}`, sync: true });
+      await ignoreNotFound(scoped.namespaces.delete({ name: ns }));
+    }
+    client.close();
+  } finally {
+    rmSync(dataRoot, { recursive: true, force: true });
+    rmSync(runDir, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true });
   }
-  client.close();
-  rmSync(dataRoot, { recursive: true, force: true });
-  rmSync(runDir, { recursive: true, force: true });
-  rmSync(dir, { recursive: true, force: true });
 }, 120_000);
 
 function docker(args: string[], input?: string) {
