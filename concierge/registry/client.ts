@@ -2,7 +2,7 @@
 // registry's mirrors first and then the registry itself, with authorization answered as challenged and
 // blobs verified while they stream.
 import { createHash } from 'node:crypto';
-import type { Readable } from 'node:stream';
+import { pipeline, type Readable } from 'node:stream';
 import { Authorizer } from './auth.js';
 import { RegistryError } from './errors.js';
 import { manifestAccept, readManifestDocument, type Descriptor, type ImageIndex, type ImageManifest } from './manifest.js';
@@ -164,8 +164,11 @@ export class RegistryClient {
       if (answer.statusCode !== 200) throw await this.failed(answer, endpoint, what);
       const verifier = new DigestVerifier(descriptor.digest, descriptor.size, what);
       const source = answer.body;
-      source.on('error', (err) => verifier.destroy(transportFailure(err, origin)));
-      return source.pipe(verifier);
+      // Registered before the pipeline's own: the reader sees why the registry failed (a stall, a reset).
+      source.once('error', (err) => verifier.destroy(transportFailure(err, origin)));
+      // A reader that stops early destroys the verifier, and the pipeline then ends the request too.
+      pipeline(source, verifier, () => undefined);
+      return verifier;
     });
   }
 
