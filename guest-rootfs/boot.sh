@@ -5,16 +5,18 @@
 #
 # Usage: guest-rootfs/boot.sh --spec <instance.json> [--cache <disk.img>] [--cache-size 2G]
 #          [--memory 2048] [--cpus 2] [--cpu <qemu cpu model>] [--accel auto|kvm|tcg] [--timeout <seconds>] [--verbose]
-#          [--append "<more kernel arguments>"]
+#          [--append "<more kernel arguments>"] [--tap <tap device>]
 #   --cache    a raw ext4 disk given to the guest as its first virtio disk (/dev/vda); created when
 #              absent. The spec's `mounts` says where it goes (/cache).
 #   --verbose  the kernel's own messages on the console too (otherwise `quiet`)
+#   --tap      a virtio NIC (the guest's eth0, driver virtio_net) on this existing tap device; run
+#              boot.sh inside the tap's network namespace (scripts/testnet.sh makes one)
 # Exit status: the job's exit code (0-127, see README.md "exit code contract"); 124 on --timeout;
 # 125 when the guest stopped without reporting one or qemu failed.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 out="$here/out"
-spec="" cache="" cache_size=2G memory=2048 cpus=2 cpu="" accel=auto timeout=0 verbose=0 append=""
+spec="" tap="" cache="" cache_size=2G memory=2048 cpus=2 cpu="" accel=auto timeout=0 verbose=0 append=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --spec) spec="$2"; shift ;;
@@ -26,6 +28,7 @@ while [ $# -gt 0 ]; do
     --accel) accel="$2"; shift ;;
     --timeout) timeout="$2"; shift ;;
     --append) append="$2"; shift ;;
+    --tap) tap="$2"; shift ;;
     --verbose) verbose=1 ;;
     *) echo "boot.sh: unknown argument $1 (see the usage at the top of the script)" >&2; exit 2 ;;
   esac
@@ -66,11 +69,14 @@ if [ -n "$cache" ]; then
   disk_args=(-drive "file=$cache,format=raw,if=virtio,cache=unsafe")
 fi
 
+net_args=()
+[ -n "$tap" ] && net_args=(-netdev "tap,id=net0,ifname=$tap,script=no,downscript=no" -device virtio-net-pci,netdev=net0,mac=52:54:00:12:34:56)
+
 kernel_args="console=ttyS0 panic=-1 mitigations=off i8042.noaux i8042.nokbd"
 [ "$verbose" = 1 ] || kernel_args="$kernel_args quiet"
 [ -n "$append" ] && kernel_args="$kernel_args $append"
 
-echo "boot.sh: qemu $accel, ${memory} MB, $cpus cpus, spec $spec${cache:+, cache $cache}" >&2
+echo "boot.sh: qemu $accel, ${memory} MB, $cpus cpus, spec $spec${cache:+, cache $cache}${tap:+, nic on $tap}" >&2
 qemu_err=$(mktemp) console=$(mktemp)
 trap 'rm -f "$qemu_err" "$console"' EXIT
 cmd=("$qemu" "${accel_args[@]}" -machine pc -m "$memory" -smp "$cpus" -nodefaults -no-user-config
@@ -78,7 +84,7 @@ cmd=("$qemu" "${accel_args[@]}" -machine pc -m "$memory" -smp "$cpus" -nodefault
   -kernel "$out/vmlinuz" -initrd "$out/initramfs" -append "$kernel_args"
   -fw_cfg "name=opt/concierge/spec,file=$spec"
   -device isa-debug-exit,iobase=0xf4,iosize=0x04
-  "${disk_args[@]}")
+  "${disk_args[@]}" "${net_args[@]}")
 [ "$timeout" != 0 ] && cmd=(timeout --foreground "$timeout" "${cmd[@]}")
 set +e
 "${cmd[@]}" 2> >(tee "$qemu_err" >&2) | tee "$console"

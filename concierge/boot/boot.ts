@@ -3,7 +3,7 @@ import { setUpCgroups } from './cgroup.js';
 import { applyHostname } from './hostname.js';
 import { loadModules } from './modules.js';
 import { makeRootShared, mountBase, mountExtra } from './mounts.js';
-import { configureNetwork } from './network.js';
+import { configureNetwork, withDnsCacheAddress } from './network.js';
 import { applyResolvConf } from './resolv.js';
 import { applyRlimits, defaultRlimits } from './rlimits.js';
 import type { InstanceSpec } from '../instance/spec.js';
@@ -42,8 +42,8 @@ export function boot(timeline: Timeline, specPath: string | undefined): BootResu
   });
   step('rlimits', () => applyRlimits(spec.rlimits, defaultRlimits()));
   step('hostname', () => applyHostname(spec));
-  step('network', () => configureNetwork(spec.network.interfaces));
-  step('resolv.conf', () => applyResolvConf(spec));
+  // Before the network: a NIC whose driver is a module (virtio_net, every NIC of Debian's kernel)
+  // exists only once its module is loaded.
   step('modules', () => loadModules(spec.modules));
   if (Object.keys(pendingSysctls).length > 0) {
     // Keys a module provides (net.bridge.* with br_netfilter) exist only now; still absent ones are
@@ -55,6 +55,8 @@ export function boot(timeline: Timeline, specPath: string | undefined): BootResu
       return outcome.result;
     });
   }
+  step('network', () => configureNetwork(withDnsCacheAddress(spec)));
+  step('resolv.conf', () => applyResolvConf(spec));
   step('extra mounts', () => mountExtra(spec.mounts));
   const stepsMs = Math.round((performance.now() - started) * 1000) / 1000;
   timeline.mark('boot steps done', { stepsMs });

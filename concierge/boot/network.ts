@@ -1,7 +1,8 @@
-import { networkOf } from '../os/netlink/ip-address.js';
+import { dnsCacheAddress } from '../dns/address.js';
+import type { InstanceSpec, InterfaceSpec } from '../instance/spec.js';
+import { networkOf, parsePrefix } from '../os/netlink/ip-address.js';
 import { IFF, decodeLink, getLinkByName, newAddress, newRoute, setLink, type LinkInfo } from '../os/netlink/messages.js';
 import { RouteSocket } from '../os/netlink/route-socket.js';
-import type { InterfaceSpec } from '../instance/spec.js';
 import { done, skipped, type StepResult } from './step.js';
 
 /**
@@ -60,4 +61,16 @@ function configureInterface(socket: RouteSocket, spec: InterfaceSpec): string[] 
     actions.push(`default via ${spec.gateway.text}`);
   }
   return actions;
+}
+
+/**
+ * The spec's interfaces plus the DNS cache's address on lo, when the spec names DNS servers (the
+ * cache forwards to them; the guest, its workloads and dockerd's containers ask the cache).
+ */
+export function withDnsCacheAddress(spec: InstanceSpec): InterfaceSpec[] {
+  if (spec.network.dns.length === 0) return spec.network.interfaces;
+  const address = parsePrefix(`${dnsCacheAddress}/32`);
+  const lo = spec.network.interfaces.find((i) => i.name === 'lo');
+  const others = spec.network.interfaces.filter((i) => i.name !== 'lo');
+  return [{ name: 'lo', routes: [], ...lo, addresses: [...(lo?.addresses ?? []), address] }, ...others];
 }

@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { dnsCacheAddress } from '../dns/address.js';
 import type { InstanceSpec } from '../instance/spec.js';
 import { mountAt, readMountInfo } from '../os/mountinfo.js';
 import { dockerdRegistryArgs, writeDockerCerts } from './dockerd-registries.js';
@@ -61,6 +62,9 @@ export function dockerdArgs(spec: InstanceSpec): string[] {
   ];
   if (!d.iptables) args.push('--ip-masq=false');
   if (d.bridge !== undefined) args.push(`--bridge=${d.bridge}`);
+  // Containers ask the guest's DNS cache (it is in the guest's resolv.conf too; said here so no
+  // other resolver can take its place).
+  if (spec.network.dns.length > 0) args.push('--dns', dnsCacheAddress);
   return [...args, ...dockerdRegistryArgs(spec.registries), ...d.args];
 }
 

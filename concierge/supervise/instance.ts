@@ -2,11 +2,13 @@ import { performance } from 'node:perf_hooks';
 import { boot } from '../boot/boot.js';
 import { SpecError, type InstanceSpec } from '../instance/spec.js';
 import type { Timeline } from '../boot/timeline.js';
+import type { DnsServer } from '../dns/server.js';
 import { log } from '../log/logger.js';
 import { PR, sys } from '../sys/index.js';
 import { childRegistry } from './child-registry.js';
 import type { SupervisedDaemon } from './daemon.js';
 import { containerdDaemon, dockerdDaemon } from './daemons.js';
+import { startDnsCache } from './dns-cache.js';
 import { disableCtrlAltDelAndCheckMachineInit } from './machine.js';
 import { Reaper } from './reaper.js';
 import { endMachine, openExitPort, killRemaining, runSteps, unmountAll } from './shutdown.js';
@@ -28,6 +30,7 @@ export class Instance {
   private containerd: SupervisedDaemon | undefined;
   private dockerd: SupervisedDaemon | undefined;
   private workloads: RunningWorkloads | undefined;
+  private dnsCache: Promise<DnsServer | undefined> | undefined;
   private shuttingDown = false;
   private rebootAtEnd = false;
 
@@ -63,6 +66,13 @@ export class Instance {
   }
 
   private startServices(spec: InstanceSpec): void {
+    // The DNS cache first: dockerd and the workloads resolve through it (binding takes a moment).
+    this.dnsCache = startDnsCache(spec);
+    this.dnsCache.then((server) => {
+      if (server !== undefined) this.timeline.mark('dns cache listening', { address: server.address, port: server.port });
+    }, (err: unknown) => {
+      if (!this.shuttingDown) void this.shutdown(`start failed: dns cache: ${(err as Error).message}`, exitCodes.bootFailed);
+    });
     const containerd = containerdDaemon(spec);
     this.containerd = containerd;
     containerd.on('ready', ({ restarts }) => {
@@ -113,6 +123,7 @@ export class Instance {
       { name: 'workloads stopped', run: () => this.workloads?.stop(), timeoutMs: workloadTimeoutMs },
       { name: 'dockerd stopped', run: () => this.dockerd?.stop(), timeoutMs: daemonTimeoutMs },
       { name: 'containerd stopped', run: () => this.containerd?.stop(), timeoutMs: daemonTimeoutMs },
+      { name: 'dns cache closed', run: async () => (await this.dnsCache?.catch(() => undefined))?.close(), timeoutMs: 2000 },
       { name: 'remaining processes ended', run: () => killRemaining(2000) },
       { name: 'reaper stopped', run: () => this.reaper.stop() },
       { name: 'synced', run: () => { process.chdir('/'); sys.sync(); } },

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Writes the sample job's image as a docker archive (the `docker save` format) without a daemon or a
-# registry: one layer with busybox, a static docker CLI at /usr/local/bin/docker and /job/run.sh.
+# registry: one layer with busybox, a static docker CLI at /usr/local/bin/docker, /job/run.sh and
+# /job/network.sh.
 # Reproducible: fixed mtimes and owners, sorted tar. Usage: build-image.sh <out.tar>
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -18,6 +19,7 @@ install -m 755 "$busybox" "$root/bin/busybox"
 for applet in $("$busybox" --list); do [ -e "$root/bin/$applet" ] || ln -s busybox "$root/bin/$applet"; done
 install -m 755 "$cli" "$root/usr/local/bin/docker"
 install -m 755 "$here/run.sh" "$root/job/run.sh"
+install -m 755 "$here/network.sh" "$root/job/network.sh"
 chmod 1777 "$root/tmp"
 printf 'root:x:0:0:root:/root:/bin/sh\n' > "$root/etc/passwd"
 printf 'root:x:0:\n' > "$root/etc/group"

@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { TestNet } from '../lib/testnet.js';
 
 export const repoRoot = new URL('../..', import.meta.url).pathname;
 const guestDir = join(repoRoot, 'guest-rootfs');
@@ -42,6 +43,8 @@ export interface BootOptions {
   spec: unknown;
   cacheDisk?: string;
   timeoutSeconds?: number;
+  /** A NIC on this test network's tap; qemu then runs inside its namespace. */
+  net?: TestNet;
 }
 
 export function scratchDir(): string {
@@ -54,8 +57,10 @@ export async function bootGuest(options: BootOptions): Promise<Boot> {
   writeFileSync(specPath, typeof options.spec === 'string' ? options.spec : JSON.stringify(options.spec, null, 2));
   const args = [join(guestDir, 'boot.sh'), '--spec', specPath, '--timeout', String(options.timeoutSeconds ?? 540)];
   if (options.cacheDisk !== undefined) args.push('--cache', options.cacheDisk);
+  if (options.net !== undefined) args.push('--tap', options.net.tap);
+  const [command, ...rest] = options.net === undefined ? ['bash', ...args] : options.net.command('bash', args);
   const started = performance.now();
-  const child = spawn('bash', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command!, rest, { stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: Boot['lines'] = [];
   let output = '';
   let pending = '';

@@ -51,8 +51,8 @@ describe('PID 1 boot in fresh namespaces', () => {
     expect(readFileSync(instance.path('/etc/hosts'), 'utf8')).toMatch(/^127\.0\.1\.1\tpid1-boot-test$/m);
   });
 
-  it('writes resolv.conf from the spec', () => {
-    expect(readFileSync(instance.path('/etc/resolv.conf'), 'utf8')).toBe('nameserver 192.0.2.53\nsearch example.test\n');
+  it('writes resolv.conf naming the DNS cache (which forwards to the spec\'s servers) and the spec\'s search domains', () => {
+    expect(readFileSync(instance.path('/etc/resolv.conf'), 'utf8')).toBe('nameserver 169.254.53.53\nsearch example.test\n');
   });
 
   it('brings loopback up', () => {
@@ -67,7 +67,7 @@ describe('PID 1 boot in fresh namespaces', () => {
     expect(marks[0]).toBe('boot steps done');
     const done = instance.lines.find((l) => l.json?.timeline === 'boot steps done')!.json!;
     const steps = done.steps as { step: string; tookMs: number; done?: string; skipped?: string }[];
-    expect(steps.map((s) => s.step)).toEqual(['mounts', 'spec', 'root rshared', 'cgroups', 'sysctls', 'rlimits', 'hostname', 'network', 'resolv.conf', 'modules', 'extra mounts']);
+    expect(steps.map((s) => s.step)).toEqual(['mounts', 'spec', 'root rshared', 'cgroups', 'sysctls', 'rlimits', 'hostname', 'modules', 'network', 'resolv.conf', 'extra mounts']);
     for (const s of steps) expect(s.tookMs).toBeGreaterThanOrEqual(0);
     expect(steps.find((s) => s.step === 'mounts')?.done).toContain('/sys/fs/cgroup');
     expect(steps.find((s) => s.step === 'hostname')?.done).toContain('pid1-boot-test');
