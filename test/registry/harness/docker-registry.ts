@@ -1,9 +1,12 @@
 // Debian's docker-registry (distribution 2.8) on a loopback port of its own, with its own storage, over
-// TLS and, when given users, htpasswd basic auth. Started and stopped by the test that uses it.
+// TLS and, when given users, htpasswd basic auth. Started and stopped by the test that uses it. With a
+// test network it serves on the test host's address instead, inside that network's namespace; started
+// again on the same directory it serves what was pushed to it before.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
+import type { TestNet } from '../../lib/testnet.js';
 import { freePort } from './ports.js';
 import type { TestTls } from './tls.js';
 
@@ -14,14 +17,16 @@ export interface RunningRegistry {
   stop(): Promise<void>;
 }
 
-export async function startDockerRegistry(dir: string, tls: TestTls, users: Record<string, string> = {}): Promise<RunningRegistry> {
+export async function startDockerRegistry(dir: string, tls: TestTls, users: Record<string, string> = {},
+  net?: TestNet): Promise<RunningRegistry> {
   mkdirSync(join(dir, 'storage'), { recursive: true });
-  const port = await freePort();
+  const address = net?.hostAddress ?? '127.0.0.1';
+  const port = net === undefined ? await freePort() : 5000;
   const lines = [
     'version: 0.1',
     'log:', '  level: error', '  accesslog:', '    disabled: true',
     'storage:', `  filesystem:`, `    rootdirectory: ${join(dir, 'storage')}`, '  delete:', '    enabled: true',
-    'http:', `  addr: 127.0.0.1:${port}`, '  tls:', `    certificate: ${tls.certPath}`, `    key: ${tls.keyPath}`,
+    'http:', `  addr: ${address}:${port}`, '  tls:', `    certificate: ${tls.certPath}`, `    key: ${tls.keyPath}`,
   ];
   if (Object.keys(users).length > 0) {
     const htpasswd = Object.entries(users)
@@ -30,17 +35,20 @@ export async function startDockerRegistry(dir: string, tls: TestTls, users: Reco
     lines.push('auth:', '  htpasswd:', '    realm: concierge-test', `    path: ${join(dir, 'htpasswd')}`);
   }
   writeFileSync(join(dir, 'config.yml'), `${lines.join('\n')}\n`);
-  const child: ChildProcess = spawn('/usr/bin/docker-registry', ['serve', join(dir, 'config.yml')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const args = ['serve', join(dir, 'config.yml')];
+  const child: ChildProcess = net === undefined
+    ? spawn('/usr/bin/docker-registry', args, { stdio: ['ignore', 'ignore', 'pipe'] })
+    : net.spawn('/usr/bin/docker-registry', args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (c: Buffer) => { stderr += c.toString(); });
   for (let i = 0; ; i++) {
     if (child.exitCode !== null) throw new Error(`docker-registry exited: ${stderr}`);
-    if (await accepts(port)) break;
+    if (net === undefined ? await accepts(port) : await net.run('bash', ['-c', `echo > /dev/tcp/${address}/${port}`]).then(() => true, () => false)) break;
     if (i > 100) throw new Error(`docker-registry did not listen on ${port}: ${stderr}`);
     await new Promise((r) => setTimeout(r, 100));
   }
   return {
-    host: `127.0.0.1:${port}`,
+    host: `${address}:${port}`,
     port,
     stop: async () => {
       if (child.exitCode !== null) return;

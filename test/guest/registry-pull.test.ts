@@ -1,0 +1,78 @@
+// The guest pulls its job's image by reference: docker-registry (TLS with a CA the test makes, basic
+// auth) serves it on the test host of a closed test network, dnsmasq names it registry.test, and the
+// instance spec's registries section gives the CA and credentials. Two boots on one cache disk
+// (containerd's root on it): the first pulls and runs the job; the second, with the registry stopped,
+// starts the job from the cache without fetching anything.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDnsmasq } from '../lib/dnsmasq.js';
+import { createTestNet, type TestNet } from '../lib/testnet.js';
+import { startDockerRegistry, type RunningRegistry } from '../registry/harness/docker-registry.js';
+import { RegistryPusher } from '../registry/harness/push.js';
+import { makeTls, type TestTls } from '../registry/harness/tls.js';
+import { busyboxLayer, fileLayer, imageBlobs } from '../workloads/image-fixtures.js';
+import { bootGuest, buildGuest, initKind, sampleSpec } from './vm.js';
+
+const minutes = (n: number): number => n * 60_000;
+const run = randomBytes(3).toString('hex');
+const password = `pw-${randomBytes(8).toString('hex')}`;
+const image = 'registry.test:5000/ci/job:1';
+
+describe.skipIf(initKind !== 'concierge')('guest: the job image pulled from a registry (needs concierge init)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'guest-registry-'));
+  let net: TestNet;
+  let tls: TestTls;
+  let registry: RunningRegistry | undefined;
+  let spec: Record<string, unknown>;
+
+  beforeAll(async () => {
+    tls = makeTls(dir, ['registry.test']);
+    // Pushed on loopback, then served from the same storage on the test network.
+    const local = await startDockerRegistry(join(dir, 'registry'), tls, { ci: password });
+    const pusher = new RegistryPusher({ host: local.host, ca: tls.caPem, username: 'ci', password });
+    await pusher.image('ci/job', imageBlobs([busyboxLayer(), fileLayer('srv/marker', Buffer.from(`pulled image ${run}\n`), 0o644)], { gzip: true }), '1');
+    await pusher.close();
+    await local.stop();
+    net = await createTestNet('registry');
+    registry = await startDockerRegistry(join(dir, 'registry'), tls, { ci: password }, net);
+    await startDnsmasq({ net, address: net.hostAddress, port: 53, hosts: { 'registry.test': net.hostAddress } });
+    const network = sampleSpec('network-job.json');
+    const cached = sampleSpec('sample-job-cached.json');
+    spec = {
+      hostname: 'ci-guest',
+      modules: [...new Set([...(network.modules as string[]), ...(cached.modules as string[])])],
+      network: network.network,
+      mounts: cached.mounts,
+      containerd: cached.containerd,
+      docker: { enabled: false },
+      registries: { 'registry.test:5000': { username: 'ci', password, ca: tls.caPem } },
+      workloads: [{ id: 'job', image, args: ['cat', '/srv/marker'] }],
+      afterWorkloads: 'poweroff',
+    };
+    await buildGuest();
+  }, minutes(12));
+
+  afterAll(async () => {
+    await registry?.stop();
+    await net?.remove();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('pulls the image on the first boot, and starts the job from the cache disk on the second without the registry', async () => {
+    const cacheDisk = join(dir, 'cache.img');
+    const first = await bootGuest({ spec, net, cacheDisk, timeoutSeconds: 600 });
+    expect(first.output).toContain(`pulled image ${run}`);
+    expect(first.output).toMatch(new RegExp(`"layers":2,"bytes":[0-9]+,"ms":[0-9]+,"msg":"pulled ${image}"`));
+    expect(first.output).not.toContain(password);
+    expect(first.code).toBe(0);
+    await registry?.stop();
+    registry = undefined;
+    const second = await bootGuest({ spec, net, cacheDisk, timeoutSeconds: 600 });
+    expect(second.output).toContain(`pulled image ${run}`);
+    expect(second.output).not.toContain(`"msg":"pulled ${image}"`);
+    expect(second.code).toBe(0);
+  }, minutes(22));
+});
