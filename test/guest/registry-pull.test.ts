@@ -74,5 +74,18 @@ describe.skipIf(initKind !== 'concierge')('guest: the job image pulled from a re
     expect(second.output).toContain(`pulled image ${run}`);
     expect(second.output).not.toContain(`"msg":"pulled ${image}"`);
     expect(second.code).toBe(0);
+    for (const boot of [first, second]) {
+      process.stdout.write(`${boot.lines.filter((l) => /pulled|marker|result exit-code/.test(l.text)).map((l) => l.text).join('\n')}\n`);
+    }
   }, minutes(22));
+
+  it('ends the instance with exit code 125 and the reason when the job image cannot be pulled', async () => {
+    // The registry is stopped (by the test above, or here): nothing answers on registry.test:5000.
+    await registry?.stop();
+    registry = undefined;
+    const boot = await bootGuest({ spec: { ...spec, workloads: [{ id: 'job', image: 'registry.test:5000/ci/job:2', args: ['true'] }] }, net,
+      cacheDisk: join(dir, 'cache-fault.img'), timeoutSeconds: 600 });
+    expect(boot.output).toMatch(/"err":"pull registry\.test:5000\/ci\/job:2: cannot reach https:\/\/registry\.test:5000: [^"]*ECONNREFUSED[^"]*","msg":"workload job did not start"/);
+    expect(boot.code).toBe(125);
+  }, minutes(11));
 });
