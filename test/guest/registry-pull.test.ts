@@ -2,7 +2,9 @@
 // auth) serves it on the test host of a closed test network, dnsmasq names it registry.test, and the
 // instance spec's registries section gives the CA and credentials. Two boots on one cache disk
 // (containerd's root on it): the first pulls and runs the job; the second, with the registry stopped,
-// starts the job from the cache without fetching anything.
+// starts the job from the cache without fetching anything. And the job's own docker: dockerd trusts the
+// registry through the CA the spec gives (certs.d), and the job logs in, pulls, builds FROM the registry
+// and pushes through its docker socket.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -55,11 +57,46 @@ describe.skipIf(initKind !== 'concierge')('guest: the job image pulled from a re
     await buildGuest();
   }, minutes(12));
 
+  /** The registry's answer to a manifest request, from inside the test network (curl in its namespace). */
+  const fetchManifest = async (repository: string, tag: string): Promise<number> => {
+    const { stdout } = await net.run('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '--cacert', tls.caPath, '-u', `ci:${password}`,
+      '--resolve', `registry.test:5000:${net.hostAddress}`, '-H', 'Accept: application/vnd.docker.distribution.manifest.v2+json',
+      `https://registry.test:5000/v2/${repository}/manifests/${tag}`]);
+    return Number(stdout);
+  };
+
   afterAll(async () => {
     await registry?.stop();
     await net?.remove();
     rmSync(dir, { recursive: true, force: true });
   });
+
+  it("lets the job's docker log in, pull, build FROM the registry and push, with the CA from the spec", async () => {
+    const script = [
+      'set -eu',
+      'echo "$REGISTRY_PASSWORD" | docker login registry.test:5000 -u ci --password-stdin',
+      'docker pull -q registry.test:5000/ci/job:1',
+      'ctx=$(mktemp -d)',
+      'echo "built on $(hostname)" > "$ctx/built.txt"',
+      'printf "FROM registry.test:5000/ci/job:1\\nCOPY built.txt /srv/built.txt\\n" > "$ctx/Dockerfile"',
+      'docker build -q -t registry.test:5000/ci/built:1 "$ctx"',
+      'docker push -q registry.test:5000/ci/built:1',
+      'echo "job-docker: pushed"',
+    ].join('\n');
+    const boot = await bootGuest({
+      spec: {
+        ...spec, mounts: [], containerd: {}, docker: { iptables: false, bridge: 'none' },
+        // The job gets the password because this spec says so (its env), not from the registries section.
+        workloads: [{ id: 'job', image: '/usr/share/concierge/images/sample-job.tar', args: ['sh', '-c', script], network: 'host',
+          dockerAccess: true, env: { REGISTRY_PASSWORD: password } }],
+      },
+      net, timeoutSeconds: 600,
+    });
+    expect(boot.output).toContain('job-docker: pushed');
+    expect(boot.code).toBe(0);
+    const pushed = await fetchManifest('ci/built', '1');
+    expect(pushed).toBe(200);
+  }, minutes(11));
 
   it('pulls the image on the first boot, and starts the job from the cache disk on the second without the registry', async () => {
     const cacheDisk = join(dir, 'cache.img');
