@@ -4,6 +4,7 @@
 // Tokens are kept per origin and scope until they expire.
 import type { RegistryCredentials } from './settings.js';
 import { RegistryError } from './errors.js';
+import { isJsonObject } from './manifest.js';
 import { readBody, type Transport } from './transport.js';
 import { parseChallenges } from './www-authenticate.js';
 
@@ -87,8 +88,8 @@ export class Authorizer {
     } catch {
       throw new RegistryError('protocol', `the token server ${url.origin} sent no JSON`);
     }
-    if (typeof parsed !== 'object' || parsed === null) throw new RegistryError('protocol', `the token server ${url.origin} sent no token`);
-    const doc = parsed as Record<string, unknown>;
+    if (!isJsonObject(parsed)) throw new RegistryError('protocol', `the token server ${url.origin} sent no token`);
+    const doc = parsed;
     const value = typeof doc.token === 'string' && doc.token !== '' ? doc.token
       : typeof doc.access_token === 'string' && doc.access_token !== '' ? doc.access_token : undefined;
     if (value === undefined) throw new RegistryError('protocol', `the token server ${url.origin} sent no token`);

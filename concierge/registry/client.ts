@@ -70,7 +70,7 @@ export class RegistryClient {
           }
           throw err;
         }
-        failures.push(`${endpoint.origin}: ${(err as Error).message}`);
+        failures.push(`${endpoint.origin}: ${err instanceof Error ? err.message : String(err)}`);
       }
     }
     throw new Error('unreachable: the registry itself is always the last endpoint');
@@ -137,7 +137,7 @@ export class RegistryClient {
   async smallBlob(ref: ImageReference, descriptor: Descriptor, signal?: AbortSignal): Promise<Buffer> {
     if (descriptor.size > manifestLimit) throw new RegistryError('protocol', `blob ${descriptor.digest} is ${descriptor.size} bytes, too large for a config`);
     const chunks: Buffer[] = [];
-    for await (const chunk of await this.blob(ref, descriptor, signal)) chunks.push(chunk as Buffer);
+    for await (const chunk of await this.blob(ref, descriptor, signal)) if (Buffer.isBuffer(chunk)) chunks.push(chunk);
     return Buffer.concat(chunks);
   }
 

@@ -38,9 +38,13 @@ function protocol(what: string): RegistryError {
   return new RegistryError('protocol', what);
 }
 
+export function isJsonObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
 function objectAt(value: unknown, where: string): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw protocol(`${where}: expected a JSON object`);
-  return value as Record<string, unknown>;
+  if (!isJsonObject(value)) throw protocol(`${where}: expected a JSON object`);
+  return value;
 }
 
 function stringAt(value: unknown, where: string): string {

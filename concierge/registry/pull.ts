@@ -191,5 +191,5 @@ async function fetchAndUnpack(client: ContainerdClient, registry: RegistryClient
 }
 
 function isAbort(err: unknown): boolean {
-  return err instanceof Error && (err.name === 'AbortError' || (err as { code?: unknown }).code === 'UND_ERR_ABORTED');
+  return err instanceof Error && (err.name === 'AbortError' || ('code' in err && err.code === 'UND_ERR_ABORTED'));
 }

@@ -26,7 +26,7 @@ export function parseReference(text: string): ImageReference {
   try {
     name = normalizeReference(text);
   } catch (err) {
-    throw new ReferenceError((err as Error).message);
+    throw new ReferenceError(err instanceof Error ? err.message : String(err));
   }
   const bad = (why: string) => new ReferenceError(`invalid image reference ${JSON.stringify(text)}: ${why}`);
   let rest = name;

@@ -31,7 +31,7 @@ export function transportFailure(err: unknown, origin: string): Error {
   if (err instanceof errors.BodyTimeoutError || err instanceof errors.HeadersTimeoutError) {
     return new RegistryError('stalled', `${origin} stopped sending (${err.message})`);
   }
-  const code = (err as { code?: unknown }).code;
+  const code = err instanceof Error && 'code' in err ? err.code : undefined;
   const message = err instanceof Error ? err.message : String(err);
   if (typeof code === 'string' && (connectCodes.has(code) || code.startsWith('ERR_TLS') || code.includes('CERT') || code.startsWith('UNABLE_TO')
     || code === 'DEPTH_ZERO_SELF_SIGNED_CERT' || code === 'SELF_SIGNED_CERT_IN_CHAIN')) {
