@@ -27,6 +27,11 @@ module.exports = {
       from: { path: part('containerd') }, to: { path: ['^concierge/', '^proto/'], pathNot: [part('containerd'), part('log'), generated] },
     },
     {
+      name: 'registry-is-a-client-library', severity: 'error',
+      comment: 'registry/ pulls images into containerd: it knows containerd/ and log/, nothing of workloads, the proxy or PID 1.',
+      from: { path: part('registry') }, to: { path: '^concierge/', pathNot: [part('registry'), part('containerd'), part('log')] },
+    },
+    {
       name: 'workloads-not-above', severity: 'error',
       comment: 'workloads/ owns its ports (docker access); the proxy and PID 1 plug in from the composition roots.',
       from: { path: part('workloads') }, to: { path: [part('dockerproxy'), part('boot'), part('supervise'), part('cli')] },

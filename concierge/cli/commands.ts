@@ -8,6 +8,7 @@ export interface Command {
 export const commands: Record<string, Command> = {
   init: { summary: 'run as the guest\'s init (PID 1): boot, supervise containerd + dockerd, run the workloads', load: () => import('./init.js') },
   run: { summary: 'run one workload (a containerd container) from a workload spec', load: () => import('./run.js') },
+  pull: { summary: 'pull an image from its registry into containerd', load: () => import('./pull.js') },
   serve: { summary: 'run an instance spec\'s workloads with a control API on a unix socket', load: () => import('./serve.js') },
   proxy: { summary: 'serve the Docker API on a unix socket, forwarding to dockerd', load: () => import('./proxy.js') },
 };

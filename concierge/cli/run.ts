@@ -4,13 +4,19 @@ import { WorkloadRunner } from '../workloads/runner.js';
 import { SpecError } from '../instance/spec-fields.js';
 import { readSpecDocument } from '../instance/spec-source.js';
 import { parseWorkloadSpec } from '../instance/spec-workloads.js';
+import { registriesAt, type RegistriesSpec } from '../instance/spec-registries.js';
+import { workloadDidNotStartExitCode } from '../workloads/exit-codes.js';
 import { runnerOptionsFromFlags } from './runner-options.js';
 import { UsageError } from './usage-error.js';
 
-const help = `usage: concierge run --spec <workload.json> [--containerd <sock>] [--containerd-state <dir>] [--docker <sock>]
+const help = `usage: concierge run --spec <workload.json> [--registries <registries.json>] [--containerd <sock>]
+                     [--containerd-state <dir>] [--docker <sock>]
 Runs one workload as a containerd container in the "default" namespace, streams its stdout and stderr,
 and exits with its exit code. Ctrl-C (or SIGTERM) stops it (SIGTERM, then SIGKILL after its stopTimeout)
-and removes it.
+and removes it. Exit code 2: a bad spec; ${workloadDidNotStartExitCode}: the workload could not start (its image could
+not be pulled or resolved, or its container not made).
+  --registries        credentials, CAs and mirrors for images pulled by reference (the instance spec's
+                      "registries" section as a file of its own)
   --containerd        containerd's socket (default /run/containerd/containerd.sock)
   --containerd-state  containerd's state directory (default /run/containerd)
   --docker            the docker socket bound at /var/run/docker.sock for a workload with dockerAccess`;
@@ -20,6 +26,7 @@ export async function run(args: string[]): Promise<number | undefined> {
     args,
     options: {
       spec: { type: 'string' },
+      registries: { type: 'string' },
       containerd: { type: 'string' },
       'containerd-state': { type: 'string' },
       docker: { type: 'string' },
@@ -33,9 +40,11 @@ export async function run(args: string[]): Promise<number | undefined> {
   }
   if (!values.spec) throw new UsageError(`--spec is required\n${help}`);
   let spec;
+  let registries: RegistriesSpec | undefined;
   try {
     const { document, baseDir } = readSpecDocument(values.spec);
     spec = parseWorkloadSpec(document, { baseDir });
+    if (values.registries !== undefined) registries = registriesAt(readSpecDocument(values.registries).document, values.registries);
   } catch (err) {
     if (err instanceof SpecError) {
       process.stderr.write(`concierge run: ${err.message}\n`);
@@ -43,7 +52,7 @@ export async function run(args: string[]): Promise<number | undefined> {
     }
     throw err;
   }
-  const runner = await WorkloadRunner.open(runnerOptionsFromFlags(values));
+  const runner = await WorkloadRunner.open({ ...runnerOptionsFromFlags(values), ...(registries === undefined ? {} : { registries }) });
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) return;
@@ -55,7 +64,13 @@ export async function run(args: string[]): Promise<number | undefined> {
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
   try {
-    const workload = await runner.start(spec, (stream, chunk) => (stream === 'stdout' ? process.stdout : process.stderr).write(chunk));
+    let workload;
+    try {
+      workload = await runner.start(spec, (stream, chunk) => (stream === 'stdout' ? process.stdout : process.stderr).write(chunk));
+    } catch (err) {
+      process.stderr.write(`concierge run: workload ${spec.id} did not start: ${(err as Error).message}\n`);
+      return workloadDidNotStartExitCode;
+    }
     if (stopping) void workload.stop();
     const exit = await workload.wait();
     return exit.exitCode;

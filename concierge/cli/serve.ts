@@ -3,7 +3,9 @@ import { log } from '../log/logger.js';
 import { startControlApi } from '../workloads/control-api.js';
 import { lastExitCode } from '../workloads/last-exit.js';
 import { WorkloadRunner } from '../workloads/runner.js';
-import { SpecError } from '../instance/spec-fields.js';
+import { SpecError, optional, recordAt } from '../instance/spec-fields.js';
+import { registriesAt, type RegistriesSpec } from '../instance/spec-registries.js';
+import { workloadDidNotStartExitCode } from '../workloads/exit-codes.js';
 import { readSpecDocument } from '../instance/spec-source.js';
 import { parseInstanceWorkloads } from '../instance/spec-workloads.js';
 import { runnerOptionsFromFlags } from './runner-options.js';
@@ -36,10 +38,12 @@ export async function run(args: string[]): Promise<number | undefined> {
   if (!values.spec || !values.control) throw new UsageError(`--spec and --control are required\n${help}`);
   let specs;
   let baseDir: string;
+  let registries: RegistriesSpec | undefined;
   try {
     const file = readSpecDocument(values.spec);
     baseDir = file.baseDir;
     specs = parseInstanceWorkloads(file.document, { baseDir });
+    registries = optional(recordAt(file.document, 'spec').registries, (v) => registriesAt(v, 'spec.registries'));
   } catch (err) {
     if (err instanceof SpecError) {
       process.stderr.write(`concierge serve: ${err.message}\n`);
@@ -47,7 +51,7 @@ export async function run(args: string[]): Promise<number | undefined> {
     }
     throw err;
   }
-  const runner = await WorkloadRunner.open(runnerOptionsFromFlags(values));
+  const runner = await WorkloadRunner.open({ ...runnerOptionsFromFlags(values), ...(registries === undefined ? {} : { registries }) });
   const api = await startControlApi(runner, values.control, { baseDir });
   let finish!: (code: number) => void;
   const finished = new Promise<number>((resolve) => { finish = resolve; });
@@ -64,7 +68,7 @@ export async function run(args: string[]): Promise<number | undefined> {
   }
   if (values['exit-with-workloads']) {
     void lastExitCode(started.map(async (r) => {
-      if (r.status === 'rejected') return 1;
+      if (r.status === 'rejected') return workloadDidNotStartExitCode;
       return (await r.value.wait()).exitCode;
     })).then(finish);
   }

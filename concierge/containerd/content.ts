@@ -7,6 +7,7 @@ import type { ContainerdClient } from './client.js';
 import { ContainerdError, ignoreNotFound, isAlreadyExists, isNotFound } from './errors.js';
 
 const chunkSize = 1024 * 1024;
+const writesInFlight = 4;
 
 export interface BlobToWrite {
   digest: string;
@@ -27,14 +28,34 @@ export async function writeBlob(client: ContainerdClient, blob: BlobToWrite): Pr
   try {
     await write.exchange({ action: WriteAction.STAT, ref, total, expected: blob.digest });
     let offset = 0n;
+    // Streams from a socket come in small pieces: gather them into chunks of up to 1 MiB. A few writes
+    // are kept in flight (containerd answers them in order), so reading the source overlaps containerd's
+    // writing instead of waiting a round trip per chunk.
+    let pending: Buffer[] = [];
+    let pendingSize = 0;
+    const inFlight: Promise<unknown>[] = [];
+    const flush = async () => {
+      const data = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingSize);
+      pending = [];
+      pendingSize = 0;
+      const answer = write.exchange({ action: WriteAction.WRITE, ref, offset, data });
+      answer.catch(() => undefined); // awaited below, or the write failed and the error comes from the first awaited
+      inFlight.push(answer);
+      offset += BigInt(data.length);
+      if (inFlight.length >= writesInFlight) await inFlight.shift();
+    };
     for await (const piece of blob.open()) {
       const buffer = piece as Buffer;
-      for (let at = 0; at < buffer.length; at += chunkSize) {
-        const data = buffer.subarray(at, at + chunkSize);
-        await write.exchange({ action: WriteAction.WRITE, ref, offset, data });
-        offset += BigInt(data.length);
+      for (let at = 0; at < buffer.length;) {
+        const take = Math.min(chunkSize - pendingSize, buffer.length - at);
+        pending.push(buffer.subarray(at, at + take));
+        pendingSize += take;
+        at += take;
+        if (pendingSize === chunkSize) await flush();
       }
     }
+    if (pendingSize > 0) await flush();
+    await Promise.all(inFlight);
     if (offset !== total) throw new Error(`blob ${blob.digest}: read ${offset} bytes, expected ${total}`);
     // The offset must be given: containerd truncates the ingest to a zero offset before committing.
     await write.exchange({ action: WriteAction.COMMIT, ref, offset, total, expected: blob.digest, labels: blob.labels ?? {} });

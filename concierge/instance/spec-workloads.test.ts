@@ -12,8 +12,10 @@ describe('workload spec', () => {
       id: 'job-1', image: { archive: '/specs/img.tar' }, args: ['sh', '-c', 'true'], env: ['A=1'], cwd: '/work', user: '1000:1000',
       mounts: [{ source: '/specs/data', target: '/data', readonly: true }], network: 'host', dockerAccess: true, dockerPolicy: ISOLATED, stopTimeout: 3,
     });
+    expect(parseWorkloadSpec({ id: 'a', image: 'registry.test:5000/ci/job@sha256:' + 'a'.repeat(64), pullPolicy: 'always' }))
+      .toMatchObject({ image: { reference: `registry.test:5000/ci/job@sha256:${'a'.repeat(64)}`, pullPolicy: 'always' } });
     expect(parseWorkloadSpec({ id: 'a', image: 'busybox:latest' })).toMatchObject({
-      image: { reference: 'busybox:latest' }, env: [], mounts: [], network: 'none', dockerAccess: false, stopTimeout: 10,
+      image: { reference: 'busybox:latest', pullPolicy: 'if-not-present' }, env: [], mounts: [], network: 'none', dockerAccess: false, stopTimeout: 10,
     });
   });
 
@@ -39,6 +41,8 @@ describe('workload spec', () => {
     [{ id: 'a', image: 'x', dockerPolicy: { capAdd: 'ALL' } }, /dockerPolicy\.capAdd: expected an array/],
     [{ id: 'a', image: 'x', dockerPolicy: { hostNetwork: true } }, /dockerPolicy: unknown field "hostNetwork"/],
     [{ id: 'a', image: 'x', privileged: true }, /unknown field "privileged"/],
+    [{ id: 'a', image: 'x', pullPolicy: 'sometimes' }, /pullPolicy/],
+    [{ id: 'a', image: './x.tar', pullPolicy: 'always' }, /pullPolicy: applies to an image reference/],
     [{ id: 'a', image: 'x', dockerAccess: true, mounts: [{ source: '/s', target: '/var/run/docker.sock' }] }, /docker.sock/],
   ])('refuses %j', (input, message) => {
     expect(() => parseWorkloadSpec(input)).toThrow(message);

@@ -6,6 +6,9 @@ import {
   SpecError, arrayAt, booleanAt, isFields, numberAt, objectAt, oneOf, optional, pathAt, recordAt, stringAt,
 } from './spec-fields.js';
 
+/** When a referenced image is pulled: every start, only when containerd lacks it (default), or never. */
+export type PullPolicy = 'always' | 'if-not-present' | 'never';
+
 export interface BindMount {
   source: string;
   target: string;
@@ -14,8 +17,8 @@ export interface BindMount {
 
 export interface WorkloadSpec {
   id: string;
-  /** An archive path (absolute after validation) or an image reference already in containerd. */
-  image: { archive: string } | { reference: string };
+  /** An archive path (absolute after validation) or an image reference, pulled as `pullPolicy` says. */
+  image: { archive: string } | { reference: string; pullPolicy: PullPolicy };
   /** The process; by default the image's entrypoint and cmd. */
   args?: string[];
   /** KEY=value entries, added to (and overriding) the image's. */
@@ -34,7 +37,7 @@ export interface WorkloadSpec {
 
 const idPattern = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
 const userPattern = /^[A-Za-z0-9_.][A-Za-z0-9_.-]{0,63}\$?(:[A-Za-z0-9_.][A-Za-z0-9_.-]{0,63})?$/;
-const fields = ['id', 'image', 'args', 'env', 'cwd', 'user', 'mounts', 'network', 'dockerAccess', 'dockerPolicy', 'stopTimeout'] as const;
+const fields = ['id', 'image', 'pullPolicy', 'args', 'env', 'cwd', 'user', 'mounts', 'network', 'dockerAccess', 'dockerPolicy', 'stopTimeout'] as const;
 
 /** An image value naming a file: absolute or explicitly relative ("./", "../"), or ending in .tar / .tar.gz. */
 function isArchivePath(image: string): boolean {
@@ -57,9 +60,12 @@ export function parseWorkloadSpec(input: unknown, options: { baseDir?: string; w
   const at = where === 'workload' ? `workload ${o.id}` : `${where} (${o.id})`;
   if (typeof o.image !== 'string' || o.image === '') throw new SpecError(`${at}: image: expected an archive path or an image reference`);
   const image = stringAt(o.image, `${at}: image`);
+  const pullPolicy = optional(o.pullPolicy, (v) => oneOf(v, `${at}: pullPolicy`, ['always', 'if-not-present', 'never'] as const));
+  const archive = isArchivePath(image);
+  if (archive && pullPolicy !== undefined) throw new SpecError(`${at}: pullPolicy: applies to an image reference, not an archive path`);
   const spec: WorkloadSpec = {
     id: o.id,
-    image: isArchivePath(image) ? { archive: resolve(baseDir, image) } : { reference: image },
+    image: archive ? { archive: resolve(baseDir, image) } : { reference: image, pullPolicy: pullPolicy ?? 'if-not-present' },
     env: optional(o.env, (v) => env(v, `${at}: env`)) ?? [],
     mounts: optional(o.mounts, (v) => arrayAt(v, `${at}: mounts`, (m, w) => bindMount(m, w, baseDir))) ?? [],
     network: optional(o.network, (v) => oneOf(v, `${at}: network`, ['host', 'none'] as const)) ?? 'none',

@@ -5,6 +5,7 @@ import { parseIp, parsePrefix, type IpAddress, type IpPrefix } from '../os/netli
 import {
   SpecError, arrayAt, booleanAt, integerAt, isFields, objectAt, oneOf, optional, parsedAt, pathAt, recordAt, stringAt, type Fields,
 } from './spec-fields.js';
+import { registriesAt, type RegistriesSpec } from './spec-registries.js';
 import { workloadsAt, type WorkloadSpec } from './spec-workloads.js';
 
 export { SpecError };
@@ -68,6 +69,8 @@ export interface InstanceSpec {
   mounts: MountSpec[];
   containerd: ContainerdSpec;
   docker: DockerSpec;
+  /** Per registry host: credentials, CA, plain HTTP, mirrors (concierge's pulls and dockerd's configuration). */
+  registries: RegistriesSpec;
   workloads: WorkloadSpec[];
   /** What the instance does when its last workload exits: power off (the CI default), reboot, or stay up. */
   afterWorkloads: 'poweroff' | 'reboot' | 'stay';
@@ -84,7 +87,7 @@ export const rlimitNames = ['nofile', 'nproc', 'core', 'memlock', 'stack'] as co
 const maxRlimit = 2n ** 63n;
 
 export const topLevelFields = [
-  'hostname', 'network', 'sysctls', 'rlimits', 'modules', 'mounts', 'containerd', 'docker', 'workloads',
+  'hostname', 'network', 'sysctls', 'rlimits', 'modules', 'mounts', 'containerd', 'docker', 'registries', 'workloads',
   'afterWorkloads', 'shutdown', 'runDir',
 ] as const;
 
@@ -102,6 +105,7 @@ export function validateSpec(input: unknown, baseDir = '/'): InstanceSpec {
     mounts: optional(spec.mounts, (v) => arrayAt(v, 'spec.mounts', mount)) ?? [],
     containerd: containerd(spec.containerd),
     docker: docker(spec.docker),
+    registries: optional(spec.registries, (v) => registriesAt(v, 'spec.registries')) ?? new Map(),
     workloads: optional(spec.workloads, (v) => workloadsAt(v, 'spec.workloads', baseDir)) ?? [],
     afterWorkloads,
     shutdown: shutdown(spec.shutdown),

@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { dnsCacheAddress } from '../dns/address.js';
 import type { InstanceSpec } from '../instance/spec.js';
 import { mountAt, readMountInfo } from '../os/mountinfo.js';
+import { dockerdRegistryArgs, writeDockerCerts } from './dockerd-registries.js';
 import { SupervisedDaemon } from './daemon.js';
 import { dockerAnswers, socketAccepts } from './readiness.js';
 
@@ -64,7 +65,7 @@ export function dockerdArgs(spec: InstanceSpec): string[] {
   // Containers ask the guest's DNS cache (it is in the guest's resolv.conf too; said here so no
   // other resolver can take its place).
   if (spec.network.dns.length > 0) args.push('--dns', dnsCacheAddress);
-  return [...args, ...d.args];
+  return [...args, ...dockerdRegistryArgs(spec.registries), ...d.args];
 }
 
 /** runc cannot pivot_root out of an initramfs: dockerd must be told. */
@@ -77,6 +78,7 @@ export function dockerdDaemon(spec: InstanceSpec): SupervisedDaemon {
   mkdirSync(dirname(spec.docker.socket), { recursive: true });
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? defaultPath, ...spec.docker.env };
   if (rootIsRamdisk() && env.DOCKER_RAMDISK === undefined) env.DOCKER_RAMDISK = 'true';
+  writeDockerCerts(spec.registries);
   return new SupervisedDaemon({
     name: 'dockerd',
     command: 'dockerd',

@@ -4,6 +4,7 @@ import { startProxy } from '../dockerproxy/index.js';
 import type { InstanceSpec } from '../instance/spec.js';
 import type { Timeline } from '../boot/timeline.js';
 import { log } from '../log/logger.js';
+import { workloadDidNotStartExitCode } from '../workloads/exit-codes.js';
 import { lastExitCode } from '../workloads/last-exit.js';
 import { WorkloadRunner } from '../workloads/runner.js';
 import { callerSocketAccess, callerSocketDefaults, dockerdWaitMs } from './docker-access.js';
@@ -15,7 +16,7 @@ export interface RunningWorkloads {
 
 /**
  * Starts the proxy (when dockerd is enabled) and every workload of the spec. `onDone` gets the last
- * workload's exit code once all have ended; a workload that fails to start counts as exit code 1.
+ * workload's exit code once all have ended; a workload that fails to start counts as exit code 125.
  * Workload output goes to the console.
  */
 export async function startWorkloads(spec: InstanceSpec, timeline: Timeline, onDone: (lastExitCode: number) => void): Promise<RunningWorkloads> {
@@ -32,6 +33,7 @@ export async function startWorkloads(spec: InstanceSpec, timeline: Timeline, onD
     // Each workload with dockerAccess gets a caller-aware socket of its own in front of dockerd.
     ...(spec.docker.enabled ? { dockerAccess: callerSocketAccess(callerSocketDefaults(spec.docker.socket, spec.runDir)) } : {}),
     fifoRoot: `${spec.runDir}/fifo`,
+    registries: spec.registries,
   });
   let first = true;
   const write = (stream: 'stdout' | 'stderr', chunk: Buffer): void => {
@@ -48,8 +50,8 @@ export async function startWorkloads(spec: InstanceSpec, timeline: Timeline, onD
       log.info({ workload: w.id, exitCode: exit.exitCode }, `workload ${w.id} exited with ${exit.exitCode}`);
       return exit.exitCode;
     } catch (err) {
-      log.error({ workload: w.id, err: (err as Error).message }, `workload ${w.id} failed`);
-      return 1;
+      log.error({ workload: w.id, err: (err as Error).message }, `workload ${w.id} did not start`);
+      return workloadDidNotStartExitCode;
     }
   });
   void lastExitCode(results).then(onDone);

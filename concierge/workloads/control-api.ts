@@ -11,6 +11,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { constants } from 'node:os';
 import { rmSync } from 'node:fs';
 import { ImageNotFoundError } from '../containerd/images/resolve.js';
+import { RegistryError } from '../registry/errors.js';
 import { log } from '../log/logger.js';
 import { OutputLog } from './output-log.js';
 import type { WorkloadRunner } from './runner.js';
@@ -86,6 +87,8 @@ export async function startControlApi(runner: WorkloadRunner, socketPath: string
       output.end();
       // What the request named and the image lacks is the client's to fix, as dockerd answers it.
       if (err instanceof ImageNotFoundError) throw new HttpError(404, err.message);
+      // A pull that failed: what the registry lacks is the client's to fix, the rest is the registry's (a gateway's 502).
+      if (err instanceof RegistryError) throw new HttpError(err.reason === 'not-found' || err.reason === 'platform' ? 404 : 502, err.message);
       if (err instanceof UserLookupError) throw new HttpError(400, err.message);
       throw err;
     }

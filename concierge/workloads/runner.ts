@@ -6,11 +6,14 @@ import { EventEmitter } from 'node:events';
 import { stat } from 'node:fs/promises';
 import { ContainerdClient, defaultContainerdSocket } from '../containerd/client.js';
 import { importImageArchive, type ResolvedImage } from '../containerd/images/import.js';
-import { resolveImage } from '../containerd/images/resolve.js';
+import { RegistryClient, type RegistryClientOptions } from '../registry/client.js';
+import { pullImage } from '../registry/pull.js';
+import type { RegistrySettings } from '../registry/settings.js';
 import { subscribeTaskExits, type TaskExitSubscription } from '../containerd/task-exits.js';
 import { log } from '../log/logger.js';
 import { removeOrphanedWorkloads } from './cleanup.js';
 import { noDockerAccess, type DockerAccessProvider } from './docker-access.js';
+import { imageByReference } from './image-reference.js';
 import { labels } from './owner.js';
 import type { WorkloadSpec } from '../instance/spec-workloads.js';
 import { Workload, type WorkloadExit, type WorkloadInfo } from './workload.js';
@@ -24,6 +27,9 @@ export interface WorkloadRunnerOptions {
   dockerAccess?: DockerAccessProvider;
   fifoRoot?: string;
   runtime?: string;
+  /** Credentials, CAs and mirrors for images pulled by reference. */
+  registries?: RegistrySettings;
+  registryClient?: RegistryClientOptions;
 }
 
 export interface TaskExitNotice {
@@ -41,8 +47,12 @@ export class WorkloadRunner extends EventEmitter<RunnerEvents> {
   readonly client: ContainerdClient;
   private readonly workloads = new Map<string, Workload>();
   private readonly images = new Map<string, Promise<ResolvedImage>>();
+  private readonly pulls = new Map<string, Promise<ResolvedImage>>();
+  private registry: RegistryClient | undefined;
   private subscription: TaskExitSubscription | undefined;
-  private readonly options: Required<WorkloadRunnerOptions>;
+  private readonly options: Required<Omit<WorkloadRunnerOptions, 'registries' | 'registryClient'>>;
+  private readonly registries: RegistrySettings;
+  private readonly registryClientOptions: RegistryClientOptions;
 
   private constructor(options: WorkloadRunnerOptions) {
     super();
@@ -54,7 +64,22 @@ export class WorkloadRunner extends EventEmitter<RunnerEvents> {
       fifoRoot: options.fifoRoot ?? '/run/concierge/fifo',
       runtime: options.runtime ?? 'io.containerd.runc.v2',
     };
+    this.registries = options.registries ?? new Map();
+    this.registryClientOptions = options.registryClient ?? {};
     this.client = ContainerdClient.connect(this.options.containerdSocket, this.options.namespace);
+  }
+
+  /** One pull per reference at a time: workloads starting together share it. */
+  private pull(reference: string): Promise<ResolvedImage> {
+    let pending = this.pulls.get(reference);
+    if (pending === undefined) {
+      this.registry ??= new RegistryClient(this.registries, this.registryClientOptions);
+      pending = pullImage(this.client, this.registry, reference);
+      this.pulls.set(reference, pending);
+      const forget = () => this.pulls.delete(reference);
+      pending.then(forget, forget);
+    }
+    return pending;
   }
 
   /**
@@ -82,7 +107,9 @@ export class WorkloadRunner extends EventEmitter<RunnerEvents> {
   /** The image of a spec, imported once per archive (path, size and mtime) for the runner's life. */
   private image(spec: WorkloadSpec): Promise<ResolvedImage> {
     const load = async (): Promise<ResolvedImage> => {
-      if ('reference' in spec.image) return resolveImage(this.client, spec.image.reference);
+      if ('reference' in spec.image) {
+        return imageByReference(this.client, spec.image.reference, spec.image.pullPolicy, (ref) => this.pull(ref));
+      }
       const { archive } = spec.image;
       const st = await stat(archive).catch(() => { throw new Error(`workload ${spec.id}: image archive ${archive} does not exist`); });
       const key = `${archive}\0${st.size}\0${st.mtimeMs}`;
@@ -159,6 +186,7 @@ export class WorkloadRunner extends EventEmitter<RunnerEvents> {
   async close(): Promise<void> {
     await this.stopAll();
     this.subscription?.close();
+    await this.registry?.close();
     this.client.close();
   }
 }

@@ -150,7 +150,7 @@ describe('concierge serve', () => {
 
     expect(await api(control, 'GET', '/workloads/nope')).toEqual({ status: 404, body: '{"message":"no such workload: nope"}' });
     expect((await api(control, 'POST', '/workloads', { id: 'bad', image: 'x', user: 'a:b:c' })).status).toBe(400);
-    const missing = await api(control, 'POST', '/workloads', { id: 'no-image', image: 'test.local/never-imported:1', args: ['true'] });
+    const missing = await api(control, 'POST', '/workloads', { id: 'no-image', image: 'test.local/never-imported:1', pullPolicy: 'never', args: ['true'] });
     expect(missing.status).toBe(404);
     expect(JSON.parse(missing.body)).toEqual({ message: expect.stringContaining('image test.local/never-imported:1 is not in containerd') as unknown });
     const ghost = await api(control, 'POST', '/workloads', { id: 'ghost-user', image: './busybox.tar', user: 'ghost', args: ['true'] });

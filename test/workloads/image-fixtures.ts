@@ -8,7 +8,7 @@ import { tar, type TarEntry } from '../lib/tar.js';
 
 export { busyboxLayer, tar };
 
-const sha = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+export const sha = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
 /** A layer carrying one more file, e.g. the static docker CLI. */
 export function fileLayer(path: string, data: Buffer, mode = 0o755): Buffer {
@@ -20,11 +20,13 @@ export interface ImageOptions {
   cmd?: string[];
   /** The config's User (Dockerfile USER). */
   user?: string;
+  /** The config's architecture (default: this machine's). */
+  architecture?: string;
 }
 
 function imageConfig(diffIds: string[], options: ImageOptions): Buffer {
   return Buffer.from(JSON.stringify({
-    architecture: process.arch === 'x64' ? 'amd64' : process.arch, os: 'linux',
+    architecture: options.architecture ?? (process.arch === 'x64' ? 'amd64' : process.arch), os: 'linux',
     config: { Env: ['PATH=/usr/local/bin:/bin', 'FROM_IMAGE=yes'], Cmd: options.cmd ?? ['sh'], WorkingDir: '/', ...(options.user === undefined ? {} : { User: options.user }) },
     rootfs: { type: 'layers', diff_ids: diffIds },
   }));
@@ -43,18 +45,34 @@ export function dockerArchive(layers: Buffer[], repoTag: string, options: ImageO
   ]);
 }
 
-/** An OCI image layout archive; gzip: layers as tar+gzip. */
-export function ociArchive(layers: Buffer[], refName: string, options: ImageOptions = {}): Buffer {
+/** The blobs of an image as a registry serves them: manifest, config and (stored) layers, with their digests. */
+export interface ImageBlobs {
+  manifest: Buffer;
+  manifestMediaType: string;
+  config: Buffer;
+  layers: Buffer[];
+}
+
+/** An image's blobs; `docker`: Docker schema2 media types instead of OCI's. */
+export function imageBlobs(layers: Buffer[], options: ImageOptions & { docker?: boolean } = {}): ImageBlobs {
   const config = imageConfig(layers.map(sha), options);
   const stored = layers.map((l) => (options.gzip ? gzipSync(l) : l));
+  const types = options.docker
+    ? { manifest: 'application/vnd.docker.distribution.manifest.v2+json', config: 'application/vnd.docker.container.image.v1+json',
+      layer: options.gzip ? 'application/vnd.docker.image.rootfs.diff.tar.gzip' : 'application/vnd.docker.image.rootfs.diff.tar' }
+    : { manifest: 'application/vnd.oci.image.manifest.v1+json', config: 'application/vnd.oci.image.config.v1+json',
+      layer: options.gzip ? 'application/vnd.oci.image.layer.v1.tar+gzip' : 'application/vnd.oci.image.layer.v1.tar' };
   const manifest = Buffer.from(JSON.stringify({
-    schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json',
-    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha(config), size: config.length },
-    layers: stored.map((l) => ({
-      mediaType: options.gzip ? 'application/vnd.oci.image.layer.v1.tar+gzip' : 'application/vnd.oci.image.layer.v1.tar',
-      digest: sha(l), size: l.length,
-    })),
+    schemaVersion: 2, mediaType: types.manifest,
+    config: { mediaType: types.config, digest: sha(config), size: config.length },
+    layers: stored.map((l) => ({ mediaType: types.layer, digest: sha(l), size: l.length })),
   }));
+  return { manifest, manifestMediaType: types.manifest, config, layers: stored };
+}
+
+/** An OCI image layout archive; gzip: layers as tar+gzip. */
+export function ociArchive(layers: Buffer[], refName: string, options: ImageOptions = {}): Buffer {
+  const { manifest, config, layers: stored } = imageBlobs(layers, options);
   const index = {
     schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json',
     manifests: [{

@@ -1,0 +1,55 @@
+// A dockerd of the test's own, as scripts/daemons.sh starts one (the test containerd, its own root,
+// exec root and socket, --iptables=false) on a bridge of its own that the test makes and removes (a dockerd
+// started with --bridge=none in this network namespace deletes docker0, the shared dockerd's bridge), in a
+// mount namespace of its own where the test's directory is bind-mounted over /etc/docker: the certs.d the test writes is what this dockerd reads, and
+// the machine's /etc/docker and the shared dockerd are left alone. Names the test gives are added to that
+// namespace's /etc/hosts (a registry named like the guest's, not loopback, which BuildKit would reach over
+// plain HTTP).
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export interface OwnDockerd {
+  socket: string;
+  stop(): Promise<void>;
+}
+
+export async function startOwnDockerd(options: { etcDocker: string; dataRoot: string; runDir: string; containerdSocket: string;
+  namespace: string; args: string[]; hosts?: Record<string, string> }): Promise<OwnDockerd> {
+  for (const d of [options.etcDocker, options.dataRoot, options.runDir]) mkdirSync(d, { recursive: true });
+  const socket = join(options.runDir, 'docker.sock');
+  const bridge = `crb${process.pid % 100000}`;
+  execFileSync('ip', ['link', 'add', bridge, 'type', 'bridge']);
+  execFileSync('ip', ['addr', 'add', `10.213.${process.pid % 250}.1/24`, 'dev', bridge]);
+  execFileSync('ip', ['link', 'set', bridge, 'up']);
+  const removeBridge = () => { try { execFileSync('ip', ['link', 'del', bridge]); } catch { /* already gone */ } };
+  const hostsFile = join(options.runDir, 'hosts');
+  writeFileSync(hostsFile, `${readFileSync('/etc/hosts', 'utf8')}\n${Object.entries(options.hosts ?? {}).map(([name, ip]) => `${ip} ${name}`).join('\n')}\n`);
+  const dockerd = ['dockerd', '--containerd', options.containerdSocket, '--containerd-namespace', options.namespace,
+    '--containerd-plugins-namespace', `${options.namespace}-plugins`, '-H', `unix://${socket}`, '--data-root', options.dataRoot,
+    '--exec-root', join(options.runDir, 'exec'), '--pidfile', join(options.runDir, 'dockerd.pid'),
+    `--bridge=${bridge}`, '--iptables=false', '--ip-masq=false', ...options.args];
+  // unshare execs sh, which execs dockerd: the child's pid is dockerd's.
+  const child: ChildProcess = spawn('unshare', ['--mount', '--propagation', 'private', '--', 'sh', '-c',
+    'mount --bind "$0" /etc/docker && mount --bind "$1" /etc/hosts && shift && exec "$@"', options.etcDocker, hostsFile, ...dockerd], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (c: Buffer) => { stderr = (stderr + c.toString()).slice(-4000); });
+  for (let i = 0; ; i++) {
+    if (child.exitCode !== null) { removeBridge(); throw new Error(`dockerd exited: ${stderr}`); }
+    if (existsSync(socket)) break;
+    if (i > 300) { child.kill('SIGKILL'); removeBridge(); throw new Error(`dockerd did not make ${socket}: ${stderr}`); }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    socket,
+    stop: async () => {
+      if (child.exitCode !== null) { removeBridge(); return; }
+      const closed = new Promise((resolve) => child.once('close', resolve));
+      child.kill('SIGTERM');
+      const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+      await closed;
+      clearTimeout(killer);
+      removeBridge();
+    },
+  };
+}
