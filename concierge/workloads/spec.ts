@@ -24,6 +24,8 @@ export interface WorkloadSpec {
   dockerAccess: boolean;
   /** Seconds between SIGTERM and SIGKILL when the workload is stopped. */
   stopTimeout: number;
+  /** Limits of its cgroup: memory in bytes (memory.max), CPUs as docker run --cpus (cpu.max). */
+  resources: { memoryBytes?: number; cpus?: number };
 }
 
 export class SpecError extends Error {
@@ -31,7 +33,39 @@ export class SpecError extends Error {
 }
 
 const idPattern = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
-const known = new Set(['id', 'image', 'args', 'env', 'cwd', 'user', 'mounts', 'network', 'dockerAccess', 'stopTimeout']);
+const known = new Set(['id', 'image', 'args', 'env', 'cwd', 'user', 'mounts', 'network', 'dockerAccess', 'stopTimeout', 'resources']);
+
+/** docker run's floor for --memory: below it a container cannot even start its runtime. */
+export const minMemoryBytes = 6 * 1024 * 1024;
+const memoryUnits: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+
+/** Bytes from a number or a docker-style size ("512m", "1g", "65536k"). */
+export function parseMemory(value: unknown, where: string): number {
+  let bytes: number;
+  if (typeof value === 'number') bytes = value;
+  else {
+    const m = typeof value === 'string' ? /^(\d{1,15})([bkmg]?)$/i.exec(value) : null;
+    if (m === null) throw new SpecError(`${where}: expected bytes or a size like "512m" or "1g"`);
+    bytes = Number(m[1]) * memoryUnits[m[2]!.toLowerCase()]!;
+  }
+  if (!Number.isSafeInteger(bytes) || bytes < minMemoryBytes) throw new SpecError(`${where}: must be a whole number of bytes, at least 6m`);
+  return bytes;
+}
+
+function resources(value: unknown, where: string): WorkloadSpec['resources'] {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new SpecError(`${where}: expected an object`);
+  const r = value as Record<string, unknown>;
+  for (const key of Object.keys(r)) if (key !== 'memory' && key !== 'cpus') throw new SpecError(`${where}: unknown field "${key}"`);
+  const out: WorkloadSpec['resources'] = {};
+  if (r.memory !== undefined) out.memoryBytes = parseMemory(r.memory, `${where}.memory`);
+  if (r.cpus !== undefined) {
+    if (typeof r.cpus !== 'number' || !Number.isFinite(r.cpus) || r.cpus < 0.01 || r.cpus > 1024) {
+      throw new SpecError(`${where}.cpus: expected a number of CPUs between 0.01 and 1024`);
+    }
+    out.cpus = r.cpus;
+  }
+  return out;
+}
 
 function stringList(value: unknown, where: string): string[] {
   if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) throw new SpecError(`${where}: expected an array of strings`);
@@ -70,8 +104,9 @@ export function parseWorkloadSpec(input: unknown, options: { baseDir?: string; w
     : { reference: o.image };
 
   const spec: WorkloadSpec = {
-    id: o.id, image, env: [], mounts: [], network: 'none', dockerAccess: false, stopTimeout: 10,
+    id: o.id, image, env: [], mounts: [], network: 'none', dockerAccess: false, stopTimeout: 10, resources: {},
   };
+  if (o.resources !== undefined) spec.resources = resources(o.resources, `${at}: resources`);
   if (o.args !== undefined) {
     spec.args = stringList(o.args, `${at}: args`);
     if (spec.args.length === 0) throw new SpecError(`${at}: args: must not be empty (leave it out to use the image's command)`);
