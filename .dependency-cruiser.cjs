@@ -17,6 +17,11 @@ module.exports = {
       from: { path: part('os') }, to: { path: '^concierge/', pathNot: [part('os'), part('sys'), part('log')] },
     },
     {
+      name: 'instance-is-the-hosts-document', severity: 'error',
+      comment: 'instance/ reads and validates the spec the host gives (workloads included): the parts that act on it import it, never the reverse.',
+      from: { path: part('instance') }, to: { path: '^concierge/', pathNot: [part('instance'), part('os'), part('sys'), part('log')] },
+    },
+    {
       name: 'containerd-is-a-client-library', severity: 'error',
       comment: 'containerd/ is a client of containerd\'s API: it knows nothing of workloads, the proxy or PID 1.',
       from: { path: part('containerd') }, to: { path: ['^concierge/', '^proto/'], pathNot: [part('containerd'), part('log'), generated] },
@@ -24,7 +29,7 @@ module.exports = {
     {
       name: 'workloads-not-above', severity: 'error',
       comment: 'workloads/ owns its ports (docker access); the proxy and PID 1 plug in from the composition roots.',
-      from: { path: part('workloads') }, to: { path: [part('dockerproxy'), part('boot'), part('instance'), part('supervise'), part('cli')] },
+      from: { path: part('workloads') }, to: { path: [part('dockerproxy'), part('boot'), part('supervise'), part('cli')] },
     },
     {
       name: 'dockerproxy-not-above', severity: 'error',

@@ -1,7 +1,7 @@
 import { hostname as currentHostname } from 'node:os';
 import { sys } from '../sys/index.js';
 import { writeIfChanged } from './files.js';
-import type { InstanceSpec } from './spec.js';
+import type { InstanceSpec } from '../instance/spec.js';
 import { done, skipped, type StepResult } from './step.js';
 
 export function hostsFile(name: string, spec: InstanceSpec): string {

@@ -1,7 +1,8 @@
 import { existsSync, lstatSync, mkdirSync, symlinkSync, unlinkSync } from 'node:fs';
 import { MS, sys } from '../sys/index.js';
-import { mountAt, readMountInfo, type MountEntry } from './mountinfo.js';
-import type { MountSpec } from './spec.js';
+import { splitOptions } from '../os/mount-options.js';
+import { mountAt, readMountInfo, type MountEntry } from '../os/mountinfo.js';
+import type { MountSpec } from '../instance/spec.js';
 import { done, skipped, type StepResult } from './step.js';
 
 interface BaseMount {
@@ -57,32 +58,6 @@ export function makeRootShared(): StepResult {
   if (root?.propagation.some((p) => p.startsWith('shared:'))) return skipped('already shared');
   sys.mount(null, '/', null, MS.REC | MS.SHARED);
   return done('/ rshared');
-}
-
-const optionFlags: Record<string, { set: number } | { clear: number }> = {
-  ro: { set: MS.RDONLY },
-  rw: { clear: MS.RDONLY },
-  nosuid: { set: MS.NOSUID },
-  nodev: { set: MS.NODEV },
-  noexec: { set: MS.NOEXEC },
-  noatime: { set: MS.NOATIME },
-  relatime: { set: MS.RELATIME },
-  strictatime: { set: MS.STRICTATIME },
-  bind: { set: MS.BIND },
-  rbind: { set: MS.BIND | MS.REC },
-};
-
-/** mount(8)-style options split into mount(2) flags and the filesystem's own data string. */
-export function splitOptions(options: string[]): { flags: number; data: string } {
-  let flags = 0;
-  const data: string[] = [];
-  for (const o of options) {
-    const f = optionFlags[o];
-    if (f === undefined) data.push(o);
-    else if ('set' in f) flags |= f.set;
-    else flags &= ~f.clear;
-  }
-  return { flags, data: data.join(',') };
 }
 
 /** The spec's extra mounts (a cache disk, for instance); a target already mounted is left. */

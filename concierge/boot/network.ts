@@ -1,7 +1,7 @@
-import { networkOf } from './netlink/ip-address.js';
-import { IFF, decodeLink, getLinkByName, newAddress, newRoute, setLink, type LinkInfo } from './netlink/messages.js';
-import { RouteSocket } from './netlink/route-socket.js';
-import type { InterfaceSpec } from './spec.js';
+import { networkOf } from '../os/netlink/ip-address.js';
+import { IFF, decodeLink, getLinkByName, newAddress, newRoute, setLink, type LinkInfo } from '../os/netlink/messages.js';
+import { RouteSocket } from '../os/netlink/route-socket.js';
+import type { InterfaceSpec } from '../instance/spec.js';
 import { done, skipped, type StepResult } from './step.js';
 
 /**

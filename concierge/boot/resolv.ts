@@ -1,5 +1,5 @@
 import { writeIfChanged } from './files.js';
-import type { InstanceSpec } from './spec.js';
+import type { InstanceSpec } from '../instance/spec.js';
 import { done, skipped, type StepResult } from './step.js';
 
 export function resolvConf(spec: InstanceSpec): string {

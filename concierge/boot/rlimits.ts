@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { RLIMIT, isSysError, sys } from '../sys/index.js';
-import type { RlimitSpec } from './spec.js';
+import type { RlimitSpec } from '../instance/spec.js';
 import { done, skipped, type StepResult } from './step.js';
 
 const resources: Record<string, number> = {

@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { InstanceSpec } from './spec.js';
+import type { InstanceSpec } from '../instance/spec.js';
 import { done, skipped, type StepResult } from './step.js';
 
 /**

@@ -1,8 +1,9 @@
 import { parseArgs } from 'node:util';
 import { log } from '../log/logger.js';
 import { WorkloadRunner } from '../workloads/runner.js';
-import { parseWorkloadSpec, SpecError } from '../workloads/spec.js';
-import { readSpecFile } from '../workloads/spec-file.js';
+import { SpecError } from '../instance/spec-fields.js';
+import { readSpecDocument } from '../instance/spec-source.js';
+import { parseWorkloadSpec } from '../instance/spec-workloads.js';
 import { runnerOptionsFromFlags } from './runner-options.js';
 import { UsageError } from './usage-error.js';
 
@@ -33,7 +34,7 @@ export async function run(args: string[]): Promise<number | undefined> {
   if (!values.spec) throw new UsageError(`--spec is required\n${help}`);
   let spec;
   try {
-    const { document, baseDir } = await readSpecFile(values.spec);
+    const { document, baseDir } = readSpecDocument(values.spec);
     spec = parseWorkloadSpec(document, { baseDir });
   } catch (err) {
     if (err instanceof SpecError) {

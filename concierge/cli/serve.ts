@@ -2,8 +2,9 @@ import { parseArgs } from 'node:util';
 import { log } from '../log/logger.js';
 import { startControlApi } from '../workloads/control-api.js';
 import { WorkloadRunner } from '../workloads/runner.js';
-import { parseInstanceWorkloads, SpecError } from '../workloads/spec.js';
-import { readSpecFile } from '../workloads/spec-file.js';
+import { SpecError } from '../instance/spec-fields.js';
+import { readSpecDocument } from '../instance/spec-source.js';
+import { parseInstanceWorkloads } from '../instance/spec-workloads.js';
 import { runnerOptionsFromFlags } from './runner-options.js';
 import { UsageError } from './usage-error.js';
 
@@ -35,7 +36,7 @@ export async function run(args: string[]): Promise<number | undefined> {
   let specs;
   let baseDir: string;
   try {
-    const file = await readSpecFile(values.spec);
+    const file = readSpecDocument(values.spec);
     baseDir = file.baseDir;
     specs = parseInstanceWorkloads(file.document, { baseDir });
   } catch (err) {

@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { InstanceSpec } from '../boot/spec.js';
-import { mountAt, readMountInfo } from '../boot/mountinfo.js';
+import type { InstanceSpec } from '../instance/spec.js';
+import { mountAt, readMountInfo } from '../os/mountinfo.js';
 import { SupervisedDaemon } from './daemon.js';
 import { dockerAnswers, socketAccepts } from './readiness.js';
 

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { boot } from '../boot/boot.js';
-import { InstanceSpecError, type InstanceSpec } from '../boot/spec.js';
+import { SpecError, type InstanceSpec } from '../instance/spec.js';
 import type { Timeline } from '../boot/timeline.js';
 import { log } from '../log/logger.js';
 import { PR, sys } from '../sys/index.js';
@@ -47,7 +47,7 @@ export class Instance {
       this.machineInit = disableCtrlAltDelAndCheckMachineInit();
       this.spec = boot(this.timeline, this.specPath).spec;
     } catch (err) {
-      const badSpec = err instanceof InstanceSpecError;
+      const badSpec = err instanceof SpecError;
       void this.shutdown(`${badSpec ? 'bad instance spec' : 'boot failed'}: ${(err as Error).message}`, badSpec ? exitCodes.badSpec : exitCodes.bootFailed);
       return;
     }

@@ -1,7 +1,7 @@
 import { log } from '../log/logger.js';
 import { WAIT, isSysError, sys } from '../sys/index.js';
 import type { ChildRegistry } from './child-registry.js';
-import { listProcesses } from './processes.js';
+import { listProcesses } from '../os/processes.js';
 
 /** The pids of zombie children of `parent`, from /proc/<pid>/stat. */
 export function zombieChildren(parent: number): number[] {

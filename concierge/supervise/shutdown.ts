@@ -1,9 +1,9 @@
 import { openSync, writeSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { readMountInfo } from '../boot/mountinfo.js';
+import { readMountInfo } from '../os/mountinfo.js';
 import { log } from '../log/logger.js';
 import { MNT, REBOOT, sys } from '../sys/index.js';
-import { listProcesses } from './processes.js';
+import { listProcesses } from '../os/processes.js';
 
 export interface ShutdownStep {
   name: string;

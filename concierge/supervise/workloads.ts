@@ -1,19 +1,16 @@
 // The seam between PID 1 and the modules others own: the Docker API proxy (concierge/dockerproxy)
 // and the workload runner (concierge/workloads). PID 1 needs only start, "all done" and stop.
 import { startProxy } from '../dockerproxy/index.js';
-import type { InstanceSpec } from '../boot/spec.js';
+import type { InstanceSpec } from '../instance/spec.js';
 import type { Timeline } from '../boot/timeline.js';
 import { log } from '../log/logger.js';
 import { WorkloadRunner } from '../workloads/runner.js';
-import { StagingArea } from '../dockerproxy/aware/index.js';
+import { callerSocketAccess, callerSocketDefaults, dockerdWaitMs } from './docker-access.js';
 
 export interface RunningWorkloads {
   /** Stops the workloads (each with its own timeout), then the proxy. */
   stop(): Promise<void>;
 }
-
-/** How long a request to the proxy waits for dockerd to come up (it starts beside the workloads). */
-const dockerdWaitMs = 120_000;
 
 /**
  * Starts the proxy (when dockerd is enabled) and every workload of the spec. `onDone` gets the last
@@ -28,15 +25,11 @@ export async function startWorkloads(spec: InstanceSpec, timeline: Timeline, onD
   if (spec.workloads.length === 0) {
     return { stop: async () => proxy?.close() };
   }
-  // Staging binds left by an earlier concierge on this machine point into rootfs that are gone.
-  const stagingDir = `${spec.runDir}/staging`;
-  const swept = await new StagingArea(stagingDir).sweep();
-  if (swept > 0) log.info({ swept }, 'stale staging binds released');
   const runner = await WorkloadRunner.open({
     containerdSocket: spec.containerd.socket,
     containerdState: spec.containerd.state,
     // Each workload with dockerAccess gets a caller-aware socket of its own in front of dockerd.
-    ...(spec.docker.enabled ? { dockerSocket: spec.docker.socket, dockerSocketDir: `${spec.runDir}/docker`, stagingDir } : {}),
+    ...(spec.docker.enabled ? { dockerAccess: callerSocketAccess(callerSocketDefaults(spec.docker.socket, spec.runDir)) } : {}),
     fifoRoot: `${spec.runDir}/fifo`,
   });
   let first = true;

@@ -7,18 +7,23 @@ import { ignoreNotFound } from '../containerd/errors.js';
 import { log } from '../log/logger.js';
 import { isOwnerAlive, labels } from './owner.js';
 
-export async function removeOrphanedWorkloads(client: ContainerdClient, fifoRoot: string): Promise<string[]> {
+/** Removes the workloads whose owner is gone; returns the ids of the live ones (a running concierge's). */
+export async function removeOrphanedWorkloads(client: ContainerdClient, fifoRoot: string): Promise<Set<string>> {
   const { containers } = await client.containers.list({ filters: [`labels."${labels.workload}"`] });
   const removed: string[] = [];
+  const live = new Set<string>();
   for (const c of containers) {
     const owner = c.labels[labels.owner] ?? '';
-    if (isOwnerAlive(owner)) continue;
+    if (isOwnerAlive(owner)) {
+      live.add(c.labels[labels.workload] ?? c.id);
+      continue;
+    }
     await removeContainer(client, c.id, c.snapshotter, c.snapshotKey);
     rmSync(join(fifoRoot, c.id), { recursive: true, force: true });
     removed.push(c.id);
   }
   if (removed.length > 0) log.info({ containers: removed }, 'removed workloads left by an interrupted concierge');
-  return removed;
+  return live;
 }
 
 export async function removeContainer(client: ContainerdClient, id: string, snapshotter: string, snapshotKey: string): Promise<void> {

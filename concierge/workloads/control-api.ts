@@ -16,7 +16,8 @@ import { ImageNotFoundError } from '../containerd/images/resolve.js';
 import { log } from '../log/logger.js';
 import { OutputLog, sliceFrom, type OutputChunk } from './output-log.js';
 import type { WorkloadRunner } from './runner.js';
-import { parseWorkloadSpec, SpecError, type WorkloadSpec } from './spec.js';
+import { SpecError } from '../instance/spec-fields.js';
+import { parseWorkloadSpec, type WorkloadSpec } from '../instance/spec-workloads.js';
 import { UserLookupError } from './user.js';
 import type { Workload } from './workload.js';
 

@@ -1,6 +1,6 @@
 import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, rmdirSync } from 'node:fs';
 import { constants } from 'node:fs';
-import { splitOptions } from '../boot/mounts.js';
+import { splitOptions } from '../os/mount-options.js';
 import type { Mount } from '../containerd/api.js';
 import { isSysError, MNT, MS, O, RESOLVE, sys } from '../sys/index.js';
 

@@ -10,9 +10,8 @@ import { subscribeTaskExits, type TaskExitSubscription } from '../containerd/tas
 import { log } from '../log/logger.js';
 import { removeOrphanedWorkloads } from './cleanup.js';
 import { noDockerAccess, type DockerAccessProvider } from './docker-access.js';
-import { callerSocketAccess } from '../dockerproxy/aware/access-provider.js';
 import { labels } from './owner.js';
-import type { WorkloadSpec } from './spec.js';
+import type { WorkloadSpec } from '../instance/spec-workloads.js';
 import { Workload, type WorkloadExit, type WorkloadInfo } from './workload.js';
 
 export interface WorkloadRunnerOptions {
@@ -20,12 +19,7 @@ export interface WorkloadRunnerOptions {
   /** containerd's `state` directory; task rootfs mounts live under it. Default /run/containerd. */
   containerdState?: string;
   namespace?: string;
-  /** dockerd's socket: each dockerAccess workload gets its own caller-aware socket in front of it. */
-  dockerSocket?: string;
-  /** Where the per-workload docker sockets are made (default /run/concierge/docker). */
-  dockerSocketDir?: string;
-  /** Where the caller-aware sockets stage bind sources (default /run/concierge/staging). */
-  stagingDir?: string;
+  /** Where dockerAccess workloads get their docker socket; the composition root picks it (default: none). */
   dockerAccess?: DockerAccessProvider;
   fifoRoot?: string;
   runtime?: string;
@@ -46,7 +40,7 @@ export class WorkloadRunner extends EventEmitter {
   private readonly workloads = new Map<string, Workload>();
   private readonly images = new Map<string, Promise<ResolvedImage>>();
   private subscription: TaskExitSubscription | undefined;
-  private readonly options: Required<Omit<WorkloadRunnerOptions, 'dockerSocket' | 'dockerSocketDir' | 'stagingDir'>>;
+  private readonly options: Required<WorkloadRunnerOptions>;
 
   private constructor(options: WorkloadRunnerOptions) {
     super();
@@ -54,29 +48,23 @@ export class WorkloadRunner extends EventEmitter {
       containerdSocket: options.containerdSocket ?? defaultContainerdSocket,
       containerdState: options.containerdState ?? '/run/containerd',
       namespace: options.namespace ?? 'default',
-      // Each workload gets a caller-aware socket of its own in front of dockerd (brief 4.8).
-      dockerAccess: options.dockerAccess ?? (options.dockerSocket
-        ? callerSocketAccess({
-          upstream: options.dockerSocket,
-          socketDir: options.dockerSocketDir ?? '/run/concierge/docker',
-          stagingDir: options.stagingDir ?? '/run/concierge/staging',
-          containerdState: options.containerdState ?? '/run/containerd',
-          namespace: options.namespace ?? 'default',
-          upstreamWaitMs: 120_000,
-        })
-        : noDockerAccess),
+      dockerAccess: options.dockerAccess ?? noDockerAccess,
       fifoRoot: options.fifoRoot ?? '/run/concierge/fifo',
       runtime: options.runtime ?? 'io.containerd.runc.v2',
     };
     this.client = ContainerdClient.connect(this.options.containerdSocket, this.options.namespace);
   }
 
-  /** Connects, removes workloads an interrupted concierge left behind, and starts following task exits. */
+  /**
+   * Connects, removes workloads an interrupted concierge left behind (and, through the docker-access
+   * provider, what they left staged), and starts following task exits.
+   */
   static async open(options: WorkloadRunnerOptions = {}): Promise<WorkloadRunner> {
     const runner = new WorkloadRunner(options);
     try {
       await runner.client.waitReady();
-      await removeOrphanedWorkloads(runner.client, runner.options.fifoRoot);
+      const live = await removeOrphanedWorkloads(runner.client, runner.options.fifoRoot);
+      await runner.options.dockerAccess.releaseLeftovers?.(live);
       runner.subscription = subscribeTaskExits(runner.client, (e) => {
         const workload = runner.workloads.get(e.containerId);
         if (workload === undefined || e.processId !== e.containerId) return;

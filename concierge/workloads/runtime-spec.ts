@@ -2,8 +2,8 @@
 // gets: namespaces, capabilities, masked and read-only paths, default mounts, cgroups path, devices),
 // then the image config, then the workload spec on top.
 import type { ImageRuntimeConfig } from '../containerd/images/image-config.js';
+import type { WorkloadSpec } from '../instance/spec-workloads.js';
 import { cgroupsPath } from './cgroup.js';
-import type { WorkloadSpec } from './spec.js';
 import type { ProcessUser } from './user.js';
 
 export const runtimeSpecTypeUrl = 'types.containerd.io/opencontainers/runtime-spec/1/Spec';

@@ -13,7 +13,7 @@ import type { DockerAccessProvider } from './docker-access.js';
 import { labels, ownerId } from './owner.js';
 import { cgroupRoot, cgroupsPath, oomKills } from './cgroup.js';
 import { buildRuntimeSpec, runtimeSpecTypeUrl, type OciMount } from './runtime-spec.js';
-import type { WorkloadSpec } from './spec.js';
+import type { WorkloadSpec } from '../instance/spec-workloads.js';
 import { readRootfsFiles } from './rootfs-files.js';
 import { openTaskStdio, type TaskStdio } from './stdio-fifos.js';
 import { needsLookup, resolveUser, UserLookupError } from './user.js';
@@ -125,7 +125,7 @@ export class Workload extends EventEmitter {
       let t = process.hrtime.bigint();
       if (this.spec.dockerAccess) {
         const handle = await this.ctx.dockerAccess.open({
-          workloadId: this.spec.id, containerId: this.containerId, mounts: () => this.mounts,
+          workloadId: this.spec.id, containerId: this.containerId, rootfsPath: this.rootfsPath, mounts: () => this.mounts,
         });
         this.dockerSocket = handle;
         await this.create(image, handle.socketPath);

@@ -8,7 +8,7 @@ import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OWNER_LABEL } from '../../concierge/dockerproxy/aware/caller.js';
 import { WorkloadRunner } from '../../concierge/workloads/runner.js';
-import { parseWorkloadSpec } from '../../concierge/workloads/spec.js';
+import { parseWorkloadSpec } from '../../concierge/instance/spec-workloads.js';
 import { busyboxLayer, fileLayer, ociArchive, writeArchive } from '../workloads/image-fixtures.js';
 import { dockerdSocket, runnerOptions } from '../workloads/containerd-env.js';
 

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, readlinkSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseMountInfo } from '../../concierge/boot/mountinfo.js';
+import { parseMountInfo } from '../../concierge/os/mountinfo.js';
 import { startInstance, type RunningInstance } from './harness.js';
 
 const spec = {

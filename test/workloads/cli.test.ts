@@ -1,13 +1,15 @@
 // `concierge run` and `concierge serve` as processes (the bundle the build made), against the real containerd.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importImageArchive } from '../../concierge/containerd/images/import.js';
 import { busyboxLayer, ociArchive, writeArchive } from './image-fixtures.js';
-import { connect, containerdSocket, inventory } from './containerd-env.js';
+import { MS, sys } from '../../concierge/sys/index.js';
+import { mountsUnder, unmountAllUnder } from '../callersocket/mounts.js';
+import { connect, containerdSocket, dockerdSocket, inventory } from './containerd-env.js';
 
 const bundle = join(__dirname, '../../dist/concierge.js');
 const dir = mkdtempSync(join(tmpdir(), 'concierge-cli-'));
@@ -100,6 +102,24 @@ describe('concierge run', () => {
     expect(again.code).toBe(0);
     expect(again.stdout).toBe('second life\n');
     expect(await inventory(client)).toEqual(before);
+  });
+
+  it('releases the staging binds of workloads that are gone when it starts', async () => {
+    // A caller directory no live workload owns, holding a bind, as a killed concierge leaves it.
+    const leftover = `/run/concierge/staging/cli-gone-${process.pid}`;
+    const bind = join(leftover, 'staged');
+    mkdirSync(bind, { recursive: true });
+    sys.mount(mkdtempSync(join(dir, 'staged-source-')), bind, null, MS.BIND);
+    try {
+      expect(mountsUnder(leftover)).toEqual([bind]);
+      const r = await concierge(['run', '--docker', dockerdSocket(), '--spec', spec('sweep', { id: 'cli-sweep', args: ['true'] })]).done;
+      expect(r.code).toBe(0);
+      expect(mountsUnder(leftover)).toEqual([]);
+      expect(existsSync(leftover)).toBe(false);
+    } finally {
+      unmountAllUnder(leftover);
+      rmSync(leftover, { recursive: true, force: true });
+    }
   });
 });
 

@@ -1,5 +1,6 @@
 // The real containerd (and dockerd) the tests use: scripts/daemons.sh exports their sockets.
 import { ContainerdClient } from '../../concierge/containerd/client.js';
+import { callerSocketAccess, callerSocketDefaults } from '../../concierge/supervise/docker-access.js';
 
 export function containerdSocket(): string {
   const sock = process.env.CONTAINERD_SOCK;
@@ -35,7 +36,7 @@ export function runnerOptions(fifoRoot: string) {
   return {
     containerdSocket: containerdSocket(),
     containerdState: `${root}/containerd/state`,
-    dockerSocket: dockerdSocket(),
+    dockerAccess: callerSocketAccess(callerSocketDefaults(dockerdSocket())),
     fifoRoot,
   };
 }

@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkloadRunner } from '../../concierge/workloads/runner.js';
-import { parseWorkloadSpec } from '../../concierge/workloads/spec.js';
+import { parseWorkloadSpec } from '../../concierge/instance/spec-workloads.js';
 import type { DockerAccessProvider } from '../../concierge/workloads/docker-access.js';
 import { busyboxLayer, fileLayer, ociArchive, writeArchive } from './image-fixtures.js';
 import { connect, dockerdSocket, runnerOptions } from './containerd-env.js';
@@ -34,7 +34,7 @@ describe('dockerAccess', () => {
   it('lets a workload start a sibling container through the docker socket', async () => {
     const opened: string[] = [];
     const closed: string[] = [];
-    // The default provider hands out one socket; this wrapper records that the runner asks and releases.
+    // A provider that hands out dockerd's own socket and records that the runner asks and releases.
     const provider: DockerAccessProvider = {
       async open(w) {
         opened.push(`${w.workloadId}/${w.containerId}`);

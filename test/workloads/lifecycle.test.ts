@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importImageArchive } from '../../concierge/containerd/images/import.js';
 import { WorkloadRunner } from '../../concierge/workloads/runner.js';
-import { parseWorkloadSpec } from '../../concierge/workloads/spec.js';
+import { parseWorkloadSpec } from '../../concierge/instance/spec-workloads.js';
 import { busyboxLayer, ociArchive, tar, writeArchive } from './image-fixtures.js';
 import { connect, inventory, runnerOptions } from './containerd-env.js';
 

@@ -81,9 +81,12 @@ export class StagingArea {
     }
   }
 
-  /** Releases every staging bind of one caller (its exit), or of all callers (start-up sweep). */
-  async sweep(callerId?: string): Promise<number> {
-    const dirs = callerId === undefined ? await listDir(this.dir) : [callerId];
+  /**
+   * Releases every staging bind of one caller (its exit), or of all callers but those `keep` names
+   * (the start-up sweep, which leaves live callers' binds alone).
+   */
+  async sweep(which: string | { keep: (callerId: string) => boolean } = { keep: () => false }): Promise<number> {
+    const dirs = typeof which === 'string' ? [which] : (await listDir(this.dir)).filter((d) => !which.keep(d));
     let released = 0;
     for (const d of dirs) {
       for (const entry of await listDir(`${this.dir}/${d}`)) {

@@ -1,9 +1,9 @@
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { callerSocketAccess } from '../../../concierge/dockerproxy/aware/access-provider.js';
+import { callerSocketAccess } from '../../../concierge/supervise/docker-access.js';
 import { log } from '../../../concierge/log/logger.js';
 import { WorkloadRunner } from '../../../concierge/workloads/runner.js';
-import { parseWorkloadSpec } from '../../../concierge/workloads/spec.js';
+import { parseWorkloadSpec } from '../../../concierge/instance/spec-workloads.js';
 import { busyboxLayer, ociArchive, writeArchive } from '../../workloads/image-fixtures.js';
 import { runnerOptions } from '../../workloads/containerd-env.js';
 
@@ -39,8 +39,6 @@ export async function startCallerWorkload(options: { id: string; sharedDir: stri
       upstream: dockerd,
       socketDir,
       stagingDir,
-      containerdState: base.containerdState,
-      namespace: 'default',
       log: log.child({ test: 'compat-caller' }),
     }),
   });

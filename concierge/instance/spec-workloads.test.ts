@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseInstanceWorkloads, parseWorkloadSpec } from './spec.js';
+import { parseInstanceWorkloads, parseWorkloadSpec } from './spec-workloads.js';
 
 describe('workload spec', () => {
   it('accepts a full spec and fills defaults', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InstanceSpecError, validateSpec } from './spec.js';
+import { SpecError as InstanceSpecError, validateSpec } from './spec.js';
 import { parseSpecText, specPathFromCmdline } from './spec-source.js';
 
 describe('instance spec', () => {

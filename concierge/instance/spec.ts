@@ -1,12 +1,12 @@
-// The instance spec (brief 2): the host's one JSON document for this guest, validated into a typed
-// value. The workloads part is validated by concierge/workloads (spec-workloads.ts adapts it).
-import { parseIp, parsePrefix, type IpAddress, type IpPrefix } from './netlink/ip-address.js';
+// The instance spec: the host's one JSON document for this guest (network, mounts, daemons, workloads,
+// shutdown), validated into a typed value. Every field is read by spec-fields.ts; errors name the field.
+import { parseIp, parsePrefix, type IpAddress, type IpPrefix } from '../os/netlink/ip-address.js';
 import {
-  InstanceSpecError, arrayAt, booleanAt, integerAt, objectAt, optional, parsedAt, pathAt, stringAt, type Fields,
+  SpecError, arrayAt, booleanAt, integerAt, isFields, objectAt, oneOf, optional, parsedAt, pathAt, recordAt, stringAt, type Fields,
 } from './spec-fields.js';
-import { parseWorkloads, type Workload } from './spec-workloads.js';
+import { workloadsAt, type WorkloadSpec } from './spec-workloads.js';
 
-export { InstanceSpecError };
+export { SpecError };
 
 export interface RouteSpec {
   to: IpPrefix;
@@ -50,7 +50,7 @@ export interface DockerSpec {
   socket: string;
   /** Where the Docker API proxy serves the guest (and workloads with dockerAccess). */
   proxySocket: string;
-  /** dockerd spends seconds on iptables at start (brief 3): off unless the spec asks. */
+  /** dockerd spends seconds on iptables at start: off unless the spec asks. */
   iptables: boolean;
   /** The default bridge: a name, "none", or absent for dockerd's docker0. */
   bridge?: string;
@@ -67,7 +67,7 @@ export interface InstanceSpec {
   mounts: MountSpec[];
   containerd: ContainerdSpec;
   docker: DockerSpec;
-  workloads: Workload[];
+  workloads: WorkloadSpec[];
   /** What the instance does when its last workload exits: power off (the CI default), reboot, or stay up. */
   afterWorkloads: 'poweroff' | 'reboot' | 'stay';
   shutdown: { workloadTimeoutMs: number; daemonTimeoutMs: number };
@@ -91,10 +91,7 @@ export const topLevelFields = [
 export function validateSpec(input: unknown, baseDir = '/'): InstanceSpec {
   const spec = objectAt(input, 'spec', topLevelFields);
   const runDir = optional(spec.runDir, (v) => pathAt(v, 'spec.runDir')) ?? '/run/concierge';
-  const afterWorkloads = optional(spec.afterWorkloads, (v) => {
-    if (v !== 'poweroff' && v !== 'reboot' && v !== 'stay') throw new InstanceSpecError('spec.afterWorkloads: expected "poweroff", "reboot" or "stay"');
-    return v;
-  }) ?? 'poweroff';
+  const afterWorkloads = optional(spec.afterWorkloads, (v) => oneOf(v, 'spec.afterWorkloads', ['poweroff', 'reboot', 'stay'] as const)) ?? 'poweroff';
   return {
     hostname: optional(spec.hostname, (v) => stringAt(v, 'spec.hostname', hostnamePattern)),
     network: network(spec.network),
@@ -104,7 +101,7 @@ export function validateSpec(input: unknown, baseDir = '/'): InstanceSpec {
     mounts: optional(spec.mounts, (v) => arrayAt(v, 'spec.mounts', mount)) ?? [],
     containerd: containerd(spec.containerd),
     docker: docker(spec.docker),
-    workloads: parseWorkloads(spec.workloads, baseDir),
+    workloads: optional(spec.workloads, (v) => workloadsAt(v, 'spec.workloads', baseDir)) ?? [],
     afterWorkloads,
     shutdown: shutdown(spec.shutdown),
     runDir,
@@ -117,7 +114,7 @@ function network(value: unknown): InstanceSpec['network'] {
   const interfaces = optional(n.interfaces, (v) => arrayAt(v, 'spec.network.interfaces', networkInterface)) ?? [];
   const names = new Set<string>();
   for (const i of interfaces) {
-    if (names.has(i.name)) throw new InstanceSpecError(`spec.network.interfaces: "${i.name}" is named twice`);
+    if (names.has(i.name)) throw new SpecError(`spec.network.interfaces: "${i.name}" is named twice`);
     names.add(i.name);
   }
   return {
@@ -132,7 +129,7 @@ function networkInterface(value: unknown, where: string): InterfaceSpec {
   const addresses = optional(i.addresses, (v) => arrayAt(v, `${where}.addresses`, (a, w) => parsedAt(a, w, parsePrefix))) ?? [];
   const gateway = optional(i.gateway, (v) => parsedAt(v, `${where}.gateway`, parseIp));
   if (gateway !== undefined && !addresses.some((a) => a.family === gateway.family)) {
-    throw new InstanceSpecError(`${where}.gateway: no IPv${gateway.family} address on this interface to reach it from`);
+    throw new SpecError(`${where}.gateway: no IPv${gateway.family} address on this interface to reach it from`);
   }
   return {
     name: stringAt(i.name, `${where}.name`, ifnamePattern),
@@ -147,17 +144,17 @@ function route(value: unknown, where: string): RouteSpec {
   const r = objectAt(value, where, ['to', 'via']);
   const to = parsedAt(r.to, `${where}.to`, parsePrefix);
   const via = optional(r.via, (v) => parsedAt(v, `${where}.via`, parseIp));
-  if (via !== undefined && via.family !== to.family) throw new InstanceSpecError(`${where}.via: not the family of ${to.text}`);
+  if (via !== undefined && via.family !== to.family) throw new SpecError(`${where}.via: not the family of ${to.text}`);
   return via === undefined ? { to } : { to, via };
 }
 
 function sysctls(value: unknown): Record<string, string> {
   if (value === undefined) return {};
-  const s = objectAt(value, 'spec.sysctls', Object.keys(value as object));
+  const s = recordAt(value, 'spec.sysctls');
   const out: Record<string, string> = {};
   for (const [key, v] of Object.entries(s)) {
     const where = `spec.sysctls["${key}"]`;
-    if (!sysctlPattern.test(key) || key.includes('..')) throw new InstanceSpecError(`${where}: not a sysctl name (like net.ipv4.ip_forward)`);
+    if (!sysctlPattern.test(key) || key.includes('..')) throw new SpecError(`${where}: not a sysctl name (like net.ipv4.ip_forward)`);
     if (typeof v === 'number' && Number.isInteger(v)) out[key] = String(v);
     else out[key] = stringAt(v, where);
   }
@@ -167,10 +164,10 @@ function sysctls(value: unknown): Record<string, string> {
 function rlimitValue(value: unknown, where: string): bigint {
   if (value === 'unlimited') return 2n ** 64n - 1n;
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
-    throw new InstanceSpecError(`${where}: expected a non-negative integer or "unlimited"`);
+    throw new SpecError(`${where}: expected a non-negative integer or "unlimited"`);
   }
   const n = BigInt(value);
-  if (n >= maxRlimit) throw new InstanceSpecError(`${where}: too large`);
+  if (n >= maxRlimit) throw new SpecError(`${where}: too large`);
   return n;
 }
 
@@ -180,9 +177,9 @@ function rlimits(value: unknown): Record<string, RlimitSpec> {
   const out: Record<string, RlimitSpec> = {};
   for (const [name, v] of Object.entries(r)) {
     const where = `spec.rlimits.${name}`;
-    const l = typeof v === 'object' && v !== null && !Array.isArray(v) ? objectAt(v, where, ['soft', 'hard']) : { soft: v, hard: v };
+    const l = isFields(v) ? objectAt(v, where, ['soft', 'hard']) : { soft: v, hard: v };
     const limit = { soft: rlimitValue(l.soft, `${where}.soft`), hard: rlimitValue(l.hard, `${where}.hard`) };
-    if (limit.soft > limit.hard) throw new InstanceSpecError(`${where}: soft is above hard`);
+    if (limit.soft > limit.hard) throw new SpecError(`${where}: soft is above hard`);
     out[name] = limit;
   }
   return out;
@@ -191,7 +188,7 @@ function rlimits(value: unknown): Record<string, RlimitSpec> {
 function mount(value: unknown, where: string): MountSpec {
   const m = objectAt(value, where, ['source', 'target', 'type', 'options']);
   const target = pathAt(m.target, `${where}.target`);
-  if (target === '/') throw new InstanceSpecError(`${where}.target: cannot mount over /`);
+  if (target === '/') throw new SpecError(`${where}.target: cannot mount over /`);
   return {
     source: stringAt(m.source, `${where}.source`),
     target,
@@ -218,7 +215,7 @@ function docker(value: unknown): DockerSpec {
   const d: Fields = value === undefined ? {} : objectAt(value, 'spec.docker', ['enabled', 'dataRoot', 'execRoot', 'socket', 'proxySocket', 'iptables', 'bridge', 'args', 'env']);
   const env: Record<string, string> = {};
   if (d.env !== undefined) {
-    for (const [k, v] of Object.entries(objectAt(d.env, 'spec.docker.env', Object.keys(d.env as object)))) {
+    for (const [k, v] of Object.entries(recordAt(d.env, 'spec.docker.env'))) {
       env[stringAt(k, 'spec.docker.env', /^[A-Za-z_][A-Za-z0-9_]*$/)] = stringAt(v, `spec.docker.env.${k}`);
     }
   }

@@ -1,0 +1,80 @@
+// Where specs come from: the one reader of spec files (PID 1's instance spec, `concierge serve`'s and
+// `concierge run`'s files) and the search PID 1 makes for its instance spec.
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { SpecError, validateSpec, type InstanceSpec } from './spec.js';
+
+export const fwCfgSpecPath = '/sys/firmware/qemu_fw_cfg/by_name/opt/concierge/spec/raw';
+export const rootfsSpecPath = '/etc/concierge/instance.json';
+
+export interface FoundSpec {
+  spec: InstanceSpec;
+  /** Where it came from, for the console ("kernel command line /x.json", "fw_cfg", ...). */
+  origin: string;
+}
+
+function readText(path: string, origin: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new SpecError(`${origin}: cannot read: ${(err as Error).message}`);
+  }
+}
+
+function parseJson(text: string, origin: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new SpecError(`${origin}: not JSON: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * Reads a spec file (`concierge run`'s workload, `concierge serve`'s instance spec) as a JSON document;
+ * relative paths inside it resolve against `baseDir`, its directory.
+ */
+export function readSpecDocument(path: string): { document: unknown; baseDir: string } {
+  return { document: parseJson(readText(path, `spec ${path}`), `spec ${path}`), baseDir: dirname(resolve(path)) };
+}
+
+/** An instance spec's text; `origin` (where PID 1 found it) starts every message. */
+export function parseSpecText(text: string, origin: string, baseDir: string): InstanceSpec {
+  const document = parseJson(text, `instance spec from ${origin}`);
+  try {
+    return validateSpec(document, baseDir);
+  } catch (err) {
+    if (err instanceof SpecError) throw new SpecError(`instance spec from ${origin}: ${err.message}`, { cause: err });
+    throw err;
+  }
+}
+
+export function readSpec(path: string, origin: string, baseDir = dirname(resolve(path))): FoundSpec {
+  return { spec: parseSpecText(readText(path, `instance spec from ${origin}`), origin, baseDir), origin };
+}
+
+/** `concierge.spec=<path>` from a kernel command line. */
+export function specPathFromCmdline(cmdline: string): string | undefined {
+  for (const word of cmdline.trim().split(/\s+/)) if (word.startsWith('concierge.spec=')) return word.slice('concierge.spec='.length);
+  return undefined;
+}
+
+/**
+ * Finds PID 1's instance spec: an explicit path, else `concierge.spec=` on the kernel command line, else
+ * qemu's fw_cfg entry (its driver loaded first by `loadFwCfg` when absent), else the rootfs's file. None
+ * at all: an empty spec, every default. A spec found but bad is an error.
+ */
+export function findSpec(explicitPath: string | undefined, loadFwCfg: () => void): FoundSpec {
+  if (explicitPath !== undefined) return readSpec(explicitPath, `--spec ${explicitPath}`);
+  const fromCmdline = existsSync('/proc/cmdline') ? specPathFromCmdline(readFileSync('/proc/cmdline', 'utf8')) : undefined;
+  if (fromCmdline !== undefined) return readSpec(fromCmdline, `kernel command line ${fromCmdline}`);
+  if (!existsSync('/sys/firmware/qemu_fw_cfg')) {
+    try {
+      loadFwCfg();
+    } catch {
+      // Not a qemu guest, or no module for it: fall through to the rootfs file.
+    }
+  }
+  if (existsSync(fwCfgSpecPath)) return readSpec(fwCfgSpecPath, 'qemu fw_cfg opt/concierge/spec', '/');
+  if (existsSync(rootfsSpecPath)) return readSpec(rootfsSpecPath, rootfsSpecPath);
+  return { spec: validateSpec({}), origin: 'none found (defaults)' };
+}
