@@ -73,6 +73,8 @@ export interface InstanceSpec {
   shutdown: { workloadTimeoutMs: number; daemonTimeoutMs: number };
   /** Directory for concierge's own runtime files (daemon logs, configs). */
   runDir: string;
+  /** The console's event lines: readable text for people (the default) or JSON lines for machines. */
+  console: 'text' | 'json';
 }
 
 const hostnamePattern = /^(?=.{1,64}$)[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?)*$/;
@@ -84,7 +86,7 @@ const maxRlimit = 2n ** 63n;
 
 export const topLevelFields = [
   'hostname', 'network', 'sysctls', 'rlimits', 'modules', 'mounts', 'containerd', 'docker', 'workloads',
-  'afterWorkloads', 'shutdown', 'runDir',
+  'afterWorkloads', 'shutdown', 'runDir', 'console',
 ] as const;
 
 /** Validates a parsed JSON document; `baseDir` resolves relative paths inside workloads. */
@@ -105,6 +107,7 @@ export function validateSpec(input: unknown, baseDir = '/'): InstanceSpec {
     afterWorkloads,
     shutdown: shutdown(spec.shutdown),
     runDir,
+    console: optional(spec.console, (v) => oneOf(v, 'spec.console', ['text', 'json'] as const)) ?? 'text',
   };
 }
 
