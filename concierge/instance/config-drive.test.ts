@@ -32,7 +32,7 @@ describe('config drive', () => {
     expect(readHeader(Buffer.from('CONCIERGE-SPEC 2 2\n{}'))).toBeUndefined();
     const truncated = join(dir, 'truncated.img');
     writeFileSync(truncated, 'CONCIERGE-SPEC 1 100\n{"a":');
-    expect(() => readConfigDrive(truncated)).toThrow(/ends 94 bytes before its spec does/);
+    expect(() => readConfigDrive(truncated)).toThrow(/ends 95 bytes before its spec does/);
   });
 
   it('is found by its header among the virtio disks, or named on the kernel command line', () => {
