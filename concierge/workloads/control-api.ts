@@ -33,6 +33,7 @@ function signalNumber(value: string | null): number {
 export interface WorkloadRoutes {
   /** Starts a workload with its output recorded for the logs endpoint. */
   start(spec: WorkloadSpec): Promise<Workload>;
+  list(): ReturnType<WorkloadRunner['list']>;
   handle: ControlHandler;
 }
 
@@ -134,7 +135,7 @@ export function workloadRoutes(runner: WorkloadRunner, options: WorkloadRoutesOp
     return true;
   };
 
-  return { start, handle };
+  return { start, handle, list: () => runner.list() };
 }
 
 export interface ControlApi {
