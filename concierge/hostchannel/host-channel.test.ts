@@ -1,55 +1,11 @@
 // The guest's HTTP/2 server on a byte channel that the host closes and reopens, with a stand-in for the
 // virtio-serial port: reads see the host's bytes, a read of 0 means no host is connected.
-import { Duplex } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { dispatch, send } from '../control/http.js';
-import { HostChannel, type ChannelIo } from './byte-channel.js';
+import { PortStandIn } from '../../test/hostchannel/port-stand-in.js';
+import { HostChannel } from './byte-channel.js';
 import { connectChannel, onLines, openChannel, request } from './http2-client.js';
 import { serveHttp2 } from './http2-server.js';
-
-/** The port as the guest sees it, and a way for the test (the host) to connect to it. */
-class PortStandIn implements ChannelIo {
-  private queue: Buffer[] = [];
-  private waiting: ((n: Buffer | null) => void) | undefined;
-  private host: Duplex | undefined;
-
-  read(buffer: Buffer): Promise<number> {
-    const fill = (data: Buffer | null): number => {
-      if (data === null) return 0;
-      const n = data.copy(buffer, 0, 0, Math.min(data.length, buffer.length));
-      if (n < data.length) this.queue.unshift(data.subarray(n));
-      return n;
-    };
-    if (this.host === undefined) return Promise.resolve(0);
-    const next = this.queue.shift();
-    if (next !== undefined) return Promise.resolve(fill(next));
-    return new Promise((resolve) => { this.waiting = (d) => resolve(fill(d)); });
-  }
-
-  write(data: Buffer): Promise<void> {
-    this.host?.push(Buffer.from(data));
-    return Promise.resolve();
-  }
-
-  private deliver(data: Buffer | null): void {
-    const w = this.waiting;
-    this.waiting = undefined;
-    if (w !== undefined) w(data);
-    else if (data !== null) this.queue.push(data);
-  }
-
-  /** The host opens the channel: a Duplex as qemu's chardev socket would give it. */
-  connect(): Duplex {
-    this.queue = [];
-    const host: Duplex = new Duplex({
-      read: () => undefined,
-      write: (chunk: Buffer, _e, cb) => { if (this.host === host) this.deliver(Buffer.from(chunk)); cb(); },
-      destroy: (_err, cb) => { if (this.host === host) { this.host = undefined; this.deliver(null); } cb(null); },
-    });
-    this.host = host;
-    return host;
-  }
-}
 
 describe('host channel (HTTP/2 over a byte channel the host can reopen)', () => {
   let cleanup: (() => void)[] = [];

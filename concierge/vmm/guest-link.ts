@@ -113,15 +113,22 @@ export class GuestLink {
       const path = `/workloads/${encodeURIComponent(id)}/logs?stream=${name}&from=${offsets[name]}&follow=1`;
       const stream = session.request({ ':path': path });
       let status = 0;
-      stream.on('response', (h) => { status = Number(h[':status']); });
-      stream.on('data', (chunk: Buffer) => {
-        if (status !== 200) return;
-        offsets[name] += chunk.length;
-        this.sinks[name].write(chunk);
+      // Bytes are taken only from a 200 answer (the stream stays paused until then).
+      stream.on('response', (h) => {
+        status = Number(h[':status']);
+        if (status !== 200) {
+          stream.resume();
+          return;
+        }
+        stream.on('data', (chunk: Buffer) => {
+          offsets[name] += chunk.length;
+          this.sinks[name].write(chunk);
+        });
       });
       stream.on('error', () => undefined);
       stream.on('end', () => {
-        // A whole answer (not a broken session): the workload's output is complete.
+        // A whole answer (not one cut by a broken session): the workload's output is complete.
+        if (session.destroyed || session.closed) return;
         if (status === 200 && ++ended === 2) this.outputEnded.add(id);
         if (status === 404) this.outputEnded.add(id);
       });

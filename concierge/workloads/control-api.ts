@@ -10,7 +10,7 @@
 // Errors are {"message": "..."} with a 4xx or 5xx status.
 import { constants } from 'node:os';
 import {
-  dispatch, HttpError, listenUnix, readJson, send, wantsFollow, type ControlHandler, type ControlRequest, type ControlResponse,
+  dispatch, HttpError, listenUnix, readJson, send, wantsFollow, type ControlHandler, type ControlResponse,
 } from '../control/http.js';
 import { ImageNotFoundError } from '../containerd/images/resolve.js';
 import { log } from '../log/logger.js';
@@ -28,6 +28,33 @@ function signalNumber(value: string | null): number {
   const n = constants.signals[name];
   if (n === undefined) throw new HttpError(400, `unknown signal ${JSON.stringify(value)}`);
   return n;
+}
+
+/**
+ * A workload's output as the logs endpoint answers it: `stream` picks one, `from` a byte offset in it
+ * (where a reader that reconnects stopped), `follow` keeps the answer open until the workload is removed.
+ */
+export function streamOutput(res: ControlResponse, url: URL, output: OutputLog | undefined): void {
+  const only = url.searchParams.get('stream');
+  if (only !== null && only !== 'stdout' && only !== 'stderr') throw new HttpError(400, 'stream must be stdout or stderr');
+  const fromText = url.searchParams.get('from');
+  if (fromText !== null && (only === null || !/^\d{1,15}$/.test(fromText))) {
+    throw new HttpError(400, 'from must be a byte offset, with stream set');
+  }
+  const from = fromText === null ? 0 : Number(fromText);
+  const write = (c: OutputChunk): void => {
+    if (only !== null && c.stream !== only) return;
+    const data = sliceFrom(c, from);
+    if (data !== undefined) res.write(data);
+  };
+  res.writeHead(200, { 'Content-Type': 'application/octet-stream' });
+  for (const c of output?.snapshot() ?? []) write(c);
+  if (!wantsFollow(url) || output === undefined || output.isEnded) {
+    res.end();
+    return;
+  }
+  const unfollow = output.follow({ write, end: () => res.end() });
+  res.once('close', unfollow);
 }
 
 export interface WorkloadRoutes {
@@ -73,30 +100,6 @@ export function workloadRoutes(runner: WorkloadRunner, options: WorkloadRoutesOp
     return w;
   };
 
-  const streamLogs = (req: ControlRequest, res: ControlResponse, url: URL, workload: Workload): void => {
-    const output = logs.get(workload.spec.id);
-    const only = url.searchParams.get('stream');
-    if (only !== null && only !== 'stdout' && only !== 'stderr') throw new HttpError(400, 'stream must be stdout or stderr');
-    const fromText = url.searchParams.get('from');
-    if (fromText !== null && (only === null || !/^\d{1,15}$/.test(fromText))) {
-      throw new HttpError(400, 'from must be a byte offset, with stream set');
-    }
-    const from = fromText === null ? 0 : Number(fromText);
-    const write = (c: OutputChunk): void => {
-      if (only !== null && c.stream !== only) return;
-      const data = sliceFrom(c, from);
-      if (data !== undefined) res.write(data);
-    };
-    res.writeHead(200, { 'Content-Type': 'application/octet-stream' });
-    for (const c of output?.snapshot() ?? []) write(c);
-    if (!wantsFollow(url) || output === undefined || output.isEnded) {
-      res.end();
-      return;
-    }
-    const unfollow = output.follow({ write, end: () => res.end() });
-    res.once('close', unfollow);
-  };
-
   const handle: ControlHandler = async (req, res, url, parts) => {
     const method = req.method ?? 'GET';
     if (parts[0] !== 'workloads' || parts.length > 3) return false;
@@ -130,7 +133,7 @@ export function workloadRoutes(runner: WorkloadRunner, options: WorkloadRoutesOp
       if (workload.state !== 'running' && workload.state !== 'stopping') throw new HttpError(409, `workload ${workload.spec.id} is ${workload.state}`);
       await workload.signal(signalNumber(url.searchParams.get('signal')));
       send(res, 204);
-    } else if (action === 'logs' && method === 'GET') streamLogs(req, res, url, workload);
+    } else if (action === 'logs' && method === 'GET') streamOutput(res, url, logs.get(workload.spec.id));
     else return false;
     return true;
   };
