@@ -19,6 +19,7 @@ import {
 import { jsonErrorResponse } from './errors.js';
 import { hasLearnedDockerdHeaders, learnDockerdHeaders } from './identity.js';
 import { inSharedReadBuffer, retireReadBuffer, type Upstream, type UpstreamDialer } from './upstream.js';
+import { proxyCounters, ruleOfStatus } from './counters.js';
 import type { Interceptor, Outcome, RouteHandler } from './intercept.js';
 
 /**
@@ -49,6 +50,8 @@ interface PendingRequest {
   answered: boolean;
   /** Told the answer's status (for example to undo a bind staged for a create that failed). */
   onAnswer: ((status: number) => void) | undefined;
+  /** Decided by the Docker-aware layer (for the counters). */
+  readonly intercepted: boolean;
 }
 
 export interface ConnectionOptions {
@@ -156,14 +159,14 @@ export class ProxyConnection {
     }
     const handler = this.options.interceptor?.route(head);
     if (handler !== undefined) return this.intercept(head, framing, handler);
-    return this.forwardRequest(head, this.clientBytes.subarray(0, headEnd), framing, undefined);
+    return this.forwardRequest(head, this.clientBytes.subarray(0, headEnd), framing, undefined, false);
   }
 
   /**
    * Sends a head with as much of its body as has arrived, in one write: dockerd hijacks attach and exec
    * connections and drops what it had buffered, so a body split from its head would reach stdin.
    */
-  private forwardRequest(head: RequestHead, headBytes: Buffer, framing: BodyFraming, onAnswer: PendingRequest['onAnswer']): boolean {
+  private forwardRequest(head: RequestHead, headBytes: Buffer, framing: BodyFraming, onAnswer: PendingRequest['onAnswer'], intercepted: boolean): boolean {
     const body = trackBody(framing);
     let n: number;
     try {
@@ -174,14 +177,14 @@ export class ProxyConnection {
       return false;
     }
     const bodyBytes = this.clientBytes.subarray(head.length, head.length + n);
-    this.forwardHead(head, n === 0 ? headBytes : Buffer.concat([headBytes, bodyBytes]), onAnswer);
+    this.forwardHead(head, n === 0 ? headBytes : Buffer.concat([headBytes, bodyBytes]), onAnswer, intercepted);
     this.clientBytes = this.clientBytes.subarray(head.length + n);
     this.requestBody = body;
     if (body.done) this.endRequest();
     return true;
   }
 
-  private forwardHead(head: RequestHead, bytes: Buffer, onAnswer: PendingRequest['onAnswer']): void {
+  private forwardHead(head: RequestHead, bytes: Buffer, onAnswer: PendingRequest['onAnswer'], intercepted: boolean): void {
     const request: PendingRequest = {
       method: head.method,
       target: head.target,
@@ -190,6 +193,7 @@ export class ProxyConnection {
       startedAt: this.debug ? performance.now() : 0,
       answered: false,
       onAnswer,
+      intercepted,
     };
     this.pending.push(request);
     this.current = request;
@@ -238,6 +242,9 @@ export class ProxyConnection {
     if (this.closed) return;
     const bodyRead = end > head.length || framing.kind === 'none';
     if ('status' in outcome) {
+      const counters = proxyCounters();
+      counters.refused(outcome.rule ?? ruleOfStatus(outcome.status));
+      counters.answered('intercepted', outcome.status);
       const response = jsonErrorResponse(outcome.status, outcome.message, { close: !bodyRead, head: head.method === 'HEAD' });
       if (bodyRead) {
         this.client.write(response);
@@ -254,10 +261,10 @@ export class ProxyConnection {
       return;
     } else {
       if (outcome.body !== undefined) {
-        this.forwardHead(head, Buffer.concat([outcome.head, outcome.body]), outcome.onAnswer);
+        this.forwardHead(head, Buffer.concat([outcome.head, outcome.body]), outcome.onAnswer, true);
         this.clientBytes = this.clientBytes.subarray(end);
         this.endRequest();
-      } else if (!this.forwardRequest(head, outcome.head, framing, outcome.onAnswer)) {
+      } else if (!this.forwardRequest(head, outcome.head, framing, outcome.onAnswer, true)) {
         return;
       }
     }
@@ -354,6 +361,7 @@ export class ProxyConnection {
     if (!hasLearnedDockerdHeaders()) learnDockerdHeaders(head.rawHeaders);
     request.answered = true;
     request.onAnswer?.(head.status);
+    proxyCounters().answered(request.intercepted ? 'intercepted' : 'forwarded', head.status);
     if (this.debug) {
       const ms = Math.round((performance.now() - request.startedAt) * 10) / 10;
       this.options.log.debug({ method: request.method, target: request.target, status: head.status, ms }, 'request');

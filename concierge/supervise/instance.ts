@@ -5,12 +5,15 @@ import type { Timeline } from '../boot/timeline.js';
 import { consoleLine } from '../events/console-line.js';
 import { EventLog, type InstanceEvent } from '../events/event-log.js';
 import { log } from '../log/logger.js';
+import { useProxyCounters } from '../dockerproxy/counters.js';
 import { InstanceMetrics } from '../metrics/instance-metrics.js';
+import { proxyMetrics } from '../metrics/proxy-counters.js';
 import { readCgroupFigures } from '../workloads/cgroup.js';
 import { PR, sys } from '../sys/index.js';
 import { childRegistry } from './child-registry.js';
 import type { SupervisedDaemon } from './daemon.js';
 import { containerdDaemon, dockerdDaemon } from './daemons.js';
+import { callerSocketDefaults } from './docker-access.js';
 import { disableCtrlAltDelAndCheckMachineInit } from './machine.js';
 import { Reaper } from './reaper.js';
 import { endMachine, openExitPort, killRemaining, runSteps, unmountAll } from './shutdown.js';
@@ -109,6 +112,7 @@ export class Instance {
   }
 
   private startServices(spec: InstanceSpec): void {
+    useProxyCounters(proxyMetrics(this.metrics.registry, callerSocketDefaults(spec.docker.socket, spec.runDir).stagingDir));
     void serveControl(`${spec.runDir}/control.sock`, [
       instanceRoutes({ status: () => this.status(), shutdown: (reason) => this.requestShutdown(reason) }, this.events, this.metrics),
       (req, res, url, parts) => {

@@ -1,6 +1,7 @@
 import type { Logger } from '../../log/logger.js';
 import type { RequestHead } from '../http1.js';
 import { serializeHead, splitTarget } from './message.js';
+import { proxyCounters } from '../counters.js';
 import type { Interceptor, Outcome, RouteHandler } from '../intercept.js';
 import { AmbiguousJsonError, isObject, JsonObject, JsonSyntaxError, parseJson, stringifyJson } from './gojson.js';
 import { type Caller, OWNER_LABEL, Refused, STAGING_LABEL } from './caller.js';
@@ -92,7 +93,7 @@ export class CallerRoutes implements Interceptor {
           return await decide(head, body);
         } catch (err) {
           if (err instanceof Refused) return refusal(err.status, err.message);
-          if (err instanceof AmbiguousJsonError) return refusal(400, `concierge: ambiguous request body: ${err.message}`);
+          if (err instanceof AmbiguousJsonError) return { ...refusal(400, `concierge: ambiguous request body: ${err.message}`), rule: 'ambiguous-body' };
           if (err instanceof JsonSyntaxError) return refusal(400, `concierge: ${err.message}`);
           throw err;
         }
@@ -215,6 +216,7 @@ export class CallerRoutes implements Interceptor {
 
   private logRewrites(head: RequestHead, ctx: TranslationContext): void {
     for (const r of ctx.rewrites) {
+      proxyCounters().bindTranslated();
       this.log.info({ target: head.target, field: r.field, from: r.from, to: r.to }, 'bind translated');
     }
   }
