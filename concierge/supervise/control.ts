@@ -5,7 +5,8 @@ import { dirname } from 'node:path';
 import { dispatch, listenUnix, type ControlHandler } from '../control/http.js';
 import { loadModules } from '../boot/modules.js';
 import { HostChannel } from '../hostchannel/byte-channel.js';
-import { serveHttp2 } from '../hostchannel/http2-server.js';
+import { http2ControlServer, serveHttp2 } from '../hostchannel/http2-server.js';
+import { listenVsock } from '../hostchannel/vsock.js';
 import { defaultPortName, openPort, waitForVirtioPort } from '../hostchannel/virtio-serial.js';
 import { log } from '../log/logger.js';
 
@@ -18,7 +19,7 @@ export interface ControlServers {
   close(): Promise<void>;
 }
 
-export async function serveControl(socketPath: string, handlers: ControlHandler[]): Promise<ControlServers> {
+export async function serveControl(socketPath: string, handlers: ControlHandler[], vsockPort?: number): Promise<ControlServers> {
   // Only root reads concierge's run directory: the socket answers anyone who can reach it.
   mkdirSync(dirname(socketPath), { recursive: true, mode: 0o700 });
   const listener = dispatch(handlers);
@@ -26,6 +27,17 @@ export async function serveControl(socketPath: string, handlers: ControlHandler[
   log.info({ socket: socketPath }, 'control API listening');
   let channel: HostChannel | undefined;
   let http2: { close(): void } | undefined;
+  let vsock: { close(): void } | undefined;
+  if (vsockPort !== undefined) {
+    try {
+      const server = http2ControlServer(listener);
+      const listening = listenVsock(vsockPort, (socket) => server.accept(socket));
+      vsock = { close: () => { listening.close(); server.close(); } };
+      log.info({ vsockPort }, 'control API on vsock');
+    } catch (err) {
+      log.warn({ vsockPort, err: (err as Error).message }, 'control API not on vsock');
+    }
+  }
   let sessionsOpen = 0;
   const startChannel = async (): Promise<void> => {
     try {
@@ -55,6 +67,7 @@ export async function serveControl(socketPath: string, handlers: ControlHandler[
     },
     close: async () => {
       http2?.close();
+      vsock?.close();
       channel?.close();
       await unix.close();
     },

@@ -124,7 +124,7 @@ export class Instance {
         }
         return this.workloads.routes.handle(req, res, url, parts);
       },
-    ]).then((c) => { this.control = c; }, (err: Error) => log.error({ err: err.message }, 'control API did not start'));
+    ], spec.hostChannel.vsockPort).then((c) => { this.control = c; }, (err: Error) => log.error({ err: err.message }, 'control API did not start'));
     const containerd = containerdDaemon(spec);
     this.containerd = containerd;
     this.watchDaemon(containerd);
