@@ -48,11 +48,7 @@ class SessionStream extends Duplex {
   }
 }
 
-export declare interface HostChannel {
-  on(event: 'session', listener: (stream: Duplex) => void): this;
-}
-
-export class HostChannel extends EventEmitter {
+export class HostChannel extends EventEmitter<{ session: [stream: Duplex] }> {
   private current: SessionStream | undefined;
   private closed = false;
   /** Sessions started so far (for the log and tests). */

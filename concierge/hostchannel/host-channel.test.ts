@@ -16,15 +16,18 @@ describe('host channel (HTTP/2 over a byte channel the host can reopen)', () => 
     const channel = new HostChannel(port, 5);
     let tick = 0;
     const server = serveHttp2(channel, dispatch([
-      async (req, res, url, parts) => {
-        if (parts[0] === 'status') { send(res, 200, { ok: true, path: url.pathname }); return true; }
+      (_req, res, url, parts) => {
+        if (parts[0] === 'status') {
+          send(res, 200, { ok: true, path: url.pathname });
+          return Promise.resolve(true);
+        }
         if (parts[0] === 'ticks') {
           res.writeHead(200, { 'Content-Type': 'application/x-ndjson' });
           const timer = setInterval(() => res.write(`${JSON.stringify({ tick: ++tick })}\n`), 5);
           res.once('close', () => clearInterval(timer));
-          return true;
+          return Promise.resolve(true);
         }
-        return false;
+        return Promise.resolve(false);
       },
     ]));
     channel.start();

@@ -15,7 +15,7 @@ export async function connectChannel(createConnection: () => Duplex, timeoutMs =
       clearTimeout(timer);
       resolve();
     });
-    session.once('error', (err) => {
+    session.once('error', (err: Error) => {
       clearTimeout(timer);
       reject(err);
     });

@@ -16,10 +16,10 @@ describe('vsock plumbing (socketpair stand-in; no AF_VSOCK socket is opened)', (
 
   it('serves the control API over HTTP/2 on an fd wrapped as a Node socket', async () => {
     const [guestFd, hostFd] = sys.socketpair();
-    const server = createServer({}, dispatch([async (_req, res, url, parts) => {
-      if (parts[0] !== 'status') return false;
+    const server = createServer({}, dispatch([(_req, res, url, parts) => {
+      if (parts[0] !== 'status') return Promise.resolve(false);
       send(res, 200, { ok: true, query: url.search });
-      return true;
+      return Promise.resolve(true);
     }]));
     // As the guest does for each accepted vsock connection: one session per connection.
     server.emit('connection', socketFromFd(guestFd));

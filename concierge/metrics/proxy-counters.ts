@@ -3,10 +3,19 @@
 // scraped, from the staging directory (one mount point per bind).
 import { readdirSync } from 'node:fs';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { ProxyCounters, RefusalRule, RouteClass } from '../dockerproxy/counters.js';
 
 const statusClasses = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
-const rules: RefusalRule[] = ['forbidden', 'not-found', 'conflict', 'ambiguous-body', 'invalid-body', 'other'];
+/** The proxy's refusal rules (dockerproxy/counters.ts), each a label bound in advance. */
+const rules = ['forbidden', 'not-found', 'conflict', 'ambiguous-body', 'invalid-body', 'other'] as const;
+
+type RouteClass = 'forwarded' | 'intercepted';
+
+/** Fits the proxy's counters port (the composition root plugs it in). */
+export interface ProxyMetrics {
+  answered(route: RouteClass, status: number): void;
+  refused(rule: string): void;
+  bindTranslated(): void;
+}
 
 type Inc = { inc(): void };
 
@@ -29,7 +38,7 @@ export function countStagedBinds(dir: string): number {
   return n;
 }
 
-export function proxyMetrics(registry: Registry, stagingDir: string): ProxyCounters {
+export function proxyMetrics(registry: Registry, stagingDir: string): ProxyMetrics {
   const registers = [registry];
   const requests = new Counter({
     name: 'concierge_proxy_requests_total', help: 'Docker API answers by route class (forwarded untouched, or intercepted) and status class',
@@ -45,7 +54,7 @@ export function proxyMetrics(registry: Registry, stagingDir: string): ProxyCount
   });
   const bound = (route: RouteClass): Inc[] => statusClasses.map((s) => requests.labels(route, s));
   const byRoute: Record<RouteClass, Inc[]> = { forwarded: bound('forwarded'), intercepted: bound('intercepted') };
-  const byRule = new Map<RefusalRule, Inc>(rules.map((r) => [r, refusals.labels(r)]));
+  const byRule = new Map<string, Inc>(rules.map((r) => [r, refusals.labels(r)]));
   for (const r of rules) refusals.labels(r).inc(0);
   return {
     answered(route, status) {

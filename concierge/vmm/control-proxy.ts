@@ -30,7 +30,7 @@ export async function serveControlProxy(socketPath: string, session: () => Clien
       res.writeHead(Number(h[':status']), out);
       upstream.pipe(res);
     });
-    upstream.on('error', (err) => {
+    upstream.on('error', (err: Error) => {
       if (!res.headersSent) reply(res, 502, `host channel: ${err.message}`);
       else res.destroy();
     });

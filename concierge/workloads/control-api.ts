@@ -59,8 +59,8 @@ export function streamOutput(res: ControlResponse, url: URL, output: OutputLog |
 
 export interface WorkloadRoutes {
   /** Starts a workload with its output recorded for the logs endpoint. */
-  start(spec: WorkloadSpec): Promise<Workload>;
-  list(): ReturnType<WorkloadRunner['list']>;
+  start: (spec: WorkloadSpec) => Promise<Workload>;
+  list: () => ReturnType<WorkloadRunner['list']>;
   handle: ControlHandler;
 }
 

@@ -83,8 +83,8 @@ export function startGuest(options: BootOptions): RunningBoot {
       for (const w of waiters) if (w.pattern.test(line)) { waiters.delete(w); w.resolve(line); }
     }
   };
-  child.stdout!.on('data', take('stdout'));
-  child.stderr!.on('data', take('stderr'));
+  child.stdout.on('data', take('stdout'));
+  child.stderr.on('data', take('stderr'));
   const done = new Promise<Boot>((resolve) => child.on('close', (code) => {
     for (const name of ['stdout', 'stderr'] as const) if (pending[name] !== '') lines.push({ ms: performance.now() - started, text: pending[name] });
     rmSync(dir, { recursive: true, force: true });

@@ -3,16 +3,16 @@
 // reopened the channel, and the result comes from the power-off event.
 import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { PortStandIn } from '../../test/hostchannel/port-stand-in.js';
-import { dispatch, type ControlHandler } from '../control/http.js';
-import { EventLog, type InstanceEvent } from '../events/event-log.js';
-import { HostChannel } from '../hostchannel/byte-channel.js';
-import { serveHttp2 } from '../hostchannel/http2-server.js';
-import { InstanceMetrics } from '../metrics/instance-metrics.js';
-import { instanceRoutes } from '../supervise/control-routes.js';
-import { streamOutput } from '../workloads/control-api.js';
-import { OutputLog } from '../workloads/output-log.js';
-import { GuestLink } from './guest-link.js';
+import { PortStandIn } from './port-stand-in.js';
+import { dispatch, type ControlHandler } from '../../concierge/control/http.js';
+import { EventLog, type InstanceEvent } from '../../concierge/events/event-log.js';
+import { HostChannel } from '../../concierge/hostchannel/byte-channel.js';
+import { serveHttp2 } from '../../concierge/hostchannel/http2-server.js';
+import { InstanceMetrics } from '../../concierge/metrics/instance-metrics.js';
+import { instanceRoutes } from '../../concierge/supervise/control-routes.js';
+import { streamOutput } from '../../concierge/workloads/control-api.js';
+import { OutputLog } from '../../concierge/workloads/output-log.js';
+import { GuestLink } from '../../concierge/vmm/guest-link.js';
 
 const until = async (check: () => boolean, what: string | (() => string)): Promise<void> => {
   for (let i = 0; i < 400; i++) {
@@ -30,10 +30,10 @@ describe('guest link (host side of the channel)', () => {
     const events = new EventLog();
     const output = new OutputLog();
     const shutdowns: string[] = [];
-    const logs: ControlHandler = async (_req, res, url, parts) => {
-      if (parts[0] !== 'workloads' || parts[2] !== 'logs') return false;
+    const logs: ControlHandler = (_req, res, url, parts) => {
+      if (parts[0] !== 'workloads' || parts[2] !== 'logs') return Promise.resolve(false);
       streamOutput(res, url, parts[1] === 'job' ? output : undefined);
-      return true;
+      return Promise.resolve(true);
     };
     const port = new PortStandIn();
     const channel = new HostChannel(port, 5);
