@@ -77,8 +77,9 @@ export class Instance {
       this.spec = booted.spec;
       this.specOrigin = booted.specOrigin;
       this.consoleFormat = booted.spec.console;
-      // The console tells events, one line each; concierge's own log keeps to warnings there unless asked.
-      if (process.env.CONCIERGE_LOG_LEVEL === undefined) log.level = 'warn';
+      // A machine's console is for people: events, one line each; concierge's own log keeps to warnings
+      // there unless asked (a pid namespace's init, as in tests, keeps its whole log).
+      if (this.machineInit && process.env.CONCIERGE_LOG_LEVEL === undefined) log.level = 'warn';
     } catch (err) {
       const badSpec = err instanceof SpecError;
       void this.shutdown(`${badSpec ? 'bad instance spec' : 'boot failed'}: ${(err as Error).message}`, badSpec ? exitCodes.badSpec : exitCodes.bootFailed);
