@@ -33,7 +33,7 @@ export interface StepTimings {
 export interface WorkloadExit {
   exitCode: number;
   exitedAt: Date | undefined;
-  /** The signal that ended the process (containerd reports it as 128 + its number), or null. */
+  /** The signal an exit status of 128 + N stands for (how containerd reports a signal death; an exit(143) reads the same), or null. */
   signal: string | null;
   /** The kernel's OOM killer killed a process of the workload (its cgroup's memory.events). */
   oomKilled: boolean;
