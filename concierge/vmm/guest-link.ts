@@ -25,6 +25,8 @@ export class GuestLink {
   /** Workloads whose output ended (they were removed): not followed again after a reopen. */
   private readonly outputEnded = new Set<string>();
   private stopped = false;
+  /** The connection a session is being opened on (ended by stop() too). */
+  private connecting: Duplex | undefined;
   private wake: (() => void) | undefined;
 
   constructor(private readonly connect: () => Duplex, private readonly sinks: GuestLinkSinks) {}
@@ -35,7 +37,10 @@ export class GuestLink {
       let session: ClientHttp2Session;
       try {
         // The guest answers once concierge has opened its port: during its boot the first bytes wait.
-        session = await openChannel(this.connect, { attempts: 1, timeoutMs: 600_000 });
+        session = await openChannel(() => {
+          this.connecting = this.connect();
+          return this.connecting;
+        }, { attempts: 1, timeoutMs: 600_000 });
       } catch {
         await this.pause(500);
         continue;
@@ -66,6 +71,7 @@ export class GuestLink {
   stop(): void {
     this.stopped = true;
     this.session?.destroy();
+    this.connecting?.destroy();
     this.wake?.();
   }
 
