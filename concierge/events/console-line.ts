@@ -13,7 +13,7 @@ function what(e: InstanceEvent): string {
     case 'daemon.exited':
       return `${e.daemon} exited (${e.signal ?? `code ${e.code ?? '?'}`}), pid ${e.pid}`;
     case 'workload.started':
-      return `workload ${e.workload} started, pid ${e.pid}`;
+      return `workload ${e.workload} started, pid ${e.pid} (image ${Math.round(e.imageMs)} ms, create ${Math.round(e.createMs)} ms)`;
     case 'workload.failed':
       return `workload ${e.workload} failed to start: ${e.error}`;
     case 'workload.exited':

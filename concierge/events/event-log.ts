@@ -8,7 +8,8 @@ export interface EventFields {
   'timeline': { name: string; atMs: number; steps?: { step: string; tookMs: number }[] };
   'daemon.ready': { daemon: string; pid: number; startMs: number; restarts: number };
   'daemon.exited': { daemon: string; pid: number; code: number | null; signal: string | null };
-  'workload.started': { workload: string; pid: number };
+  /** `imageMs`: resolving or importing its image (the pull); `createMs`, `startMs`: containerd's steps. */
+  'workload.started': { workload: string; pid: number; imageMs: number; createMs: number; startMs: number };
   'workload.failed': { workload: string; error: string };
   'workload.exited': { workload: string; exitCode: number; signal: string | null; oomKilled: boolean };
   'shutdown.started': { reason: string };

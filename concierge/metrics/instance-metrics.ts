@@ -26,6 +26,7 @@ export class InstanceMetrics {
   readonly daemonRestarts: Counter<'daemon'>;
   readonly daemonStartSeconds: Gauge<'daemon'>;
   readonly workloadExits: Counter<'workload' | 'code'>;
+  readonly workloadStepSeconds: Gauge<'workload' | 'step'>;
   private readonly cgroups = new Map<string, WorkloadCgroup>();
   private readonly lastFigures = new Map<string, CgroupFigures>();
 
@@ -36,6 +37,10 @@ export class InstanceMetrics {
     this.daemonRestarts = new Counter({ name: 'concierge_daemon_restarts_total', help: 'Restarts of a supervised daemon after it exited unasked', labelNames: ['daemon'], registers });
     this.daemonStartSeconds = new Gauge({ name: 'concierge_daemon_start_seconds', help: 'Seconds from spawn until the daemon answered, last start', labelNames: ['daemon'], registers });
     this.workloadExits = new Counter({ name: 'concierge_workload_exits_total', help: 'Workload exits by exit code', labelNames: ['workload', 'code'], registers });
+    this.workloadStepSeconds = new Gauge({
+      name: 'concierge_workload_step_seconds', help: 'How long a workload\'s start steps took (image: resolve or import, create, start)',
+      labelNames: ['workload', 'step'], registers,
+    });
     const figures = (): Map<string, CgroupFigures> => this.readFigures();
     for (const [name, help, pick] of figureGauges) {
       new Gauge({

@@ -144,7 +144,9 @@ export class Instance {
       this.workloads = await startWorkloads(spec, this.timeline, {
         started: (w) => {
           this.metrics.addWorkload({ workload: w.spec.id, read: () => readCgroupFigures(w.cgroupDir) });
-          this.events.emit('workload.started', { workload: w.spec.id, pid: w.pid ?? 0 });
+          const t = w.timings;
+          for (const [step, ms] of Object.entries(t)) this.metrics.workloadStepSeconds.set({ workload: w.spec.id, step }, ms / 1000);
+          this.events.emit('workload.started', { workload: w.spec.id, pid: w.pid ?? 0, imageMs: t.image ?? 0, createMs: t.create ?? 0, startMs: t.start ?? 0 });
         },
         exited: (w, exit) => {
           this.metrics.workloadEnded(w.spec.id);
