@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'build/**', 'proto/gen/**', 'guest-rootfs/out/**', 'node_modules/**', '**/*.mjs', '**/*.js'] },
+  { ignores: ['dist/**', 'build/**', 'proto/gen/**', 'guest-rootfs/out/**', 'node_modules/**', '**/*.mjs', '**/*.js', '**/*.cjs'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

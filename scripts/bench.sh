@@ -12,12 +12,11 @@ done
 bash scripts/setup.sh
 if [ "$build" = 1 ]; then npm run --silent build; fi
 
-started=0
-if ! eval "$(bash scripts/daemons.sh env)" || ! curl -sf --unix-socket "$DOCKERD_SOCK" http://d/_ping >/dev/null 2>&1; then
-  eval "$(bash scripts/daemons.sh start)"
-  started=1
-fi
-cleanup() { if [ "$started" = 1 ]; then bash scripts/daemons.sh stop; fi; }
+# A plain assignment: a daemon that does not answer fails this script (ensure names it and its log).
+started=$(bash scripts/daemons.sh ensure)
+# shellcheck disable=SC2086 # one word per daemon this script started
+cleanup() { if [ -n "$started" ]; then bash scripts/daemons.sh stop $started; fi; }
 trap cleanup EXIT
+eval "$(bash scripts/daemons.sh env)"
 export DOCKERD_SOCK CONCIERGE_TEST_ROOT
 npx tsx bench/run.ts "${args[@]}"

@@ -8,15 +8,13 @@ if [ -x guest-rootfs/run-sample-job.sh ]; then
   exec bash guest-rootfs/run-sample-job.sh "$@"
 fi
 echo "main: the guest image is not available; showing the docker CLI through concierge's proxy instead" >&2
-started=0
+started=$(bash scripts/daemons.sh ensure)
 eval "$(bash scripts/daemons.sh env)"
-if ! curl -sf --unix-socket "$DOCKERD_SOCK" http://d/_ping >/dev/null 2>&1; then
-  eval "$(bash scripts/daemons.sh start)"; started=1
-fi
 sock=$(mktemp -u /tmp/concierge-main.XXXXXX.sock)
 node dist/concierge.js proxy --listen "$sock" --upstream "$DOCKERD_SOCK" &
 proxy=$!
-cleanup() { kill "$proxy" 2>/dev/null || true; if [ "$started" = 1 ]; then bash scripts/daemons.sh stop; fi; }
+# shellcheck disable=SC2086 # one word per daemon this script started
+cleanup() { kill "$proxy" 2>/dev/null || true; if [ -n "$started" ]; then bash scripts/daemons.sh stop $started; fi; }
 trap cleanup EXIT
 for _ in $(seq 1 50); do [ -S "$sock" ] && break; sleep 0.1; done
 DOCKER_HOST=unix://$sock docker version --format 'client {{.Client.Version}} -> concierge -> dockerd {{.Server.Version}}'

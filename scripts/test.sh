@@ -6,13 +6,13 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 npm run --silent build
 npx tsc --noEmit
+npm run --silent lint
 
-started=0
-if ! eval "$(bash scripts/daemons.sh env)" || ! curl -sf --unix-socket "$DOCKERD_SOCK" http://d/_ping >/dev/null 2>&1; then
-  eval "$(bash scripts/daemons.sh start)"
-  started=1
-fi
-cleanup() { if [ "$started" = 1 ]; then bash scripts/daemons.sh stop; fi; }
+# A plain assignment: a daemon that does not answer fails this script (ensure names it and its log).
+started=$(bash scripts/daemons.sh ensure)
+# shellcheck disable=SC2086 # one word per daemon this script started
+cleanup() { if [ -n "$started" ]; then bash scripts/daemons.sh stop $started; fi; }
 trap cleanup EXIT
+eval "$(bash scripts/daemons.sh env)"
 
 CONCIERGE_LOG_LEVEL=${CONCIERGE_LOG_LEVEL:-warn} npx vitest run "$@"

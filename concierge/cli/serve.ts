@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { log } from '../log/logger.js';
 import { startControlApi } from '../workloads/control-api.js';
+import { lastExitCode } from '../workloads/last-exit.js';
 import { WorkloadRunner } from '../workloads/runner.js';
 import { SpecError } from '../instance/spec-fields.js';
 import { readSpecDocument } from '../instance/spec-source.js';
@@ -12,7 +13,7 @@ const help = `usage: concierge serve --spec <instance.json> --control <sock> [--
                        [--docker <sock>] [--exit-with-workloads]
 Runs the workloads of an instance spec and serves a control API (HTTP/JSON) on the --control unix socket:
 run, list, wait, signal, stop and logs of workloads. SIGINT or SIGTERM stops every workload and exits.
-  --exit-with-workloads  exit, with the last workload's exit code, once every workload of the spec has ended`;
+  --exit-with-workloads  exit, with the exit code of the workload that ended last, once every workload of the spec has ended`;
 
 export async function run(args: string[]): Promise<number | undefined> {
   const { values } = parseArgs({
@@ -62,8 +63,10 @@ export async function run(args: string[]): Promise<number | undefined> {
     if (result.status === 'rejected') log.error({ workload: specs[i]!.id, err: (result.reason as Error).message }, 'workload did not start');
   }
   if (values['exit-with-workloads']) {
-    void Promise.all(started.map(async (r) => (r.status === 'fulfilled' ? (await r.value.wait()).exitCode : 1)))
-      .then((codes) => finish(codes.at(-1) ?? 0));
+    void lastExitCode(started.map(async (r) => {
+      if (r.status === 'rejected') return 1;
+      return (await r.value.wait()).exitCode;
+    })).then(finish);
   }
   const code = await finished;
   await api.close();

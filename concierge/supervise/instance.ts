@@ -19,7 +19,6 @@ import { Reaper } from './reaper.js';
 import { endMachine, openExitPort, killRemaining, runSteps, unmountAll } from './shutdown.js';
 import { instanceRoutes } from './control-routes.js';
 import { serveControl, type ControlServers } from './control.js';
-import { runTestHooks } from './test-hooks.js';
 import { startWorkloads, type RunningWorkloads } from './workloads.js';
 
 /** Exit codes of the instance when no workload result decides it. */
@@ -85,7 +84,6 @@ export class Instance {
       void this.shutdown(`${badSpec ? 'bad instance spec' : 'boot failed'}: ${(err as Error).message}`, badSpec ? exitCodes.badSpec : exitCodes.bootFailed);
       return;
     }
-    runTestHooks();
     this.startServices(this.spec);
   }
 

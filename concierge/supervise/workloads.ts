@@ -6,6 +6,7 @@ import type { InstanceSpec } from '../instance/spec.js';
 import type { Timeline } from '../boot/timeline.js';
 import { log } from '../log/logger.js';
 import { workloadRoutes, type WorkloadRoutes } from '../workloads/control-api.js';
+import { lastExitCode } from '../workloads/last-exit.js';
 import { WorkloadRunner } from '../workloads/runner.js';
 import type { Workload, WorkloadExit } from '../workloads/workload.js';
 import { callerSocketAccess, callerSocketDefaults, dockerdWaitMs } from './docker-access.js';
@@ -78,6 +79,6 @@ export async function startWorkloads(spec: InstanceSpec, timeline: Timeline, hoo
       return 1;
     }
   });
-  if (results.length > 0) void Promise.all(results).then(() => hooks.done(running.lastExitCode ?? 0));
+  if (results.length > 0) void lastExitCode(results).then((code) => hooks.done(code));
   return running;
 }

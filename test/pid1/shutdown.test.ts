@@ -28,7 +28,7 @@ describe('PID 1 shutdown', () => {
   });
 
   it('turns an uncaught error into the same orderly shutdown, never a crash', async () => {
-    instance = await startInstance({ spec: { docker: { enabled: false } }, env: { CONCIERGE_TEST_THROW_AFTER_MS: '200' } });
+    instance = await startInstance({ spec: { docker: { enabled: false } }, testEntry: ['--throw-after', '200'] });
     expect(await instance.exited).toBe(70);
     expect(shutdownSteps(instance)).toEqual(orderedSteps);
     expect(instance.lines.some((l) => l.raw.startsWith('concierge: result exit-code=70 reason="uncaught error: Error: injected test error'))).toBe(true);

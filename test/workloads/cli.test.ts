@@ -173,4 +173,18 @@ describe('concierge serve', () => {
     expect((await done).code).toBe(0);
     expect(await inventory(client)).toEqual(before);
   });
+  it('exits with the code of the workload that ended last under --exit-with-workloads', async () => {
+    const before = await inventory(client);
+    const instance = join(dir, 'exit-with.json');
+    // Listed first, ends last: its code is the result (as PID 1 decides it).
+    writeFileSync(instance, JSON.stringify({
+      workloads: [
+        { id: 'srv-slow', image: './busybox.tar', args: ['sh', '-c', 'sleep 1; exit 4'] },
+        { id: 'srv-fast', image: './busybox.tar', args: ['sh', '-c', 'exit 6'] },
+      ],
+    }));
+    const r = await concierge(['serve', '--spec', instance, '--control', join(dir, 'exit-with.sock'), '--exit-with-workloads']).done;
+    expect(r.code).toBe(4);
+    expect(await inventory(client)).toEqual(before);
+  });
 });

@@ -306,6 +306,12 @@ export function fromPlain(value: unknown): JsonValue {
   return out;
 }
 
+/** A value as a refusal message shows it: a string as it is, anything else as its JSON text. */
+export function showJson(v: JsonValue | undefined): string {
+  if (v === undefined) return 'undefined';
+  return typeof v === 'string' ? v : stringifyJson(v);
+}
+
 export function isObject(v: JsonValue | undefined): v is JsonObject {
   return v instanceof JsonObject;
 }

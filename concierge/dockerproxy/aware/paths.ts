@@ -64,7 +64,7 @@ function refuseMount(mount: CallerMount | undefined, callerPath: string, request
  * mounts' sources. The result is checked again when it is opened (staging.ts), without following any
  * symlink, so a component swapped after this walk makes the open fail instead of escaping.
  */
-export async function resolveCallerPath(caller: Caller, path: string): Promise<ResolvedSource> {
+export function resolveCallerPath(caller: Caller, path: string): ResolvedSource {
   if (!path.startsWith('/')) throw new Refused(400, `bind source ${JSON.stringify(path)} must be an absolute path`);
   if (path.includes('\0')) throw new Refused(400, 'bind source contains a NUL byte');
   let pending = path.split('/');

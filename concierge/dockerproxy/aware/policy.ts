@@ -1,4 +1,4 @@
-import { isObject, isString, type JsonObject, type JsonValue, JsonNumber } from './gojson.js';
+import { isObject, isString, type JsonObject, type JsonValue, JsonNumber, showJson } from './gojson.js';
 import { type PrivilegePolicy, Refused } from './caller.js';
 
 function refuse(field: string, why: string): never {
@@ -23,7 +23,7 @@ export function enforcePolicy(hc: JsonObject, policy: PrivilegePolicy): void {
   if (Array.isArray(capAdd) && capAdd.length > 0 && !policy.capAdd.includes('ALL')) {
     for (const cap of capAdd) {
       const name = isString(cap) ? cap.toUpperCase().replace(/^CAP_/, '') : '';
-      if (!policy.capAdd.includes(name)) refuse('HostConfig.CapAdd', `capability ${String(cap)} is not in the allowed list`);
+      if (!policy.capAdd.includes(name)) refuse('HostConfig.CapAdd', `capability ${showJson(cap)} is not in the allowed list`);
     }
   } else if (capAdd !== undefined && capAdd !== null && !Array.isArray(capAdd) && !policy.capAdd.includes('ALL')) {
     // Go's StrSlice also accepts a single string.
@@ -41,7 +41,7 @@ export function enforcePolicy(hc: JsonObject, policy: PrivilegePolicy): void {
   if (nonEmpty(hc.field('CgroupParent')) && !policy.cgroupParent) refuse('HostConfig.CgroupParent', 'cgroup parents are off');
   const runtime = hc.field('Runtime');
   if (nonEmpty(runtime) && !(isString(runtime) && (runtime === 'runc' || policy.runtimes.includes(runtime)))) {
-    refuse('HostConfig.Runtime', `runtime ${String(runtime)} is not allowed`);
+    refuse('HostConfig.Runtime', `runtime ${showJson(runtime)} is not allowed`);
   }
   // An empty mask list turns off dockerd's masking of /proc/kcore and friends.
   for (const field of ['MaskedPaths', 'ReadonlyPaths']) {

@@ -3,7 +3,7 @@ import type { RequestHead } from '../http1.js';
 import { serializeHead, splitTarget } from './message.js';
 import { proxyCounters } from '../counters.js';
 import type { Interceptor, Outcome, RouteHandler } from '../intercept.js';
-import { AmbiguousJsonError, isObject, JsonObject, JsonSyntaxError, parseJson, stringifyJson } from './gojson.js';
+import { AmbiguousJsonError, isObject, JsonObject, JsonSyntaxError, parseJson, showJson, stringifyJson } from './gojson.js';
 import { type Caller, OWNER_LABEL, Refused, STAGING_LABEL } from './caller.js';
 import type { DockerdClient } from './dockerd.js';
 import { Ownership } from './ownership.js';
@@ -20,7 +20,7 @@ const EXEC_PATH = /^\/exec\/([^/]+)(\/[^?]*)?$/;
 const VOLUME_PATH = /^\/volumes\/([^/]+)$/;
 const NETWORK_PATH = /^\/networks\/([^/]+)(\/(?:connect|disconnect))?$/;
 
-type Decide = (head: RequestHead, body: Buffer | undefined) => Promise<Outcome>;
+type Decide = (head: RequestHead, body: Buffer | undefined) => Outcome | Promise<Outcome>;
 
 /**
  * The Docker-aware layer for one caller (brief 4.4-4.10): translation of every mount-carrying body,
@@ -45,7 +45,7 @@ export class CallerRoutes implements Interceptor {
     if (REFUSED_AREAS.test(path)) {
       // A lookup answers "not found" (the CLI's `inspect` tries plugins last); anything else is refused.
       const lookup = m === 'GET' && path.split('/').length > 2;
-      return this.handler(0, async () =>
+      return this.handler(0, () =>
         lookup ? refusal(404, `${path.split('/')[2]}: not found`) : refusal(403, `concierge: ${path.split('/')[1]} is not available to workloads`));
     }
     if (path === '/containers/create' && m === 'POST') return this.handler(MAX_JSON_BODY, (h, b) => this.createContainer(h, b!));
@@ -103,7 +103,7 @@ export class CallerRoutes implements Interceptor {
 
   /** Lists, prunes and events see only what the caller owns: the owner label joins the filters. */
   private scopedList(): RouteHandler {
-    return this.handler(0, async (h) => forward(h, withOwnerFilter(h.target, this.caller.id)));
+    return this.handler(0, (h) => forward(h, withOwnerFilter(h.target, this.caller.id)));
   }
 
   private async createContainer(head: RequestHead, body: Buffer): Promise<Outcome> {
@@ -164,7 +164,7 @@ export class CallerRoutes implements Interceptor {
     return forward(head, `${versionPrefix}${path}?${params.toString()}`);
   }
 
-  private async build(head: RequestHead): Promise<Outcome> {
+  private build(head: RequestHead): Outcome {
     const params = new URLSearchParams(splitTarget(head.target).query);
     if (params.get('networkmode') === 'host' && !this.caller.policy.hostNamespaces) {
       throw new Refused(403, 'concierge: build networkmode=host is not allowed for this workload (host namespaces are off)');
@@ -175,17 +175,17 @@ export class CallerRoutes implements Interceptor {
     return forward(head, head.target);
   }
 
-  private async createVolume(head: RequestHead, body: Buffer): Promise<Outcome> {
+  private createVolume(head: RequestHead, body: Buffer): Outcome {
     const tree = parseJson(body.length === 0 ? '{}' : body.toString('utf8'));
     if (!isObject(tree)) throw new Refused(400, 'volume create body must be a JSON object');
     const driver = tree.field('Driver');
     if (driver !== undefined && driver !== null && driver !== '' && driver !== 'local') {
-      throw new Refused(403, `concierge: volume driver ${String(driver)} is not allowed; only local volumes`);
+      throw new Refused(403, `concierge: volume driver ${showJson(driver)} is not allowed; only local volumes`);
     }
     const ctx = new TranslationContext(this.caller, this.staging, this.ownership);
     const options = tree.field('DriverOpts');
     if (options !== undefined && options !== null) {
-      tree.setField('DriverOpts', await translateLocalDriverOptions(options, ctx, 'DriverOpts'));
+      tree.setField('DriverOpts', translateLocalDriverOptions(options, ctx, 'DriverOpts'));
     }
     setOwnerLabel(tree, this.caller.id, ctx.staged);
     this.logRewrites(head, ctx);
@@ -194,7 +194,7 @@ export class CallerRoutes implements Interceptor {
     });
   }
 
-  private async createNetwork(head: RequestHead, body: Buffer): Promise<Outcome> {
+  private createNetwork(head: RequestHead, body: Buffer): Outcome {
     const tree = parseJson(body.toString('utf8'));
     if (!isObject(tree)) throw new Refused(400, 'network create body must be a JSON object');
     setOwnerLabel(tree, this.caller.id, []);

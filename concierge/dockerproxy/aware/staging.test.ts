@@ -46,7 +46,7 @@ afterAll(async () => {
 
 describe('StagingArea', () => {
   it('binds a directory: the staged path is the same inode, and writes go through to the caller', async () => {
-    const staged = await staging.stage(caller.id, await resolveCallerPath(caller, '/mydata'));
+    const staged = staging.stage(caller.id, resolveCallerPath(caller, '/mydata'));
     expect(staged.startsWith(`${staging.dir}/${caller.id}/`)).toBe(true);
     const a = statSync(staged);
     const b = statSync(join(root, 'mydata'));
@@ -62,24 +62,26 @@ describe('StagingArea', () => {
   });
 
   it('binds a file', async () => {
-    const staged = await staging.stage(caller.id, await resolveCallerPath(caller, '/mydata/foobar'));
+    const staged = staging.stage(caller.id, resolveCallerPath(caller, '/mydata/foobar'));
     expect(readFileSync(staged, 'utf8')).toBe('from the caller');
     expect(statSync(staged).ino).toBe(statSync(join(root, 'mydata', 'foobar')).ino);
     await staging.release(staged);
     expect(existsSync(staged)).toBe(false);
   });
 
-  it('refuses with 409 when a checked component became a symlink before the open', async () => {
-    const resolved = await resolveCallerPath(caller, '/mydata/deeper');
+  it('refuses with 409 when a checked component became a symlink before the open', () => {
+    const resolved = resolveCallerPath(caller, '/mydata/deeper');
     // The swap: mydata is now a symlink to / (the host's, if anything followed it).
     renameSync(join(root, 'mydata'), join(root, 'mydata.real'));
     symlinkSync('/', join(root, 'mydata'));
     try {
       const before = mountPoints().length;
-      const err = await staging.stage(caller.id, resolved).then(
-        () => undefined,
-        (e: unknown) => e,
-      );
+      let err: unknown;
+      try {
+        staging.stage(caller.id, resolved);
+      } catch (e) {
+        err = e;
+      }
       expect(err).toBeInstanceOf(Refused);
       expect((err as Refused).status).toBe(409);
       expect(mountPoints().length).toBe(before);
@@ -89,18 +91,21 @@ describe('StagingArea', () => {
     }
   });
 
-  it('refuses a source whose last component became a symlink', async () => {
+  it('refuses a source whose last component became a symlink', () => {
     // openat2 with O_PATH|O_NOFOLLOW opens a trailing symlink itself instead of failing; a bind of that
     // fd is a mount of the symlink, which anything using the staged path (runc, umount2) follows from
     // its own root: the host's /etc here.
     mkdirSync(join(root, 'flip'));
-    const resolved = await resolveCallerPath(caller, '/flip');
+    const resolved = resolveCallerPath(caller, '/flip');
     rmSync(join(root, 'flip'), { recursive: true });
     symlinkSync('/etc', join(root, 'flip'));
-    const outcome = await staging.stage('staging-flip', resolved).then(
-      (staged) => ({ staged, isSymlink: lstatSync(staged).isSymbolicLink(), sees: readdirSync(staged).includes('debian_version') }),
-      (e: unknown) => e,
-    );
+    let outcome: unknown;
+    try {
+      const staged = staging.stage('staging-flip', resolved);
+      outcome = { staged, isSymlink: lstatSync(staged).isSymbolicLink(), sees: readdirSync(staged).includes('debian_version') };
+    } catch (e) {
+      outcome = e;
+    }
     if (!(outcome instanceof Refused)) expect.fail(`staged instead of refused: ${JSON.stringify(outcome)}`);
     expect(outcome.status).toBe(409);
   });
@@ -114,8 +119,8 @@ describe('StagingArea', () => {
 
   it('sweeps one caller, leaving the others', async () => {
     const other: Caller = { ...caller, id: 'staging-other' };
-    const mine = [await staging.stage(caller.id, await resolveCallerPath(caller, '/mydata')), await staging.stage(caller.id, await resolveCallerPath(caller, '/mydata/foobar'))];
-    const theirs = await staging.stage(other.id, await resolveCallerPath(other, '/mydata'));
+    const mine = [staging.stage(caller.id, resolveCallerPath(caller, '/mydata')), staging.stage(caller.id, resolveCallerPath(caller, '/mydata/foobar'))];
+    const theirs = staging.stage(other.id, resolveCallerPath(other, '/mydata'));
     expect(await staging.sweep(caller.id)).toBe(2);
     for (const p of mine) expect(mountPoints()).not.toContain(p);
     expect(existsSync(`${staging.dir}/${caller.id}`)).toBe(false);

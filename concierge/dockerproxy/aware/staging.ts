@@ -14,7 +14,7 @@ import type { ResolvedSource } from './paths.js';
 export class StagingArea {
   constructor(readonly dir: string) {}
 
-  async stage(callerId: string, source: ResolvedSource): Promise<string> {
+  stage(callerId: string, source: ResolvedSource): string {
     const baseFd = openSync(source.base, O.PATH | O.CLOEXEC);
     let fd = baseFd;
     try {

@@ -1,4 +1,4 @@
-import { fromPlain, isObject, isString, JsonObject, type JsonValue } from './gojson.js';
+import { fromPlain, isObject, isString, JsonObject, type JsonValue, showJson } from './gojson.js';
 import { type Caller, OWNER_LABEL, Refused, STAGING_LABEL } from './caller.js';
 import type { Ownership } from './ownership.js';
 import { resolveCallerPath } from './paths.js';
@@ -41,9 +41,9 @@ export class TranslationContext {
   ) {}
 
   /** Resolves a caller path and binds it to a staging path; returns the staging path. */
-  async stagePath(field: string, path: string): Promise<string> {
-    const resolved = await resolveCallerPath(this.caller, path);
-    const staged = await this.staging.stage(this.caller.id, resolved);
+  stagePath(field: string, path: string): string {
+    const resolved = resolveCallerPath(this.caller, path);
+    const staged = this.staging.stage(this.caller.id, resolved);
     this.staged.push(staged);
     this.rewrites.push({ field, from: path, to: `${resolved.base}${resolved.relative === '' ? '' : `/${resolved.relative}`} via ${staged}` });
     return staged;
@@ -126,7 +126,7 @@ export async function translateHostConfig(hc: JsonObject, ctx: TranslationContex
   }
   const volumeDriver = hc.field('VolumeDriver');
   if (volumeDriver !== undefined && volumeDriver !== null && volumeDriver !== '' && volumeDriver !== 'local') {
-    throw new Refused(403, `concierge: ${where}.VolumeDriver ${String(volumeDriver)} is not allowed; only local volumes`);
+    throw new Refused(403, `concierge: ${where}.VolumeDriver ${showJson(volumeDriver)} is not allowed; only local volumes`);
   }
   const volumesFrom = hc.field('VolumesFrom');
   if (Array.isArray(volumesFrom)) {
@@ -166,7 +166,7 @@ async function translateBind(bind: string, ctx: TranslationContext, field: strin
   if (parts.length === 1) return bind;
   if (parts.length > 3) throw new Refused(400, `invalid volume specification: '${bind}'`);
   const [source, ...rest] = parts as [string, ...string[]];
-  if (source.startsWith('/')) return [await ctx.stagePath(field, source), ...rest].join(':');
+  if (source.startsWith('/')) return [ctx.stagePath(field, source), ...rest].join(':');
   await claimVolume(source, ctx);
   return bind;
 }
@@ -189,14 +189,14 @@ async function translateMount(m: JsonValue, ctx: TranslationContext, field: stri
   switch (type) {
     case 'bind': {
       if (!isString(source)) throw new Refused(400, `${field}: a bind mount needs a Source path`);
-      m.setField('Source', await ctx.stagePath(`${field}.Source`, source));
+      m.setField('Source', ctx.stagePath(`${field}.Source`, source));
       return;
     }
     case 'volume': {
       const options = m.field('VolumeOptions');
       const driverConfig = isObject(options) ? options.field('DriverConfig') : undefined;
       if (isObject(driverConfig)) {
-        await translateDriverConfig(driverConfig, ctx, `${field}.VolumeOptions.DriverConfig`);
+        translateDriverConfig(driverConfig, ctx, `${field}.VolumeOptions.DriverConfig`);
       }
       if (isString(source) && source !== '') {
         await claimVolume(source, ctx, isObject(driverConfig) && driverConfig.entries.length > 0 ? driverConfig : undefined);
@@ -211,20 +211,20 @@ async function translateMount(m: JsonValue, ctx: TranslationContext, field: stri
   }
 }
 
-async function translateDriverConfig(dc: JsonObject, ctx: TranslationContext, field: string): Promise<void> {
+function translateDriverConfig(dc: JsonObject, ctx: TranslationContext, field: string): void {
   const name = dc.field('Name');
   if (name !== undefined && name !== null && name !== '' && name !== 'local') {
-    throw new Refused(403, `concierge: ${field}.Name ${String(name)} is not allowed; only the local driver`);
+    throw new Refused(403, `concierge: ${field}.Name ${showJson(name)} is not allowed; only the local driver`);
   }
   const options = dc.field('Options');
-  if (options !== undefined && options !== null) dc.setField('Options', await translateLocalDriverOptions(options, ctx, `${field}.Options`));
+  if (options !== undefined && options !== null) dc.setField('Options', translateLocalDriverOptions(options, ctx, `${field}.Options`));
 }
 
 /**
  * The local volume driver mounts whatever `type`/`device`/`o` say, as root: only a bind of a path in
  * the caller's root is allowed, and its device is translated like any bind source.
  */
-export async function translateLocalDriverOptions(options: JsonValue, ctx: TranslationContext, field: string): Promise<JsonValue> {
+export function translateLocalDriverOptions(options: JsonValue, ctx: TranslationContext, field: string): JsonValue {
   if (!isObject(options)) throw new Refused(400, `${field} must be an object`);
   if (options.entries.length === 0) return options;
   const type = options.get('type');
@@ -235,8 +235,8 @@ export async function translateLocalDriverOptions(options: JsonValue, ctx: Trans
   if (unknown.length > 0) throw new Refused(403, `concierge: ${field} ${unknown.join(', ')} is not allowed`);
   const bindFlags = isString(o) ? o.split(',') : [];
   if (type !== 'none' || !(bindFlags.includes('bind') || bindFlags.includes('rbind')) || !isString(device)) {
-    throw new Refused(403, `concierge: ${field}: only local volumes of type=none with o=bind and a device path are allowed (got type=${String(type)})`);
+    throw new Refused(403, `concierge: ${field}: only local volumes of type=none with o=bind and a device path are allowed (got type=${showJson(type)})`);
   }
-  const translated = await ctx.stagePath(`${field}.device`, device);
+  const translated = ctx.stagePath(`${field}.device`, device);
   return fromPlain({ type: 'none', o, device: translated });
 }
