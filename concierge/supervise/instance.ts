@@ -45,8 +45,9 @@ export class Instance {
   private control: ControlServers | undefined;
   readonly events = new EventLog();
   readonly metrics = new InstanceMetrics();
-  /** The console's event lines: readable until the spec says otherwise. */
-  private consoleFormat: 'text' | 'json' = 'text';
+  /** The console's event lines, as the spec says; events before it is read wait for it. */
+  private consoleFormat: 'text' | 'json' | undefined;
+  private consolePending: InstanceEvent[] = [];
 
   constructor(private readonly timeline: Timeline, private readonly specPath: string | undefined) {
     this.events.follow((e) => this.toConsole(e));
@@ -58,7 +59,15 @@ export class Instance {
   }
 
   private toConsole(e: InstanceEvent): void {
-    process.stderr.write(this.consoleFormat === 'json' ? `${JSON.stringify(e)}\n` : `${consoleLine(e)}\n`);
+    if (this.consoleFormat === undefined) this.consolePending.push(e);
+    else process.stderr.write(this.consoleFormat === 'json' ? `${JSON.stringify(e)}\n` : `${consoleLine(e)}\n`);
+  }
+
+  /** Decides the console's format (readable text when no spec could be read) and prints what waited. */
+  private setConsoleFormat(format: 'text' | 'json'): void {
+    if (this.consoleFormat !== undefined) return;
+    this.consoleFormat = format;
+    for (const e of this.consolePending.splice(0)) this.toConsole(e);
   }
 
   /** Starts everything; returns at once. The process then lives until shutdown ends it. */
@@ -75,7 +84,7 @@ export class Instance {
       const booted = boot(this.timeline, this.specPath);
       this.spec = booted.spec;
       this.specOrigin = booted.specOrigin;
-      this.consoleFormat = booted.spec.console;
+      this.setConsoleFormat(booted.spec.console);
       // A machine's console is for people: events, one line each; concierge's own log keeps to warnings
       // there unless asked (a pid namespace's init, as in tests, keeps its whole log).
       if (this.machineInit && process.env.CONCIERGE_LOG_LEVEL === undefined) log.level = 'warn';
@@ -207,6 +216,7 @@ export class Instance {
       return;
     }
     this.shuttingDown = true;
+    this.setConsoleFormat('text');
     this.shutdownReason = reason.split('\n')[0] ?? reason;
     const started = performance.now();
     log.info({ reason }, `shutdown: ${this.shutdownReason}`);

@@ -66,4 +66,15 @@ describe('PID 1 control API (unix socket)', () => {
       expect.stringMatching(/^power-off, exit code 143 after \d+ ms of shutdown$/),
     ]);
   });
+
+  it('prints events as JSON lines when the spec asks for machine output', async () => {
+    instance = await startInstance({ spec: { docker: { enabled: false }, console: 'json' } });
+    await instance.waitFor((l) => l.json?.type === 'daemon.ready', 'containerd ready as an event', 60_000);
+    process.kill(instance.hostPid, 'SIGTERM');
+    expect(await instance.exited).toBe(0);
+    const events = instance.lines.flatMap((l) => (typeof l.json?.type === 'string' && typeof l.json.seq === 'number' ? [l.json] : []));
+    expect(events.map((e) => e.type)).toEqual(['timeline', 'timeline', 'timeline', 'daemon.ready', 'shutdown.started', 'poweroff']);
+    expect(events.at(-2)).toMatchObject({ reason: 'signal SIGTERM' });
+    expect(instance.lines.some((l) => /^concierge: \d\d:\d\d:\d\d\.\d{3} /.test(l.raw))).toBe(false);
+  });
 });
