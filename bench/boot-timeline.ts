@@ -13,14 +13,14 @@ const { values } = parseArgs({
 
 /** Console marks, in boot order; both concierge's lines and the stand-in's are recognised. */
 const marks: { name: string; pattern: RegExp }[] = [
-  { name: 'VMM start', pattern: /^boot\.sh: qemu / },
+  { name: 'VMM start', pattern: /^concierge vm: qemu / },
   { name: 'first init line', pattern: /concierge init starting|stand-in init started/ },
-  { name: 'containerd ready', pattern: /"timeline":"containerd ready"|^init: .*containerd ready/ },
-  { name: 'dockerd ready', pattern: /"timeline":"dockerd ready"|^init: .*dockerd ready/ },
+  { name: 'containerd ready', pattern: /containerd ready at \+|^init: .*containerd ready/ },
+  { name: 'dockerd ready', pattern: /dockerd ready at \+|^init: .*dockerd ready/ },
   { name: 'job first output', pattern: /^job: / },
   { name: 'job done', pattern: /^job: done/ },
-  { name: 'result line', pattern: /^concierge: result |^init: .*power off/ },
-  { name: 'power-off (qemu exited)', pattern: /^boot\.sh: guest exit code|^boot\.sh: the guest stopped/ },
+  { name: 'result line', pattern: /^concierge: result |power-off, exit code|^init: .*power off/ },
+  { name: 'power-off (qemu exited)', pattern: /^concierge vm: guest exit code|^concierge vm: the guest stopped/ },
 ];
 
 function timeline(boot: Boot): { name: string; ms: number | undefined }[] {
@@ -58,6 +58,8 @@ for (let run = 1; run <= runs; run++) {
   const boot = await bootGuest({
     spec: sampleSpec(values.cached === true ? 'sample-job-cached.json' : 'sample-job.json'),
     cacheDisk: values.cached === true ? join(dir, `cache-${run}.img`) : undefined,
+    // The console too: concierge's first line and JSON log lines are only there.
+    args: ['--console', '-'],
   });
   console.log(`run ${run}: exit code ${boot.code}`);
   let previous = 0;

@@ -31,7 +31,7 @@ export function boot(timeline: Timeline, specPath: string | undefined): BootResu
     timeline.step(name, run, (r) => ('done' in r ? { done: r.done } : { skipped: r.skipped }));
   };
   step('mounts', mountBase);
-  const found = timeline.step('spec', () => findSpec(specPath, () => loadModules(['qemu_fw_cfg'])), (f) => ({ origin: f.origin }), true);
+  const found = timeline.step('spec', () => findSpec(specPath, (names) => loadModules([...names])), (f) => ({ origin: f.origin }), true);
   const { spec } = found;
   step('root rshared', makeRootShared);
   step('cgroups', () => setUpCgroups());

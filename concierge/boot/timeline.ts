@@ -14,10 +14,21 @@ export interface StepRecord {
  * are kept and told in the line that ends the boot, since a console line per step costs more than
  * most steps (and on a serial console far more).
  */
+/** A mark as the timeline keeps it (for the control API's status) and tells its listener. */
+export interface TimelineMark {
+  name: string;
+  atMs: number;
+  fields: Record<string, unknown>;
+  steps: StepRecord[];
+}
+
 export class Timeline {
   /** ms since the process started, at the first line. */
   readonly origin = performance.now();
   private steps: StepRecord[] = [];
+  readonly marks: TimelineMark[] = [];
+  /** Told each mark (the instance's events). */
+  onMark: ((mark: TimelineMark) => void) | undefined;
 
   /** Milliseconds since the first line. */
   now(): number {
@@ -29,6 +40,9 @@ export class Timeline {
     const atMs = this.now();
     const steps = this.steps;
     this.steps = [];
+    const mark = { name: event, atMs, fields, steps };
+    this.marks.push(mark);
+    this.onMark?.(mark);
     log.info({ timeline: event, atMs, ...fields, ...(steps.length > 0 ? { steps } : {}) }, `timeline +${atMs}ms ${event}`);
   }
 

@@ -20,6 +20,7 @@ import {
 import { jsonErrorResponse } from './errors.js';
 import { hasLearnedDockerdHeaders, learnDockerdHeaders } from './identity.js';
 import { inSharedReadBuffer, retireReadBuffer, type Upstream, type UpstreamDialer } from './upstream.js';
+import { proxyCounters, ruleOfStatus } from './counters.js';
 import type { Interceptor, Outcome, Reply, RouteHandler } from './intercept.js';
 import { STATUS_CODES } from 'node:http';
 
@@ -102,6 +103,8 @@ interface PendingRequest {
   answered: boolean;
   /** Told the answer's status (for example to undo a bind staged for a create that failed). */
   onAnswer: ((status: number) => void) | undefined;
+  /** Decided by the Docker-aware layer (for the counters). */
+  readonly intercepted: boolean;
 }
 
 export interface ConnectionOptions {
@@ -204,14 +207,14 @@ export class ProxyConnection {
     }
     const handler = this.options.interceptor?.route(head);
     if (handler !== undefined) return this.intercept(head, framing, handler);
-    return this.forwardRequest(head, this.clientBytes.subarray(0, headEnd), framing, undefined);
+    return this.forwardRequest(head, this.clientBytes.subarray(0, headEnd), framing, undefined, false);
   }
 
   /**
    * Sends a head with as much of its body as has arrived, in one write: dockerd hijacks attach and exec
    * connections and drops what it had buffered, so a body split from its head would reach stdin.
    */
-  private forwardRequest(head: RequestHead, headBytes: Buffer, framing: BodyFraming, onAnswer: PendingRequest['onAnswer']): boolean {
+  private forwardRequest(head: RequestHead, headBytes: Buffer, framing: BodyFraming, onAnswer: PendingRequest['onAnswer'], intercepted: boolean): boolean {
     const body = trackBody(framing);
     let n: number;
     try {
@@ -222,14 +225,14 @@ export class ProxyConnection {
       return false;
     }
     const bodyBytes = this.clientBytes.subarray(head.length, head.length + n);
-    this.forwardHead(head, n === 0 ? headBytes : Buffer.concat([headBytes, bodyBytes]), body, onAnswer);
+    this.forwardHead(head, n === 0 ? headBytes : Buffer.concat([headBytes, bodyBytes]), body, onAnswer, intercepted);
     this.clientBytes = this.clientBytes.subarray(head.length + n);
     if (body.done) this.endRequest();
     return true;
   }
 
   /** Writes a request's head (with what is there of its body) upstream: the request now awaits its answer. */
-  private forwardHead(head: RequestHead, bytes: Buffer, body: BodyTracker, onAnswer: PendingRequest['onAnswer']): void {
+  private forwardHead(head: RequestHead, bytes: Buffer, body: BodyTracker, onAnswer: PendingRequest['onAnswer'], intercepted: boolean): void {
     invariant(this.reading === Reading.Head, 'a request starts only after the previous one is forwarded');
     invariant(this.life === Life.Open || this.life === Life.Ending, 'a request starts only on a framed connection');
     invariant(this.upstream !== undefined, 'a request is forwarded only to a connected dockerd');
@@ -241,6 +244,7 @@ export class ProxyConnection {
       startedAt: this.debug ? performance.now() : 0,
       answered: false,
       onAnswer,
+      intercepted,
     };
     this.pending.push(request);
     this.current = request;
@@ -301,6 +305,9 @@ export class ProxyConnection {
       return;
     }
     if ('status' in outcome) {
+      const counters = proxyCounters();
+      counters.refused(outcome.rule ?? ruleOfStatus(outcome.status));
+      counters.answered('intercepted', outcome.status);
       const response = jsonErrorResponse(outcome.status, outcome.message, { close: !bodyRead, head: head.method === 'HEAD' });
       if (bodyRead) {
         this.client.write(response);
@@ -317,10 +324,10 @@ export class ProxyConnection {
       return;
     } else {
       if (outcome.body !== undefined) {
-        this.forwardHead(head, Buffer.concat([outcome.head, outcome.body]), NO_BODY, outcome.onAnswer);
+        this.forwardHead(head, Buffer.concat([outcome.head, outcome.body]), NO_BODY, outcome.onAnswer, true);
         this.clientBytes = this.clientBytes.subarray(end);
         this.endRequest();
-      } else if (!this.forwardRequest(head, outcome.head, framing, outcome.onAnswer)) {
+      } else if (!this.forwardRequest(head, outcome.head, framing, outcome.onAnswer, true)) {
         return;
       }
     }
@@ -335,6 +342,7 @@ export class ProxyConnection {
    */
   private reply(head: RequestHead, end: number, reply: Reply['reply']): void {
     const close = end < 0 || closesConnection(head);
+    proxyCounters().answered('intercepted', reply.status);
     let lines = `HTTP/1.1 ${reply.status} ${STATUS_CODES[reply.status] ?? 'Status'}\r\n`;
     for (const [name, value] of reply.headers) lines += `${name}: ${value}\r\n`;
     if (close) lines += 'Connection: close\r\n';
@@ -478,6 +486,7 @@ export class ProxyConnection {
     if (!hasLearnedDockerdHeaders()) learnDockerdHeaders(head.rawHeaders);
     request.answered = true;
     request.onAnswer?.(head.status);
+    proxyCounters().answered(request.intercepted ? 'intercepted' : 'forwarded', head.status);
     if (this.debug) {
       const ms = Math.round((performance.now() - request.startedAt) * 10) / 10;
       this.options.log.debug({ method: request.method, target: request.target, status: head.status, ms }, 'request');

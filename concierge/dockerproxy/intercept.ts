@@ -1,3 +1,4 @@
+import type { RefusalRule } from './counters.js';
 import type { RequestHead } from './http1.js';
 
 /**
@@ -27,6 +28,8 @@ export interface Forward {
 export interface Refusal {
   status: number;
   message: string;
+  /** For the counters; by default read from the status. */
+  rule?: RefusalRule;
 }
 
 /**

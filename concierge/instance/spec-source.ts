@@ -2,6 +2,7 @@
 // `concierge run`'s files) and the search PID 1 makes for its instance spec.
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { findConfigDrive, readConfigDrive, specDriveFromCmdline } from './config-drive.js';
 import { SpecError, validateSpec, type InstanceSpec } from './spec.js';
 
 export const fwCfgSpecPath = '/sys/firmware/qemu_fw_cfg/by_name/opt/concierge/spec/raw';
@@ -58,23 +59,49 @@ export function specPathFromCmdline(cmdline: string): string | undefined {
   return undefined;
 }
 
+/** The kernel modules each source needs (loaded only when that source is tried). */
+export const sourceModules = { fwCfg: ['qemu_fw_cfg'], configDrive: ['virtio_pci', 'virtio_blk'] } as const;
+
 /**
- * Finds PID 1's instance spec: an explicit path, else `concierge.spec=` on the kernel command line, else
- * qemu's fw_cfg entry (its driver loaded first by `loadFwCfg` when absent), else the rootfs's file. None
- * at all: an empty spec, every default. A spec found but bad is an error.
+ * Finds PID 1's instance spec, in order: an explicit path; `concierge.spec=<path>` on the kernel command
+ * line; the config drive that `concierge.specdrive=<device>` names; qemu's fw_cfg entry; a config drive
+ * found by its header on a virtio disk; the rootfs's file. Drivers a source needs are loaded by
+ * `loadModules` first (failures mean "not this source"). None at all: an empty spec, every default. A
+ * spec found but bad is an error.
  */
-export function findSpec(explicitPath: string | undefined, loadFwCfg: () => void): FoundSpec {
+export function findSpec(explicitPath: string | undefined, loadModules: (names: readonly string[]) => void): FoundSpec {
   if (explicitPath !== undefined) return readSpec(explicitPath, `--spec ${explicitPath}`);
-  const fromCmdline = existsSync('/proc/cmdline') ? specPathFromCmdline(readFileSync('/proc/cmdline', 'utf8')) : undefined;
+  const cmdline = existsSync('/proc/cmdline') ? readFileSync('/proc/cmdline', 'utf8') : '';
+  const fromCmdline = specPathFromCmdline(cmdline);
   if (fromCmdline !== undefined) return readSpec(fromCmdline, `kernel command line ${fromCmdline}`);
-  if (!existsSync('/sys/firmware/qemu_fw_cfg')) {
+  const tryLoad = (names: readonly string[]): void => {
     try {
-      loadFwCfg();
+      loadModules(names);
     } catch {
-      // Not a qemu guest, or no module for it: fall through to the rootfs file.
+      // Not this kind of VM, or no module for it: the next source is tried.
     }
+  };
+  const drive = specDriveFromCmdline(cmdline);
+  if (drive !== undefined) {
+    tryLoad(sourceModules.configDrive);
+    const origin = `config drive ${drive}`;
+    let text: string | undefined;
+    try {
+      text = readConfigDrive(drive);
+    } catch (err) {
+      throw new SpecError(`instance spec from ${origin}: cannot read: ${(err as Error).message}`);
+    }
+    if (text === undefined) throw new SpecError(`instance spec from ${origin}: no CONCIERGE-SPEC header on the device`);
+    return { spec: parseSpecText(text, origin, '/'), origin };
   }
+  if (!existsSync('/sys/firmware/qemu_fw_cfg')) tryLoad(sourceModules.fwCfg);
   if (existsSync(fwCfgSpecPath)) return readSpec(fwCfgSpecPath, 'qemu fw_cfg opt/concierge/spec', '/');
+  tryLoad(sourceModules.configDrive);
+  const found = findConfigDrive();
+  if (found !== undefined) {
+    const origin = `config drive ${found.device}`;
+    return { spec: parseSpecText(found.text, origin, '/'), origin };
+  }
   if (existsSync(rootfsSpecPath)) return readSpec(rootfsSpecPath, rootfsSpecPath);
   return { spec: validateSpec({}), origin: 'none found (defaults)' };
 }

@@ -7,16 +7,20 @@ describe('workload spec', () => {
     const spec = parseWorkloadSpec({
       id: 'job-1', image: './img.tar', args: ['sh', '-c', 'true'], env: { A: '1' }, cwd: '/work', user: '1000:1000',
       mounts: [{ source: 'data', target: '/data', readonly: true }], network: 'host', dockerAccess: true, stopTimeout: 3,
+      resources: { memory: '64m', cpus: 0.5 },
     }, { baseDir: '/specs' });
     expect(spec).toEqual({
       id: 'job-1', image: { archive: '/specs/img.tar' }, args: ['sh', '-c', 'true'], env: ['A=1'], cwd: '/work', user: '1000:1000',
       mounts: [{ source: '/specs/data', target: '/data', readonly: true }], network: 'host', dockerAccess: true, dockerPolicy: ISOLATED, stopTimeout: 3,
+      resources: { memoryBytes: 64 * 1024 * 1024, cpus: 0.5 },
     });
     expect(parseWorkloadSpec({ id: 'a', image: 'registry.test:5000/ci/job@sha256:' + 'a'.repeat(64), pullPolicy: 'always' }))
       .toMatchObject({ image: { reference: `registry.test:5000/ci/job@sha256:${'a'.repeat(64)}`, pullPolicy: 'always' } });
     expect(parseWorkloadSpec({ id: 'a', image: 'busybox:latest' })).toMatchObject({
-      image: { reference: 'busybox:latest', pullPolicy: 'if-not-present' }, env: [], mounts: [], network: 'none', dockerAccess: false, stopTimeout: 10,
+      image: { reference: 'busybox:latest', pullPolicy: 'if-not-present' }, env: [], mounts: [], network: 'none', dockerAccess: false, dockerPolicy: ISOLATED, stopTimeout: 10, resources: {},
     });
+    expect(parseWorkloadSpec({ id: 'a', image: 'x', resources: { memory: 10_000_000 } }).resources).toEqual({ memoryBytes: 10_000_000 });
+    expect(parseWorkloadSpec({ id: 'a', image: 'x', resources: { memory: '1G' } }).resources).toEqual({ memoryBytes: 1024 ** 3 });
   });
 
   it.each([
@@ -40,6 +44,12 @@ describe('workload spec', () => {
     [{ id: 'a', image: 'x', dockerPolicy: { privileged: 'yes' } }, /workload a: dockerPolicy\.privileged: expected a boolean/],
     [{ id: 'a', image: 'x', dockerPolicy: { capAdd: 'ALL' } }, /dockerPolicy\.capAdd: expected an array/],
     [{ id: 'a', image: 'x', dockerPolicy: { hostNetwork: true } }, /dockerPolicy: unknown field "hostNetwork"/],
+    [{ id: 'a', image: 'x', resources: { memory: '5m' } }, /resources.memory: .*at least 6m/],
+    [{ id: 'a', image: 'x', resources: { memory: '64 mb' } }, /resources.memory/],
+    [{ id: 'a', image: 'x', resources: { memory: -1 } }, /resources.memory/],
+    [{ id: 'a', image: 'x', resources: { cpus: 0 } }, /resources.cpus/],
+    [{ id: 'a', image: 'x', resources: { cpus: '1' } }, /resources.cpus/],
+    [{ id: 'a', image: 'x', resources: { swap: 1 } }, /unknown field "swap"/],
     [{ id: 'a', image: 'x', privileged: true }, /unknown field "privileged"/],
     [{ id: 'a', image: 'x', pullPolicy: 'sometimes' }, /pullPolicy/],
     [{ id: 'a', image: './x.tar', pullPolicy: 'always' }, /pullPolicy: applies to an image reference/],

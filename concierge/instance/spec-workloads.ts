@@ -33,11 +33,38 @@ export interface WorkloadSpec {
   dockerPolicy: DockerPolicy;
   /** Seconds between SIGTERM and SIGKILL when the workload is stopped. */
   stopTimeout: number;
+  /** Limits of its cgroup: memory in bytes (memory.max), CPUs as docker run --cpus (cpu.max). */
+  resources: { memoryBytes?: number; cpus?: number };
 }
 
 const idPattern = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
 const userPattern = /^[A-Za-z0-9_.][A-Za-z0-9_.-]{0,63}\$?(:[A-Za-z0-9_.][A-Za-z0-9_.-]{0,63})?$/;
-const fields = ['id', 'image', 'pullPolicy', 'args', 'env', 'cwd', 'user', 'mounts', 'network', 'dockerAccess', 'dockerPolicy', 'stopTimeout'] as const;
+const fields = ['id', 'image', 'pullPolicy', 'args', 'env', 'cwd', 'user', 'mounts', 'network', 'dockerAccess', 'dockerPolicy', 'stopTimeout', 'resources'] as const;
+
+/** docker run's floor for --memory: below it a container cannot even start its runtime. */
+export const minMemoryBytes = 6 * 1024 * 1024;
+const memoryUnits: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+
+/** Bytes from a number or a docker-style size ("512m", "1g", "65536k"). */
+export function memoryAt(value: unknown, where: string): number {
+  let bytes: number;
+  if (typeof value === 'number') bytes = value;
+  else {
+    const m = typeof value === 'string' ? /^(\d{1,15})([bkmg]?)$/i.exec(value) : null;
+    if (m === null) throw new SpecError(`${where}: expected bytes or a size like "512m" or "1g"`);
+    bytes = Number(m[1]) * memoryUnits[m[2]!.toLowerCase()]!;
+  }
+  if (!Number.isSafeInteger(bytes) || bytes < minMemoryBytes) throw new SpecError(`${where}: must be a whole number of bytes, at least 6m`);
+  return bytes;
+}
+
+function resources(value: unknown, where: string): WorkloadSpec['resources'] {
+  const r = objectAt(value, where, ['memory', 'cpus']);
+  const out: WorkloadSpec['resources'] = {};
+  if (r.memory !== undefined) out.memoryBytes = memoryAt(r.memory, `${where}.memory`);
+  if (r.cpus !== undefined) out.cpus = numberAt(r.cpus, `${where}.cpus`, 0.01, 1024);
+  return out;
+}
 
 /** An image value naming a file: absolute or explicitly relative ("./", "../"), or ending in .tar / .tar.gz. */
 function isArchivePath(image: string): boolean {
@@ -72,6 +99,7 @@ export function parseWorkloadSpec(input: unknown, options: { baseDir?: string; w
     dockerAccess: optional(o.dockerAccess, (v) => booleanAt(v, `${at}: dockerAccess`)) ?? false,
     dockerPolicy: optional(o.dockerPolicy, (v) => parseDockerPolicy(v, `${at}: dockerPolicy`)) ?? ISOLATED,
     stopTimeout: optional(o.stopTimeout, (v) => numberAt(v, `${at}: stopTimeout`, 0, 3600)) ?? 10,
+    resources: optional(o.resources, (v) => resources(v, `${at}: resources`)) ?? {},
   };
   if (o.args !== undefined) {
     spec.args = arrayAt(o.args, `${at}: args`, (a, w) => stringAt(a, w));

@@ -77,6 +77,10 @@ export interface InstanceSpec {
   shutdown: { workloadTimeoutMs: number; daemonTimeoutMs: number };
   /** Directory for concierge's own runtime files (daemon logs, configs). */
   runDir: string;
+  /** The console's event lines: readable text for people (the default) or JSON lines for machines. */
+  console: 'text' | 'json';
+  /** The control API for the host: always on the virtio-serial port concierge.0 when there is one; on a vsock port when set. */
+  hostChannel: { vsockPort?: number };
 }
 
 const hostnamePattern = /^(?=.{1,64}$)[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?)*$/;
@@ -88,7 +92,7 @@ const maxRlimit = 2n ** 63n;
 
 export const topLevelFields = [
   'hostname', 'network', 'sysctls', 'rlimits', 'modules', 'mounts', 'containerd', 'docker', 'registries', 'workloads',
-  'afterWorkloads', 'shutdown', 'runDir',
+  'afterWorkloads', 'shutdown', 'runDir', 'console', 'hostChannel',
 ] as const;
 
 /** Validates a parsed JSON document; `baseDir` resolves relative paths inside workloads. */
@@ -110,7 +114,16 @@ export function validateSpec(input: unknown, baseDir = '/'): InstanceSpec {
     afterWorkloads,
     shutdown: shutdown(spec.shutdown),
     runDir,
+    console: optional(spec.console, (v) => oneOf(v, 'spec.console', ['text', 'json'] as const)) ?? 'text',
+    hostChannel: hostChannel(spec.hostChannel),
   };
+}
+
+function hostChannel(value: unknown): InstanceSpec['hostChannel'] {
+  if (value === undefined) return {};
+  const h = objectAt(value, 'spec.hostChannel', ['vsockPort']);
+  const vsockPort = optional(h.vsockPort, (v) => integerAt(v, 'spec.hostChannel.vsockPort', 1, 0xfffffffe));
+  return vsockPort === undefined ? {} : { vsockPort };
 }
 
 function network(value: unknown): InstanceSpec['network'] {

@@ -4,15 +4,24 @@ import { boot } from '../boot/boot.js';
 import { SpecError, type InstanceSpec } from '../instance/spec.js';
 import type { Timeline } from '../boot/timeline.js';
 import type { DnsServer } from '../dns/server.js';
+import { consoleLine } from '../events/console-line.js';
+import { EventLog, type InstanceEvent } from '../events/event-log.js';
 import { log } from '../log/logger.js';
+import { useProxyCounters } from '../dockerproxy/counters.js';
+import { InstanceMetrics } from '../metrics/instance-metrics.js';
+import { proxyMetrics } from '../metrics/proxy-counters.js';
+import { readCgroupFigures } from '../workloads/cgroup.js';
 import { PR, sys } from '../sys/index.js';
 import { childRegistry } from './child-registry.js';
 import type { SupervisedDaemon } from './daemon.js';
 import { containerdDaemon, dockerdDaemon } from './daemons.js';
+import { callerSocketDefaults } from './docker-access.js';
 import { startDnsCache } from './dns-cache.js';
 import { disableCtrlAltDelAndCheckMachineInit } from './machine.js';
 import { Reaper } from './reaper.js';
 import { endMachine, openExitPort, killRemaining, runSteps, unmountAll } from './shutdown.js';
+import { instanceRoutes } from './control-routes.js';
+import { serveControl, type ControlServers } from './control.js';
 import { startWorkloads, type RunningWorkloads } from './workloads.js';
 
 /** Exit codes of the instance when no workload result decides it. */
@@ -34,8 +43,36 @@ export class Instance {
   private dnsCache: Promise<DnsServer | undefined> | undefined;
   private shuttingDown = false;
   private rebootAtEnd = false;
+  private shutdownReason: string | undefined;
+  private result: { exitCode: number; reason: string } | undefined;
+  private specOrigin: string | undefined;
+  private control: ControlServers | undefined;
+  readonly events = new EventLog();
+  readonly metrics = new InstanceMetrics();
+  /** The console's event lines, as the spec says; events before it is read wait for it. */
+  private consoleFormat: 'text' | 'json' | undefined;
+  private consolePending: InstanceEvent[] = [];
 
-  constructor(private readonly timeline: Timeline, private readonly specPath: string | undefined) {}
+  constructor(private readonly timeline: Timeline, private readonly specPath: string | undefined) {
+    this.events.follow((e) => this.toConsole(e));
+    timeline.onMark = (mark) => {
+      for (const s of mark.steps) this.metrics.bootStepSeconds.set({ step: s.step }, s.tookMs / 1000);
+      this.metrics.timelineSeconds.set({ mark: mark.name }, mark.atMs / 1000);
+      this.events.emit('timeline', { name: mark.name, atMs: mark.atMs, ...(mark.steps.length > 0 ? { steps: mark.steps.map((s) => ({ step: s.step, tookMs: s.tookMs })) } : {}) });
+    };
+  }
+
+  private toConsole(e: InstanceEvent): void {
+    if (this.consoleFormat === undefined) this.consolePending.push(e);
+    else process.stderr.write(this.consoleFormat === 'json' ? `${JSON.stringify(e)}\n` : `${consoleLine(e)}\n`);
+  }
+
+  /** Decides the console's format (readable text when no spec could be read) and prints what waited. */
+  private setConsoleFormat(format: 'text' | 'json'): void {
+    if (this.consoleFormat !== undefined) return;
+    this.consoleFormat = format;
+    for (const e of this.consolePending.splice(0)) this.toConsole(e);
+  }
 
   /** Starts everything; returns at once. The process then lives until shutdown ends it. */
   start(): void {
@@ -48,7 +85,13 @@ export class Instance {
     setInterval(() => undefined, 1 << 30);
     try {
       this.machineInit = disableCtrlAltDelAndCheckMachineInit();
-      this.spec = boot(this.timeline, this.specPath).spec;
+      const booted = boot(this.timeline, this.specPath);
+      this.spec = booted.spec;
+      this.specOrigin = booted.specOrigin;
+      this.setConsoleFormat(booted.spec.console);
+      // A machine's console is for people: events, one line each; concierge's own log keeps to warnings
+      // there unless asked (a pid namespace's init, as in tests, keeps its whole log).
+      if (this.machineInit && process.env.CONCIERGE_LOG_LEVEL === undefined) log.level = 'warn';
     } catch (err) {
       const badSpec = err instanceof SpecError;
       void this.shutdown(`${badSpec ? 'bad instance spec' : 'boot failed'}: ${(err as Error).message}`, badSpec ? exitCodes.badSpec : exitCodes.bootFailed);
@@ -66,7 +109,34 @@ export class Instance {
     process.on('unhandledRejection', (err) => void this.shutdown(`unhandled rejection: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`, exitCodes.uncaught));
   }
 
+  /** The daemon's readiness and unasked exits as events and metrics; its first readiness as a timeline mark. */
+  private watchDaemon(daemon: SupervisedDaemon): void {
+    const name = daemon.definition.name;
+    daemon.on('ready', ({ pid, startMs, restarts }) => {
+      if (restarts === 0) this.timeline.mark(`${name} ready`);
+      else this.metrics.daemonRestarts.inc({ daemon: name });
+      this.metrics.daemonStartSeconds.set({ daemon: name }, startMs / 1000);
+      this.events.emit('daemon.ready', { daemon: name, pid, startMs, restarts });
+    });
+    daemon.on('exit', ({ pid, code, signal }) => {
+      if (daemon.state !== 'stopping' && daemon.state !== 'stopped') this.events.emit('daemon.exited', { daemon: name, pid, code, signal });
+    });
+  }
+
   private startServices(spec: InstanceSpec): void {
+    useProxyCounters(proxyMetrics(this.metrics.registry, callerSocketDefaults(spec.docker.socket, spec.runDir).stagingDir));
+    void serveControl(`${spec.runDir}/control.sock`, [
+      instanceRoutes({ status: () => this.status(), shutdown: (reason) => this.requestShutdown(reason) }, this.events, this.metrics),
+      (req, res, url, parts) => {
+        if (parts[0] !== 'workloads') return Promise.resolve(false);
+        if (this.workloads === undefined) {
+          res.writeHead(503, { 'Content-Type': 'application/json' });
+          res.end(JSON.stringify({ message: 'workloads are not running yet (containerd is starting)' }));
+          return Promise.resolve(true);
+        }
+        return this.workloads.routes.handle(req, res, url, parts);
+      },
+    ], spec.hostChannel.vsockPort).then((c) => { this.control = c; }, (err: Error) => log.error({ err: err.message }, 'control API did not start'));
     // The DNS cache first: dockerd and the workloads resolve through it (binding takes a moment).
     this.dnsCache = startDnsCache(spec);
     this.dnsCache.then((server) => {
@@ -76,24 +146,34 @@ export class Instance {
     });
     const containerd = containerdDaemon(spec);
     this.containerd = containerd;
-    containerd.on('ready', ({ restarts }) => {
-      if (restarts === 0) this.timeline.mark('containerd ready');
-    });
+    this.watchDaemon(containerd);
     this.timeline.mark('containerd spawned');
     containerd.start();
     if (spec.docker.enabled) {
       const dockerd = dockerdDaemon(spec);
       this.dockerd = dockerd;
-      dockerd.on('ready', ({ restarts }) => {
-        if (restarts === 0) this.timeline.mark('dockerd ready');
-      });
+      this.watchDaemon(dockerd);
     }
     // The job does not wait for dockerd: workloads start once containerd answers, dockerd
     // comes up beside them; the proxy holds requests until it answers.
     containerd.whenReady().then(async () => {
       if (this.shuttingDown) return;
       this.dockerd?.start();
-      this.workloads = await startWorkloads(spec, this.timeline, (code) => this.onWorkloadsDone(spec, code));
+      this.workloads = await startWorkloads(spec, this.timeline, {
+        started: (w) => {
+          this.metrics.addWorkload({ workload: w.spec.id, read: () => readCgroupFigures(w.cgroupDir) });
+          const t = w.timings;
+          for (const [step, ms] of Object.entries(t)) this.metrics.workloadStepSeconds.set({ workload: w.spec.id, step }, ms / 1000);
+          this.events.emit('workload.started', { workload: w.spec.id, pid: w.pid ?? 0, imageMs: t.image ?? 0, createMs: t.create ?? 0, startMs: t.start ?? 0 });
+        },
+        exited: (w, exit) => {
+          this.metrics.workloadEnded(w.spec.id);
+          this.metrics.workloadExits.inc({ workload: w.spec.id, code: String(exit.exitCode) });
+          this.events.emit('workload.exited', { workload: w.spec.id, exitCode: exit.exitCode, signal: exit.signal, oomKilled: exit.oomKilled });
+        },
+        failed: (id, err) => this.events.emit('workload.failed', { workload: id, error: err.message }),
+        done: (code) => this.onWorkloadsDone(spec, code),
+      });
     }).catch((err: unknown) => {
       if (!this.shuttingDown) void this.shutdown(`start failed: ${(err as Error).message}`, exitCodes.bootFailed);
     });
@@ -108,24 +188,62 @@ export class Instance {
     void this.shutdown('last workload exited', lastExitCode);
   }
 
-  /** The one way out. Later calls (a second signal, an error during shutdown) are logged only. */
-  async shutdown(reason: string, code: number): Promise<void> {
+  /** What the control API's GET /status answers. */
+  private status(): unknown {
+    return {
+      state: this.result !== undefined ? 'ended' : this.shuttingDown ? 'shutting down' : this.workloads === undefined ? 'booting' : 'running',
+      specOrigin: this.specOrigin ?? null,
+      timeline: this.timeline.marks.map((m) => ({ name: m.name, atMs: m.atMs, ...m.fields, ...(m.steps.length > 0 ? { steps: m.steps } : {}) })),
+      daemons: [this.containerd, this.dockerd].flatMap((d) => (d === undefined ? [] : [{
+        name: d.definition.name, state: d.state, pid: d.pid ?? null, restarts: d.restarts,
+      }])),
+      workloads: this.workloads?.routes === undefined ? [] : this.workloadList(),
+      shutdown: this.shutdownReason === undefined ? null : { reason: this.shutdownReason },
+      result: this.result ?? null,
+    };
+  }
+
+  private workloadList(): unknown[] {
+    const list = this.workloads?.routes.list() ?? [];
+    return list.map((w) => ({
+      id: w.workloadId, state: w.state, pid: w.pid ?? null, exitCode: w.exitCode ?? null, signal: w.signal, oomKilled: w.oomKilled, timings: w.timings,
+    }));
+  }
+
+  /** A shutdown the host asked for: the result is then the code the workloads ended with. */
+  private requestShutdown(reason: string): boolean {
+    if (this.shuttingDown) return false;
+    void this.shutdown(`host request: ${reason}`, () => this.workloads?.lastExitCode ?? exitCodes.ok);
+    return true;
+  }
+
+  /**
+   * The one way out. Later calls (a second signal, an error during shutdown) are logged only. `code`
+   * may be decided once the workloads have stopped.
+   */
+  async shutdown(reason: string, exitCode: number | (() => number)): Promise<void> {
     if (this.shuttingDown) {
       log.warn({ reason }, 'already shutting down');
       return;
     }
     this.shuttingDown = true;
+    this.setConsoleFormat('text');
+    this.shutdownReason = reason.split('\n')[0] ?? reason;
     const started = performance.now();
-    log.info({ reason, exitCode: code }, `shutdown: ${reason.split('\n')[0] ?? reason}`);
+    log.info({ reason }, `shutdown: ${this.shutdownReason}`);
+    this.events.emit('shutdown.started', { reason: this.shutdownReason });
     const workloadTimeoutMs = (this.spec?.shutdown.workloadTimeoutMs ?? 10_000) + 5_000;
     const daemonTimeoutMs = (this.spec?.shutdown.daemonTimeoutMs ?? 10_000) + 5_000;
     const exitPort = this.machineInit && !this.rebootAtEnd ? openExitPort() : undefined;
+    let code = typeof exitCode === 'number' ? exitCode : exitCodes.ok;
     await runSteps([
       { name: 'workloads stopped', run: () => this.workloads?.stop(), timeoutMs: workloadTimeoutMs },
+      { name: 'result decided', run: () => { code = typeof exitCode === 'number' ? exitCode : exitCode(); } },
       { name: 'dockerd stopped', run: () => this.dockerd?.stop(), timeoutMs: daemonTimeoutMs },
       { name: 'containerd stopped', run: () => this.containerd?.stop(), timeoutMs: daemonTimeoutMs },
       { name: 'dns cache closed', run: async () => (await this.dnsCache?.catch(() => undefined))?.close(), timeoutMs: 2000 },
       { name: 'remaining processes ended', run: () => killRemaining(2000) },
+      { name: 'control API closed', run: () => this.tellHostAndClose(code, started) },
       { name: 'reaper stopped', run: () => this.reaper.stop() },
       { name: 'synced', run: () => { process.chdir('/'); sys.sync(); } },
       { name: 'unmounted', run: () => log.info(unmountAll(), 'unmount summary') },
@@ -145,4 +263,19 @@ export class Instance {
     }
     process.exit(code);
   }
+
+  /**
+   * The last event (power-off, with the result) goes out to the host before the channel closes: the
+   * host's reader gets the exit code from it. A connected host is given a moment for the bytes to leave.
+   */
+  private async tellHostAndClose(code: number, started: number): Promise<void> {
+    const reason = this.shutdownReason ?? '';
+    this.result = { exitCode: code, reason };
+    this.events.emit('poweroff', { exitCode: code, reason, shutdownMs: Math.round(performance.now() - started) });
+    if (this.control?.hostConnected === true) await new Promise((resolve) => setTimeout(resolve, hostFlushMs));
+    await this.control?.close();
+  }
 }
+
+/** Time for the last event to reach a connected host before the channel closes. */
+const hostFlushMs = 300;

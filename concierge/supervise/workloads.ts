@@ -1,32 +1,44 @@
 // The seam between PID 1 and the modules others own: the Docker API proxy (concierge/dockerproxy)
-// and the workload runner (concierge/workloads). PID 1 needs only start, "all done" and stop.
+// and the workload runner (concierge/workloads). PID 1 needs start, the lifecycle hooks, the
+// workload routes of the control API, and stop.
 import { startProxy } from '../dockerproxy/index.js';
 import type { InstanceSpec } from '../instance/spec.js';
 import type { Timeline } from '../boot/timeline.js';
 import { log } from '../log/logger.js';
+import { workloadRoutes, type WorkloadRoutes } from '../workloads/control-api.js';
 import { workloadDidNotStartExitCode } from '../workloads/exit-codes.js';
 import { lastExitCode } from '../workloads/last-exit.js';
 import { WorkloadRunner } from '../workloads/runner.js';
+import type { Workload, WorkloadExit } from '../workloads/workload.js';
 import { callerSocketAccess, callerSocketDefaults, dockerdWaitMs } from './docker-access.js';
 
+export interface WorkloadHooks {
+  started(workload: Workload): void;
+  /** At the exit, before the workload's task and cgroup are removed. */
+  exited(workload: Workload, exit: WorkloadExit): void;
+  failed(id: string, err: Error): void;
+  /** Every workload of the spec has ended: the code of the one that ended last. */
+  done(lastExitCode: number): void;
+}
+
 export interface RunningWorkloads {
+  /** The control API's /workloads routes (logs of the spec's workloads included). */
+  routes: WorkloadRoutes;
+  /** The exit code of the workload that ended last, once one has. */
+  lastExitCode: number | undefined;
   /** Stops the workloads (each with its own timeout), then the proxy. */
   stop(): Promise<void>;
 }
 
 /**
- * Starts the proxy (when dockerd is enabled) and every workload of the spec. `onDone` gets the last
- * workload's exit code once all have ended; a workload that fails to start counts as exit code 125.
- * Workload output goes to the console.
+ * Starts the proxy (when dockerd is enabled) and every workload of the spec; a workload that fails to
+ * start counts as exit code 125. Workload output goes to the console and to the control API's logs.
  */
-export async function startWorkloads(spec: InstanceSpec, timeline: Timeline, onDone: (lastExitCode: number) => void): Promise<RunningWorkloads> {
+export async function startWorkloads(spec: InstanceSpec, timeline: Timeline, hooks: WorkloadHooks): Promise<RunningWorkloads> {
   const proxy = spec.docker.enabled
     ? await startProxy({ listen: spec.docker.proxySocket, upstream: spec.docker.socket, upstreamWaitMs: dockerdWaitMs })
     : undefined;
   if (proxy !== undefined) timeline.mark('docker proxy listening', { socket: spec.docker.proxySocket });
-  if (spec.workloads.length === 0) {
-    return { stop: async () => proxy?.close() };
-  }
   const runner = await WorkloadRunner.open({
     containerdSocket: spec.containerd.socket,
     containerdState: spec.containerd.state,
@@ -35,30 +47,40 @@ export async function startWorkloads(spec: InstanceSpec, timeline: Timeline, onD
     fifoRoot: `${spec.runDir}/fifo`,
     registries: spec.registries,
   });
-  let first = true;
-  const write = (stream: 'stdout' | 'stderr', chunk: Buffer): void => {
-    (stream === 'stdout' ? process.stdout : process.stderr).write(chunk);
-  };
-  const results = spec.workloads.map(async (w) => {
-    try {
-      const workload = await runner.start(w, write);
-      if (first) {
-        first = false;
-        timeline.mark('first workload started', { workload: w.id });
-      }
-      const exit = await workload.wait();
-      log.info({ workload: w.id, exitCode: exit.exitCode }, `workload ${w.id} exited with ${exit.exitCode}`);
-      return exit.exitCode;
-    } catch (err) {
-      log.error({ workload: w.id, err: (err as Error).message }, `workload ${w.id} did not start`);
-      return workloadDidNotStartExitCode;
-    }
+  const routes = workloadRoutes(runner, {
+    onOutput: (_id, stream, chunk) => (stream === 'stdout' ? process.stdout : process.stderr).write(chunk),
   });
-  void lastExitCode(results).then(onDone);
-  return {
+  const running: RunningWorkloads = {
+    routes,
+    lastExitCode: undefined,
     stop: async () => {
       await runner.close();
       await proxy?.close();
     },
   };
+  let first = true;
+  const results = spec.workloads.map(async (w) => {
+    try {
+      const workload = await routes.start(w);
+      hooks.started(workload);
+      // A process that ends at once may have exited before start() returned.
+      if (workload.exit !== undefined) hooks.exited(workload, workload.exit);
+      else workload.once('exit', (exit: WorkloadExit) => hooks.exited(workload, exit));
+      if (first) {
+        first = false;
+        timeline.mark('first workload started', { workload: w.id });
+      }
+      const exit = await workload.wait();
+      log.info({ workload: w.id, exitCode: exit.exitCode, oomKilled: exit.oomKilled }, `workload ${w.id} exited with ${exit.exitCode}`);
+      running.lastExitCode = exit.exitCode;
+      return exit.exitCode;
+    } catch (err) {
+      log.error({ workload: w.id, err: (err as Error).message }, `workload ${w.id} failed`);
+      hooks.failed(w.id, err as Error);
+      running.lastExitCode = workloadDidNotStartExitCode;
+      return workloadDidNotStartExitCode;
+    }
+  });
+  if (results.length > 0) void lastExitCode(results).then((code) => hooks.done(code));
+  return running;
 }

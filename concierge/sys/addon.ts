@@ -22,6 +22,11 @@ export interface NativeSys {
   openTree(dirfd: number, path: string, flags: number): number;
   moveMount(fromDirfd: number, fromPath: string, toDirfd: number, toPath: string, flags: number): void;
   sync(): void;
+  vsockSocket(): number;
+  vsockBind(fd: number, cid: number, port: number): void;
+  listen(fd: number, backlog: number): void;
+  accept(fd: number, flags: number): number;
+  socketpair(): [number, number];
 }
 
 const assetName = 'concierge_sys.node';

@@ -119,4 +119,22 @@ export const sys = {
   sync(): void {
     addon().sync();
   },
+  /** A stream socket of the AF_VSOCK family (close-on-exec): the fd. */
+  vsockSocket(): number {
+    return call(undefined, (n) => n.vsockSocket());
+  },
+  vsockBind(fd: number, cid: number, port: number): void {
+    call(undefined, (n) => n.vsockBind(fd, cid, port));
+  },
+  listen(fd: number, backlog: number): void {
+    call(undefined, (n) => n.listen(fd, backlog));
+  },
+  /** The next connection's fd (close-on-exec; `flags` adds SOCK_NONBLOCK and the like). */
+  accept(fd: number, flags = 0): number {
+    return call(undefined, (n) => n.accept(fd, flags));
+  },
+  /** A connected pair of unix stream sockets (close-on-exec). */
+  socketpair(): [number, number] {
+    return call(undefined, (n) => n.socketpair());
+  },
 };

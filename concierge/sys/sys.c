@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <linux/netlink.h>
 #include <linux/openat2.h>
+#include <linux/vm_sockets.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -273,6 +274,50 @@ static napi_value js_move_mount(napi_env env, napi_callback_info info) {
 }
 
 // sync()
+// socket(AF_VSOCK, SOCK_STREAM|SOCK_CLOEXEC): the fd.
+static napi_value js_vsock_socket(napi_env env, napi_callback_info info) {
+  (void)info;
+  int fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  return fd < 0 ? throw_errno(env, errno, "socket") : int_result(env, fd);
+}
+
+// bind(fd, {AF_VSOCK, cid, port})
+static napi_value js_vsock_bind(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS] = {0};
+  get_args(env, info, argv);
+  struct sockaddr_vm address = {.svm_family = AF_VSOCK, .svm_cid = (unsigned)get_int64(env, argv[1]), .svm_port = (unsigned)get_int64(env, argv[2])};
+  int rc = bind(get_int32(env, argv[0]), (struct sockaddr *)&address, sizeof address);
+  return rc == 0 ? undefined_result(env) : throw_errno(env, errno, "bind");
+}
+
+// listen(fd, backlog)
+static napi_value js_listen(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS] = {0};
+  get_args(env, info, argv);
+  int rc = listen(get_int32(env, argv[0]), get_int32(env, argv[1]));
+  return rc == 0 ? undefined_result(env) : throw_errno(env, errno, "listen");
+}
+
+// accept4(fd, NULL, NULL, SOCK_CLOEXEC|flags): the connection's fd.
+static napi_value js_accept(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS] = {0};
+  get_args(env, info, argv);
+  int fd = accept4(get_int32(env, argv[0]), NULL, NULL, SOCK_CLOEXEC | get_int32(env, argv[1]));
+  return fd < 0 ? throw_errno(env, errno, "accept4") : int_result(env, fd);
+}
+
+// socketpair(AF_UNIX, SOCK_STREAM|SOCK_CLOEXEC): [fd, fd] (a connected pair, the tests' stand-in for vsock).
+static napi_value js_socketpair(napi_env env, napi_callback_info info) {
+  (void)info;
+  int fds[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) return throw_errno(env, errno, "socketpair");
+  napi_value pair;
+  napi_create_array_with_length(env, 2, &pair);
+  napi_set_element(env, pair, 0, int_result(env, fds[0]));
+  napi_set_element(env, pair, 1, int_result(env, fds[1]));
+  return pair;
+}
+
 static napi_value js_sync(napi_env env, napi_callback_info info) {
   (void)info;
   sync();
@@ -298,6 +343,11 @@ static napi_value init(napi_env env, napi_value exports) {
       {"openTree", NULL, js_open_tree, NULL, NULL, NULL, napi_enumerable, NULL},
       {"moveMount", NULL, js_move_mount, NULL, NULL, NULL, napi_enumerable, NULL},
       {"sync", NULL, js_sync, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"vsockSocket", NULL, js_vsock_socket, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"vsockBind", NULL, js_vsock_bind, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"listen", NULL, js_listen, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"accept", NULL, js_accept, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"socketpair", NULL, js_socketpair, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof functions / sizeof functions[0], functions);
   return exports;

@@ -1,56 +1,26 @@
-// The control API of `concierge serve`: HTTP/JSON on a unix socket, so tests and the host drive workloads.
+// The workload part of the control API (HTTP/JSON), served by `concierge serve` on a unix socket and by
+// the init beside its own routes (supervise/control-routes.ts), also over the host channel.
 //   GET  /workloads                      list (info of each, including exited ones)
 //   POST /workloads                      run the workload spec in the body -> 201 info
 //   GET  /workloads/{id}                 info
 //   POST /workloads/{id}/wait            waits for the exit -> {"exitCode": n}
 //   POST /workloads/{id}/signal?signal=  sends a signal (name or number, default TERM) -> 204
 //   POST /workloads/{id}/stop            SIGTERM, SIGKILL after the stop timeout, removal -> {"exitCode": n}
-//   GET  /workloads/{id}/logs?stream=stdout|stderr&follow=1   output as raw bytes
+//   GET  /workloads/{id}/logs?stream=stdout|stderr&from=<byte>&follow=1   output as raw bytes
 // Errors are {"message": "..."} with a 4xx or 5xx status.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { constants } from 'node:os';
-import { rmSync } from 'node:fs';
+import {
+  dispatch, HttpError, listenUnix, readJson, send, wantsFollow, type ControlHandler, type ControlResponse,
+} from '../control/http.js';
 import { ImageNotFoundError } from '../containerd/images/resolve.js';
 import { RegistryError } from '../registry/errors.js';
 import { log } from '../log/logger.js';
-import { OutputLog } from './output-log.js';
+import { OutputLog, sliceFrom, type OutputChunk } from './output-log.js';
 import type { WorkloadRunner } from './runner.js';
 import { SpecError } from '../instance/spec-fields.js';
-import { parseWorkloadSpec } from '../instance/spec-workloads.js';
+import { parseWorkloadSpec, type WorkloadSpec } from '../instance/spec-workloads.js';
 import { UserLookupError } from './user.js';
 import type { Workload } from './workload.js';
-
-class HttpError extends Error {
-  constructor(readonly status: number, message: string) {
-    super(message);
-  }
-}
-
-const maxBody = 1024 * 1024;
-
-async function readJson(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > maxBody) throw new HttpError(413, `body larger than ${maxBody} bytes`);
-    chunks.push(chunk as Buffer);
-  }
-  try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
-  } catch {
-    throw new HttpError(400, 'body is not valid JSON');
-  }
-}
-
-function send(res: ServerResponse, status: number, body?: unknown): void {
-  if (body === undefined) {
-    res.writeHead(status).end();
-    return;
-  }
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) }).end(text);
-}
 
 function signalNumber(value: string | null): number {
   if (value === null || value === '') return constants.signals.SIGTERM;
@@ -61,17 +31,50 @@ function signalNumber(value: string | null): number {
   return n;
 }
 
-export interface ControlApi {
-  /** Starts a workload with its output recorded for the logs endpoint. */
-  start(spec: ReturnType<typeof parseWorkloadSpec>): Promise<Workload>;
-  close(): Promise<void>;
+/**
+ * A workload's output as the logs endpoint answers it: `stream` picks one, `from` a byte offset in it
+ * (where a reader that reconnects stopped), `follow` keeps the answer open until the workload is removed.
+ */
+export function streamOutput(res: ControlResponse, url: URL, output: OutputLog | undefined): void {
+  const only = url.searchParams.get('stream');
+  if (only !== null && only !== 'stdout' && only !== 'stderr') throw new HttpError(400, 'stream must be stdout or stderr');
+  const fromText = url.searchParams.get('from');
+  if (fromText !== null && (only === null || !/^\d{1,15}$/.test(fromText))) {
+    throw new HttpError(400, 'from must be a byte offset, with stream set');
+  }
+  const from = fromText === null ? 0 : Number(fromText);
+  const write = (c: OutputChunk): void => {
+    if (only !== null && c.stream !== only) return;
+    const data = sliceFrom(c, from);
+    if (data !== undefined) res.write(data);
+  };
+  res.writeHead(200, { 'Content-Type': 'application/octet-stream' });
+  for (const c of output?.snapshot() ?? []) write(c);
+  if (!wantsFollow(url) || output === undefined || output.isEnded) {
+    res.end();
+    return;
+  }
+  const unfollow = output.follow({ write, end: () => res.end() });
+  res.once('close', unfollow);
 }
 
-export async function startControlApi(runner: WorkloadRunner, socketPath: string,
-  options: { baseDir?: string; onOutput?: (id: string, stream: 'stdout' | 'stderr', chunk: Buffer) => void } = {}): Promise<ControlApi> {
+export interface WorkloadRoutes {
+  /** Starts a workload with its output recorded for the logs endpoint. */
+  start: (spec: WorkloadSpec) => Promise<Workload>;
+  list: () => ReturnType<WorkloadRunner['list']>;
+  handle: ControlHandler;
+}
+
+export interface WorkloadRoutesOptions {
+  baseDir?: string;
+  onOutput?: (id: string, stream: 'stdout' | 'stderr', chunk: Buffer) => void;
+}
+
+/** The /workloads routes over a runner: run, list, wait, signal, stop, logs. */
+export function workloadRoutes(runner: WorkloadRunner, options: WorkloadRoutesOptions = {}): WorkloadRoutes {
   const logs = new Map<string, OutputLog>();
 
-  const start = async (spec: ReturnType<typeof parseWorkloadSpec>): Promise<Workload> => {
+  const start = async (spec: WorkloadSpec): Promise<Workload> => {
     const output = new OutputLog();
     logs.set(spec.id, output);
     try {
@@ -100,13 +103,14 @@ export async function startControlApi(runner: WorkloadRunner, socketPath: string
     return w;
   };
 
-  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const url = new URL(req.url ?? '/', 'http://concierge');
-    const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+  const handle: ControlHandler = async (req, res, url, parts) => {
     const method = req.method ?? 'GET';
-    if (parts[0] !== 'workloads' || parts.length > 3) throw new HttpError(404, `no such endpoint: ${method} ${url.pathname}`);
+    if (parts[0] !== 'workloads' || parts.length > 3) return false;
     if (parts.length === 1) {
-      if (method === 'GET') return send(res, 200, runner.list());
+      if (method === 'GET') {
+        send(res, 200, runner.list());
+        return true;
+      }
       if (method === 'POST') {
         let spec;
         try {
@@ -118,60 +122,38 @@ export async function startControlApi(runner: WorkloadRunner, socketPath: string
         const existing = runner.get(spec.id);
         if (existing && existing.state !== 'removed' && existing.state !== 'failed') throw new HttpError(409, `workload ${spec.id} is already running`);
         const workload = await start(spec);
-        return send(res, 201, workload.info());
+        send(res, 201, workload.info());
+        return true;
       }
       throw new HttpError(405, `${method} is not allowed on /workloads`);
     }
     const workload = workloadOf(parts[1]!);
     const action = parts[2];
-    if (action === undefined && method === 'GET') return send(res, 200, workload.info());
-    if (action === 'wait' && method === 'POST') return send(res, 200, { exitCode: (await workload.wait()).exitCode });
-    if (action === 'stop' && method === 'POST') return send(res, 200, { exitCode: (await workload.stop())?.exitCode ?? null });
-    if (action === 'signal' && method === 'POST') {
+    if (action === undefined && method === 'GET') send(res, 200, workload.info());
+    else if (action === 'wait' && method === 'POST') send(res, 200, { exitCode: (await workload.wait()).exitCode });
+    else if (action === 'stop' && method === 'POST') send(res, 200, { exitCode: (await workload.stop())?.exitCode ?? null });
+    else if (action === 'signal' && method === 'POST') {
       if (workload.state !== 'running' && workload.state !== 'stopping') throw new HttpError(409, `workload ${workload.spec.id} is ${workload.state}`);
       await workload.signal(signalNumber(url.searchParams.get('signal')));
-      return send(res, 204);
-    }
-    if (action === 'logs' && method === 'GET') {
-      const output = logs.get(workload.spec.id);
-      const only = url.searchParams.get('stream');
-      if (only !== null && only !== 'stdout' && only !== 'stderr') throw new HttpError(400, 'stream must be stdout or stderr');
-      const wanted = (stream: string) => only === null || stream === only;
-      res.writeHead(200, { 'Content-Type': 'application/octet-stream' });
-      for (const c of output?.snapshot() ?? []) if (wanted(c.stream)) res.write(c.data);
-      if (!url.searchParams.has('follow') || output === undefined || output.isEnded) {
-        res.end();
-        return;
-      }
-      const unfollow = output.follow({ write: (c) => { if (wanted(c.stream)) res.write(c.data); }, end: () => res.end() });
-      res.on('close', unfollow);
-      return;
-    }
-    throw new HttpError(404, `no such endpoint: ${method} ${url.pathname}`);
+      send(res, 204);
+    } else if (action === 'logs' && method === 'GET') streamOutput(res, url, logs.get(workload.spec.id));
+    else return false;
+    return true;
   };
 
-  const server: Server = createServer((req, res) => {
-    handle(req, res).catch((err: Error) => {
-      const status = err instanceof HttpError ? err.status : 500;
-      if (status >= 500) log.error({ err: err.message, url: req.url }, 'control API request failed');
-      if (!res.headersSent) send(res, status, { message: err.message });
-      else res.destroy();
-    });
-  });
-  // No request timeout: wait and followed logs last as long as the workload.
-  server.requestTimeout = 0;
-  rmSync(socketPath, { force: true });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(socketPath, () => { server.off('error', reject); resolve(); });
-  });
+  return { start, handle, list: () => runner.list() };
+}
+
+export interface ControlApi {
+  /** Starts a workload with its output recorded for the logs endpoint. */
+  start(spec: WorkloadSpec): Promise<Workload>;
+  close(): Promise<void>;
+}
+
+/** `concierge serve`'s control API: the workload routes on a unix socket. */
+export async function startControlApi(runner: WorkloadRunner, socketPath: string, options: WorkloadRoutesOptions = {}): Promise<ControlApi> {
+  const routes = workloadRoutes(runner, options);
+  const server = await listenUnix(socketPath, dispatch([routes.handle]));
   log.info({ socket: socketPath }, 'control API listening');
-  return {
-    start,
-    close: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-      rmSync(socketPath, { force: true });
-    }),
-  };
+  return { start: routes.start, close: () => server.close() };
 }

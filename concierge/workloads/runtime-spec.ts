@@ -3,6 +3,7 @@
 // then the image config, then the workload spec on top.
 import type { ImageRuntimeConfig } from '../containerd/images/image-config.js';
 import type { WorkloadSpec } from '../instance/spec-workloads.js';
+import { cgroupsPath } from './cgroup.js';
 import type { ProcessUser } from './user.js';
 
 export const runtimeSpecTypeUrl = 'types.containerd.io/opencontainers/runtime-spec/1/Spec';
@@ -30,13 +31,19 @@ export interface RuntimeSpec {
   hostname?: string;
   mounts: OciMount[];
   linux: {
-    resources: { devices: { allow: boolean; access: string }[] };
+    resources: {
+      devices: { allow: boolean; access: string }[];
+      memory?: { limit: number };
+      cpu?: { quota: number; period: number };
+    };
     cgroupsPath: string;
     namespaces: { type: string; path?: string }[];
     maskedPaths: string[];
     readonlyPaths: string[];
   };
 }
+
+const cpuPeriodUs = 100_000;
 
 const defaultPath = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -110,8 +117,13 @@ export function buildRuntimeSpec(workload: WorkloadSpec, image: ImageRuntimeConf
     ...(hostNetwork ? {} : { hostname: workload.id }),
     mounts,
     linux: {
-      resources: { devices: [{ allow: false, access: 'rwm' }] },
-      cgroupsPath: `/${ctx.namespace}/${ctx.containerId}`,
+      resources: {
+        devices: [{ allow: false, access: 'rwm' }],
+        ...(workload.resources.memoryBytes === undefined ? {} : { memory: { limit: workload.resources.memoryBytes } }),
+        // As docker run --cpus: a quota per 100 ms period.
+        ...(workload.resources.cpus === undefined ? {} : { cpu: { quota: Math.round(workload.resources.cpus * cpuPeriodUs), period: cpuPeriodUs } }),
+      },
+      cgroupsPath: cgroupsPath(ctx.namespace, ctx.containerId),
       namespaces,
       maskedPaths: [
         '/proc/acpi', '/proc/asound', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list',

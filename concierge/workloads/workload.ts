@@ -2,6 +2,7 @@
 // task), Wait before Start, start, signal, stop (SIGTERM, then SIGKILL after the stop timeout), and
 // delete (task, container, snapshot, FIFOs, docker socket) once the task has exited.
 import { EventEmitter } from 'node:events';
+import { constants } from 'node:os';
 import { join } from 'node:path';
 import type { ContainerdClient } from '../containerd/client.js';
 import { ignoreNotFound } from '../containerd/errors.js';
@@ -10,6 +11,7 @@ import type { ResolvedImage } from '../containerd/images/import.js';
 import { log } from '../log/logger.js';
 import type { DockerAccessProvider } from './docker-access.js';
 import { labels, ownerId } from './owner.js';
+import { cgroupRoot, cgroupsPath, oomKills } from './cgroup.js';
 import { buildRuntimeSpec, runtimeSpecTypeUrl, type OciMount } from './runtime-spec.js';
 import type { WorkloadSpec } from '../instance/spec-workloads.js';
 import { readRootfsFiles } from './rootfs-files.js';
@@ -31,6 +33,10 @@ export interface StepTimings {
 export interface WorkloadExit {
   exitCode: number;
   exitedAt: Date | undefined;
+  /** The signal an exit status of 128 + N stands for (how containerd reports a signal death; an exit(143) reads the same), or null. */
+  signal: string | null;
+  /** The kernel's OOM killer killed a process of the workload (its cgroup's memory.events). */
+  oomKilled: boolean;
 }
 
 /** What the Docker proxy needs to know about a running workload. */
@@ -44,6 +50,8 @@ export interface WorkloadInfo {
   rootfsPath: string;
   mounts: OciMount[];
   exitCode: number | undefined;
+  signal: string | null;
+  oomKilled: boolean;
   timings: StepTimings;
 }
 
@@ -62,6 +70,13 @@ export interface WorkloadEvents {
   output: [stream: OutputStream, chunk: Buffer];
   exit: [exit: WorkloadExit];
   removed: [];
+}
+
+/** containerd reports a process ended by signal N as 128 + N. */
+function signalOfStatus(status: number): string | null {
+  if (status <= 128 || status > 128 + 64) return null;
+  const n = status - 128;
+  return Object.entries(constants.signals).find(([, v]) => v === n)?.[0] ?? `signal ${n}`;
 }
 
 const elapsed = (since: bigint): number => Number(process.hrtime.bigint() - since) / 1e6;
@@ -90,8 +105,14 @@ export class Workload extends EventEmitter<WorkloadEvents> {
   info(): WorkloadInfo {
     return {
       workloadId: this.spec.id, containerId: this.containerId, namespace: this.ctx.client.namespace, state: this.state,
-      pid: this.pid, rootfsPath: this.rootfsPath, mounts: this.mounts, exitCode: this.exit?.exitCode, timings: this.timings,
+      pid: this.pid, rootfsPath: this.rootfsPath, mounts: this.mounts, exitCode: this.exit?.exitCode,
+      signal: this.exit?.signal ?? null, oomKilled: this.exit?.oomKilled ?? false, timings: this.timings,
     };
+  }
+
+  /** The workload's cgroup v2 directory (runc makes it, and removes it with the task). */
+  get cgroupDir(): string {
+    return join(cgroupRoot, cgroupsPath(this.ctx.client.namespace, this.containerId));
   }
 
   get rootfsPath(): string {
@@ -193,7 +214,8 @@ export class Workload extends EventEmitter<WorkloadEvents> {
 
   private taskExited(exitCode: number, exitedAt: Date | undefined): void {
     if (this.exit !== undefined) return;
-    this.exit = { exitCode, exitedAt };
+    // Read before the task is deleted: its cgroup goes with it.
+    this.exit = { exitCode, exitedAt, signal: signalOfStatus(exitCode), oomKilled: oomKills(this.cgroupDir) > 0 };
     if (this.startedAt !== 0n) this.timings.wait = elapsed(this.startedAt);
     if (this.state !== 'removed' && this.state !== 'failed') this.state = 'exited';
     this.resolveExit(this.exit);

@@ -1,7 +1,7 @@
-// Builds the guest image once and boots it under qemu through guest-rootfs/boot.sh, collecting the
-// console. Software emulation on these machines: a boot takes minutes, so tests share boots.
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+// Builds the guest image once and boots it under qemu through guest-rootfs/boot.sh (concierge vm),
+// collecting what it prints. Software emulation on these machines: a boot takes minutes, so tests share boots.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestNet } from '../lib/testnet.js';
@@ -30,11 +30,11 @@ export async function buildGuest(): Promise<string> {
 }
 
 export interface Boot {
-  /** boot.sh's exit status: the job's exit code (README.md, exit code contract). */
+  /** boot.sh's (concierge vm's) exit status: the job's exit code. */
   code: number | null;
-  /** Everything qemu and boot.sh printed, console included. */
+  /** Everything it printed: the job's output, the guest's events, and its own lines. */
   output: string;
-  /** Console lines with the host's ms since boot.sh was started. */
+  /** The same as lines with the host's ms since boot.sh was started. */
   lines: { ms: number; text: string }[];
 }
 
@@ -45,40 +45,69 @@ export interface BootOptions {
   timeoutSeconds?: number;
   /** A NIC on this test network's tap; qemu then runs inside its namespace. */
   net?: TestNet;
+  /** More `concierge vm` arguments (--control, --spec-via, --console...). */
+  args?: string[];
 }
 
 export function scratchDir(): string {
   return mkdtempSync(join(tmpdir(), 'concierge-guest-'));
 }
 
-export async function bootGuest(options: BootOptions): Promise<Boot> {
+/** A running boot: its process, what it printed so far, and its end. */
+export interface RunningBoot {
+  child: ChildProcess;
+  lines: Boot['lines'];
+  /** Resolves once a line matching `pattern` was printed (rejects when the boot ends first). */
+  waitFor(pattern: RegExp): Promise<string>;
+  done: Promise<Boot>;
+}
+
+export function startGuest(options: BootOptions): RunningBoot {
   const dir = scratchDir();
   const specPath = join(dir, 'spec.json');
   writeFileSync(specPath, typeof options.spec === 'string' ? options.spec : JSON.stringify(options.spec, null, 2));
-  const args = [join(guestDir, 'boot.sh'), '--spec', specPath, '--timeout', String(options.timeoutSeconds ?? 540)];
+  const args = [join(guestDir, 'boot.sh'), '--spec', specPath, '--accel', 'tcg', '--timeout', String(options.timeoutSeconds ?? 540), ...(options.args ?? [])];
   if (options.cacheDisk !== undefined) args.push('--cache', options.cacheDisk);
   if (options.net !== undefined) args.push('--tap', options.net.tap);
   const [command, ...rest] = options.net === undefined ? ['bash', ...args] : options.net.command('bash', args);
   const started = performance.now();
   const child = spawn(command!, rest, { stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: Boot['lines'] = [];
+  const waiters = new Set<{ pattern: RegExp; resolve: (line: string) => void }>();
   let output = '';
-  let pending = '';
-  const take = (chunk: Buffer): void => {
+  const pending = { stdout: '', stderr: '' };
+  const take = (name: 'stdout' | 'stderr') => (chunk: Buffer): void => {
     const text = chunk.toString();
     output += text;
-    pending += text;
+    pending[name] += text;
     let nl: number;
-    while ((nl = pending.indexOf('\n')) >= 0) {
-      lines.push({ ms: performance.now() - started, text: pending.slice(0, nl).replace(/\r$/, '') });
-      pending = pending.slice(nl + 1);
+    while ((nl = pending[name].indexOf('\n')) >= 0) {
+      const line = pending[name].slice(0, nl).replace(/\r$/, '');
+      lines.push({ ms: performance.now() - started, text: line });
+      pending[name] = pending[name].slice(nl + 1);
+      for (const w of waiters) if (w.pattern.test(line)) { waiters.delete(w); w.resolve(line); }
     }
   };
-  child.stdout.on('data', take);
-  child.stderr.on('data', take);
-  const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
-  if (pending !== '') lines.push({ ms: performance.now() - started, text: pending });
-  return { code, output, lines };
+  child.stdout.on('data', take('stdout'));
+  child.stderr.on('data', take('stderr'));
+  const done = new Promise<Boot>((resolve) => child.on('close', (code) => {
+    for (const name of ['stdout', 'stderr'] as const) if (pending[name] !== '') lines.push({ ms: performance.now() - started, text: pending[name] });
+    rmSync(dir, { recursive: true, force: true });
+    resolve({ code, output, lines });
+  }));
+  const waitFor = (pattern: RegExp): Promise<string> => {
+    const seen = lines.find((l) => pattern.test(l.text));
+    if (seen !== undefined) return Promise.resolve(seen.text);
+    return new Promise((resolve, reject) => {
+      waiters.add({ pattern, resolve });
+      void done.then(() => reject(new Error(`the boot ended before a line matched ${pattern}`)));
+    });
+  };
+  return { child, lines, waitFor, done };
+}
+
+export async function bootGuest(options: BootOptions): Promise<Boot> {
+  return startGuest(options).done;
 }
 
 /** The sample job's instance spec from guest-rootfs/specs, optionally changed. */

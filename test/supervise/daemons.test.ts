@@ -46,6 +46,9 @@ describe('PID 1 supervision of containerd and dockerd', () => {
     await instance.waitFor(() => readyCount(instance, 'containerd') > before, 'containerd ready again');
     expect(childrenNamed(instance.hostPid, 'containerd')).not.toContain(pid);
     expect(instance.lines.some((l) => l.json?.msg === 'containerd exited; restarting' && l.json.signal === 'SIGKILL')).toBe(true);
+    // The same as events: the unasked exit, then the restart.
+    await instance.waitFor((l) => / containerd ready again \(restart \d+\) in \d+ ms, pid \d+$/.test(l.raw), 'the restart event');
+    expect(instance.lines.some((l) => / containerd exited \(SIGKILL\), pid \d+$/.test(l.raw))).toBe(true);
   });
 
   it('restarts dockerd after SIGKILL and the proxy serves again', async () => {

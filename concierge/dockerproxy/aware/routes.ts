@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from '../../log/logger.js';
 import type { RequestHead } from '../http1.js';
 import { serializeHead, splitTarget } from './message.js';
+import { proxyCounters } from '../counters.js';
 import type { Interceptor, Outcome, RouteHandler } from '../intercept.js';
 import { pluginAnswer, swarmAnswer } from './answers/not-in-swarm.js';
 import { ScopedAnswers } from './answers/scoped.js';
@@ -114,7 +115,7 @@ export class CallerRoutes implements Interceptor {
           return await decide(head, body);
         } catch (err) {
           if (err instanceof Refused) return refusal(err.status, err.message);
-          if (err instanceof AmbiguousJsonError) return refusal(400, `concierge: ambiguous request body: ${err.message}`);
+          if (err instanceof AmbiguousJsonError) return { ...refusal(400, `concierge: ambiguous request body: ${err.message}`), rule: 'ambiguous-body' };
           if (err instanceof JsonSyntaxError) return refusal(400, `concierge: ${err.message}`);
           throw err;
         }
@@ -250,6 +251,7 @@ export class CallerRoutes implements Interceptor {
 
   private logRewrites(head: RequestHead, ctx: TranslationContext): void {
     for (const r of ctx.rewrites) {
+      proxyCounters().bindTranslated();
       this.log.info({ target: head.target, field: r.field, from: r.from, to: r.to }, 'bind translated');
     }
   }

@@ -1,0 +1,138 @@
+// qemu as the VMM of `concierge vm`: the command line for a guest with the kernel and initramfs, the
+// config drive, an optional cache disk, the host channel (a virtio-serial port named concierge.0 on a
+// chardev unix socket qemu serves), optional NICs, and isa-debug-exit; KVM when it really runs the
+// kernel, software emulation (TCG) otherwise.
+import { spawn } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+
+export type Accel = 'kvm' | 'tcg';
+
+/** A NIC on a tap device the caller made (no user-mode networking: nothing routes out by itself). */
+export interface NicOption {
+  tap: string;
+  mac?: string;
+}
+
+export interface QemuOptions {
+  qemu?: string;
+  kernel: string;
+  initrd: string;
+  accel: Accel;
+  /** -cpu model; default host (KVM) or max (TCG: Node needs SSE4.2 and POPCNT, which qemu64 lacks). */
+  cpu?: string;
+  memoryMb: number;
+  cpus: number;
+  /** The config drive image (instance spec), a read-only virtio disk. */
+  specDrive?: string;
+  /** The spec file also (or only) through fw_cfg opt/concierge/spec. */
+  fwCfgSpec?: string;
+  /** A raw disk for /cache, the first virtio disk (/dev/vda). */
+  cacheDisk?: string;
+  /** Where qemu serves the host channel's chardev. */
+  channelSocket: string;
+  nics?: NicOption[];
+  /** Kernel messages on the console too (otherwise `quiet`). */
+  verbose?: boolean;
+  append?: string;
+}
+
+export const portName = 'concierge.0';
+
+/** Virtio disks are named in the order they are given: vda, vdb, ... */
+function diskName(index: number): string {
+  return `vd${String.fromCharCode(97 + index)}`;
+}
+
+export function kernelCommandLine(o: QemuOptions): string {
+  const words = ['console=ttyS0', 'panic=-1', 'mitigations=off', 'i8042.noaux', 'i8042.nokbd'];
+  if (o.verbose !== true) words.push('quiet');
+  // The config drive's device name only: the spec (and any secret in it) never goes on the command line.
+  if (o.specDrive !== undefined) words.push(`concierge.specdrive=${diskName(o.cacheDisk === undefined ? 0 : 1)}`);
+  if (o.append !== undefined && o.append !== '') words.push(o.append);
+  return words.join(' ');
+}
+
+const macPattern = /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i;
+const tapPattern = /^[a-zA-Z0-9_.-]{1,15}$/;
+
+export function qemuArgs(o: QemuOptions): string[] {
+  const accel = o.accel === 'kvm' ? ['-accel', 'kvm', '-cpu', o.cpu ?? 'host'] : ['-accel', 'tcg,thread=multi', '-cpu', o.cpu ?? 'max'];
+  const args = [
+    ...accel, '-machine', 'pc', '-m', String(o.memoryMb), '-smp', String(o.cpus),
+    '-nodefaults', '-no-user-config', '-display', 'none', '-serial', 'stdio', '-monitor', 'none', '-no-reboot',
+    '-kernel', o.kernel, '-initrd', o.initrd, '-append', kernelCommandLine(o),
+    '-device', 'isa-debug-exit,iobase=0xf4,iosize=0x04',
+  ];
+  if (o.cacheDisk !== undefined) args.push('-drive', `file=${o.cacheDisk},format=raw,if=virtio,cache=unsafe`);
+  if (o.specDrive !== undefined) args.push('-drive', `file=${o.specDrive},format=raw,if=virtio,readonly=on`);
+  if (o.fwCfgSpec !== undefined) args.push('-fw_cfg', `name=opt/concierge/spec,file=${o.fwCfgSpec}`);
+  args.push(
+    '-device', 'virtio-serial-pci,id=vser0',
+    '-chardev', `socket,id=hostchannel,path=${o.channelSocket},server=on,wait=off`,
+    '-device', `virtserialport,bus=vser0.0,chardev=hostchannel,name=${portName}`,
+  );
+  for (const [i, nic] of (o.nics ?? []).entries()) {
+    if (!tapPattern.test(nic.tap)) throw new Error(`nic ${i}: tap device name ${JSON.stringify(nic.tap)} is not an interface name`);
+    if (nic.mac !== undefined && !macPattern.test(nic.mac)) throw new Error(`nic ${i}: ${JSON.stringify(nic.mac)} is not a MAC address`);
+    args.push('-netdev', `tap,id=net${i},ifname=${nic.tap},script=no,downscript=no`,
+      '-device', `virtio-net-pci,netdev=net${i}${nic.mac === undefined ? '' : `,mac=${nic.mac}`}`);
+  }
+  return args;
+}
+
+/** `tap=<name>[,mac=<mac>]`. */
+export function parseNic(text: string): NicOption {
+  const fields = new Map(text.split(',').map((kv) => {
+    const eq = kv.indexOf('=');
+    return eq < 0 ? [kv, ''] : [kv.slice(0, eq), kv.slice(eq + 1)];
+  }));
+  const tap = fields.get('tap');
+  for (const key of fields.keys()) if (key !== 'tap' && key !== 'mac') throw new Error(`--nic: unknown field ${JSON.stringify(key)} (tap=<name>[,mac=<mac>])`);
+  if (tap === undefined || tap === '') throw new Error('--nic: tap=<name> is required');
+  const mac = fields.get('mac');
+  return mac === undefined ? { tap } : { tap, mac };
+}
+
+/**
+ * KVM only if it really runs a kernel: some hosts' /dev/kvm (a paravirtual hypervisor) opens but runs a
+ * stock kernel at a crawl. The probe boots the kernel without a root to its panic line within 10 s.
+ */
+export async function kvmRunsKernel(kernel: string, qemu = 'qemu-system-x86_64'): Promise<boolean> {
+  try {
+    accessSync('/dev/kvm', constants.R_OK | constants.W_OK);
+  } catch {
+    return false;
+  }
+  const child = spawn(qemu, ['-accel', 'kvm', '-cpu', 'host', '-m', '256', '-nodefaults', '-display', 'none', '-serial', 'stdio',
+    '-no-reboot', '-kernel', kernel, '-append', 'console=ttyS0 panic=-1 root=/dev/nonexistent'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  return new Promise((resolve) => {
+    let seen = '';
+    const done = (ok: boolean): void => {
+      clearTimeout(timer);
+      child.kill('SIGKILL');
+      resolve(ok);
+    };
+    const timer = setTimeout(() => done(false), 10_000);
+    child.stdout.on('data', (c: Buffer) => {
+      seen = (seen + c.toString()).slice(-4096);
+      if (/Kernel panic|VFS: Unable/.test(seen)) done(true);
+    });
+    child.once('exit', () => done(/Kernel panic|VFS: Unable/.test(seen)));
+  });
+}
+
+/**
+ * What qemu's exit status says: isa-debug-exit makes it exit with (code << 1) | 1; qemu's own failures
+ * exit 1 and print an error, so an odd status counts only when qemu printed none.
+ */
+export function guestCodeFromStatus(status: number | null, qemuPrintedError: boolean): number | undefined {
+  if (status === null || status % 2 !== 1 || qemuPrintedError) return undefined;
+  return status >> 1;
+}
+
+/** The code in concierge's console result line (`concierge: result exit-code=N reason=...`). */
+export function guestCodeFromConsole(console: string): number | undefined {
+  const all = [...console.matchAll(/concierge: result exit-code=(\d+)/g)];
+  const last = all.at(-1);
+  return last === undefined ? undefined : Number(last[1]);
+}
