@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { afterAll, describe, expect, it } from 'vitest';
+import { counterSet } from './counter-set.js';
 import type { CgroupFigures } from '../workloads/cgroup.js';
 import { InstanceMetrics } from './instance-metrics.js';
 import { countStagedBinds, proxyMetrics } from './proxy-counters.js';
@@ -51,5 +52,18 @@ describe('metrics', () => {
     expect(text).toMatch(/^concierge_workload_memory_peak_bytes\{workload="job"\} 8192$/m);
     expect(text).toMatch(/^concierge_boot_step_seconds\{step="mounts"\} 0.002$/m);
     expect(text).toMatch(/^concierge_daemon_restarts_total\{daemon="dockerd"\} 1$/m);
+  });
+});
+
+describe('counterSet', () => {
+  it('exports a part\'s plain counters, read at each scrape', async () => {
+    const registry = new Registry();
+    const counts = { hits: 0, misses: 0 };
+    counterSet(registry, 'test_cache_total', 'test', () => counts);
+    counts.hits = 3;
+    counts.misses = 1;
+    const text = await registry.metrics();
+    expect(text).toContain('test_cache_total{kind="hits"} 3');
+    expect(text).toContain('test_cache_total{kind="misses"} 1');
   });
 });

@@ -10,6 +10,8 @@ import { log } from '../log/logger.js';
 import { useProxyCounters } from '../dockerproxy/counters.js';
 import { InstanceMetrics } from '../metrics/instance-metrics.js';
 import { proxyMetrics } from '../metrics/proxy-counters.js';
+import { counterSet } from '../metrics/counter-set.js';
+import { dnsCounters } from '../dns/counters.js';
 import { readCgroupFigures } from '../workloads/cgroup.js';
 import { PR, sys } from '../sys/index.js';
 import { childRegistry } from './child-registry.js';
@@ -125,6 +127,7 @@ export class Instance {
 
   private startServices(spec: InstanceSpec): void {
     useProxyCounters(proxyMetrics(this.metrics.registry, callerSocketDefaults(spec.docker.socket, spec.runDir).stagingDir));
+    counterSet(this.metrics.registry, 'concierge_dns_cache_total', 'What the DNS cache did with questions (hits, misses, passedThrough, upstreamFailures, upstreamTcp, malformed)', () => ({ ...dnsCounters }));
     void serveControl(`${spec.runDir}/control.sock`, [
       instanceRoutes({ status: () => this.status(), shutdown: (reason) => this.requestShutdown(reason) }, this.events, this.metrics),
       (req, res, url, parts) => {
