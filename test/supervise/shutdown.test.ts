@@ -6,7 +6,7 @@ const shutdownSteps = (instance: RunningInstance): string[] =>
   instance.lines.flatMap((l) => (typeof l.json?.shutdownStep === 'string' ? [l.json.shutdownStep] : []));
 
 const orderedSteps = [
-  'workloads stopped', 'result decided', 'dockerd stopped', 'containerd stopped', 'remaining processes ended', 'control API closed', 'reaper stopped',
+  'workloads stopped', 'result decided', 'dockerd stopped', 'containerd stopped', 'dns cache closed', 'remaining processes ended', 'control API closed', 'reaper stopped',
   'synced', 'unmounted', 'synced after unmount',
 ];
 
