@@ -50,13 +50,5 @@ export const OWNER_LABEL = 'io.concierge.owner';
 /** The label listing a sibling's staging binds, so they are released with it. */
 export const STAGING_LABEL = 'io.concierge.staging';
 
-/** A refusal the client sees as a Docker-style JSON error. */
-export class Refused extends Error {
-  override name = 'Refused';
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+/** A refusal the client sees as a Docker-style error: the proxy's one error type. */
+export { ProxyError as Refused } from '../errors.js';
