@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import invariant from 'tiny-invariant';
 import type { Logger } from '../log/logger.js';
 import {
   type BodyFraming,
@@ -37,6 +38,55 @@ const MAX_HELD_BYTES = 1024 * 1024;
 
 const EMPTY = Buffer.alloc(0);
 
+/** The body of a request a handler rewrote: forwarded whole with its head, nothing left to follow. */
+const NO_BODY: BodyTracker = trackBody({ kind: 'none' });
+
+/** What the proxy reads from the client next (while the connection is framed: `Life.Open`, `Life.Ending`). */
+const enum Reading {
+  /** A request head: the next request, or the first bytes of it. */
+  Head,
+  /** The body of the request just forwarded (`current`, framed by `requestBody`). */
+  Body,
+  /**
+   * No request, until every forwarded one is answered: the last may turn the connection into a stream,
+   * or the next is intercepted and its answer must not overtake theirs. The client's bytes wait.
+   */
+  Held,
+  /** No request, while the Docker-aware layer decides an intercepted one. */
+  Deciding,
+}
+
+/** What the proxy reads from dockerd next (while the connection is framed). */
+const enum Answering {
+  /** The head of the oldest unanswered request's answer (an incomplete one waits in `upstreamBytes`). */
+  Head,
+  /** That answer's body, framed by `responseBody`. */
+  Body,
+  /** That answer's body, which ends when dockerd closes the connection (HTTP/1.0 style). */
+  BodyUntilClose,
+}
+
+/** The dockerd connection this client connection holds. */
+const enum Link {
+  None,
+  Dialing,
+  /** `upstream` is connected and can go back to the pool between requests. */
+  Connected,
+  /** `upstream` is connected, but dockerd closes it after the current answer (Connection: close, HTTP/1.0). */
+  Closing,
+}
+
+/** The connection as a whole. */
+const enum Life {
+  /** Requests and answers, framed. */
+  Open,
+  /** The client ended its side: the requests it sent still go out, and the connection ends after their answers. */
+  Ending,
+  /** After a 101 or a hijack both directions are raw bytes, and half-closes are forwarded. */
+  Piping,
+  Closed,
+}
+
 interface PendingRequest {
   readonly method: string;
   readonly target: string;
@@ -59,37 +109,27 @@ export interface ConnectionOptions {
 }
 
 export class ProxyConnection {
-  private upstream: Socket | undefined;
-  /** The dockerd connection held, to hand back to the dialer's pool when it is left idle. */
-  private held: Upstream | undefined;
-  private dialing = false;
+  private reading = Reading.Head;
+  private answering = Answering.Head;
+  private link = Link.None;
+  private life = Life.Open;
+
+  /** dockerd's connection while `link` is Connected or Closing; handed back to the dialer's pool when left idle. */
+  private upstream: Upstream | undefined;
   private readonly debug: boolean;
 
-  /** Client bytes not forwarded yet: an incomplete head, or bytes held behind a hijackable request. */
+  /** Client bytes not forwarded yet: an incomplete head, or requests waiting while held or deciding. */
   private clientBytes: Buffer = EMPTY;
-  private requestBody: BodyTracker | undefined;
-  /** The request whose body is being forwarded. */
+  /** While `reading` is Body: the request whose body is being forwarded, and where that body ends. */
   private current: PendingRequest | undefined;
-  /** Stop reading requests until the answer to a hijackable request says what the connection becomes. */
-  private holdRequests = false;
-  /** An intercepted request is being decided: requests wait behind it. */
-  private deciding = false;
+  private requestBody: BodyTracker | undefined;
 
   /** Upstream bytes of an incomplete response head. */
   private upstreamBytes: Buffer = EMPTY;
+  /** While `answering` is Body or BodyUntilClose: where the answer's body ends. */
   private responseBody: BodyTracker | undefined;
-  /** The current response's body ends when dockerd closes the connection (HTTP/1.0 style). */
-  private responseUntilClose = false;
+  /** Requests forwarded and not answered to their end, oldest first. */
   private readonly pending: PendingRequest[] = [];
-
-  /** After a 101 or a hijack both directions are raw bytes, and half-closes are forwarded. */
-  private piping = false;
-  /** Client bytes held until the answer are dropped when the stream starts, as dockerd drops them. */
-  private dropHeldBytes = false;
-  private clientEnded = false;
-  private closed = false;
-  /** dockerd will close the connection after the current answer (Connection: close, HTTP/1.0). */
-  private upstreamClosing = false;
 
   constructor(
     private readonly client: Socket,
@@ -107,8 +147,8 @@ export class ProxyConnection {
   // ---- client → dockerd -------------------------------------------------------------------------
 
   private onClientData(chunk: Buffer): void {
-    if (this.piping) {
-      this.forward(this.client, this.upstream!, chunk);
+    if (this.life === Life.Piping) {
+      this.forward(this.client, this.upstream!.socket, chunk);
       return;
     }
     this.clientBytes = this.clientBytes.length === 0 ? chunk : Buffer.concat([this.clientBytes, chunk]);
@@ -116,12 +156,14 @@ export class ProxyConnection {
   }
 
   private pumpRequests(): void {
-    while (!this.closed && !this.piping && !this.holdRequests && !this.deciding && this.clientBytes.length > 0) {
+    invariant(this.life !== Life.Piping, 'no request is read from a stream');
+    while ((this.life === Life.Open || this.life === Life.Ending) && (this.reading === Reading.Head || this.reading === Reading.Body)
+      && this.clientBytes.length > 0) {
       if (this.upstream === undefined) {
         this.dial();
         return;
       }
-      if (this.requestBody !== undefined) {
+      if (this.reading === Reading.Body) {
         this.forwardRequestBody();
         continue;
       }
@@ -132,8 +174,8 @@ export class ProxyConnection {
       }
       if (!this.startRequest(headEnd)) return;
     }
-    if ((this.holdRequests || this.deciding) && this.clientBytes.length > MAX_HELD_BYTES) this.client.pause();
-    if (this.clientEnded) this.maybeFinish();
+    if ((this.reading === Reading.Held || this.reading === Reading.Deciding) && this.clientBytes.length > MAX_HELD_BYTES) this.client.pause();
+    if (this.life === Life.Ending) this.maybeFinish();
   }
 
   /** Parses one request head and forwards it; false when the loop must stop (refused, or waiting). */
@@ -174,14 +216,17 @@ export class ProxyConnection {
       return false;
     }
     const bodyBytes = this.clientBytes.subarray(head.length, head.length + n);
-    this.forwardHead(head, n === 0 ? headBytes : Buffer.concat([headBytes, bodyBytes]), onAnswer);
+    this.forwardHead(head, n === 0 ? headBytes : Buffer.concat([headBytes, bodyBytes]), body, onAnswer);
     this.clientBytes = this.clientBytes.subarray(head.length + n);
-    this.requestBody = body;
     if (body.done) this.endRequest();
     return true;
   }
 
-  private forwardHead(head: RequestHead, bytes: Buffer, onAnswer: PendingRequest['onAnswer']): void {
+  /** Writes a request's head (with what is there of its body) upstream: the request now awaits its answer. */
+  private forwardHead(head: RequestHead, bytes: Buffer, body: BodyTracker, onAnswer: PendingRequest['onAnswer']): void {
+    invariant(this.reading === Reading.Head, 'a request starts only after the previous one is forwarded');
+    invariant(this.life === Life.Open || this.life === Life.Ending, 'a request starts only on a framed connection');
+    invariant(this.upstream !== undefined, 'a request is forwarded only to a connected dockerd');
     const request: PendingRequest = {
       method: head.method,
       target: head.target,
@@ -193,8 +238,10 @@ export class ProxyConnection {
     };
     this.pending.push(request);
     this.current = request;
-    if (closesConnection(head)) this.upstreamClosing = true;
-    this.forward(this.client, this.upstream!, bytes);
+    this.requestBody = body;
+    this.reading = Reading.Body;
+    if (closesConnection(head)) this.link = Link.Closing;
+    this.forward(this.client, this.upstream.socket, bytes);
   }
 
   /**
@@ -202,8 +249,9 @@ export class ProxyConnection {
    * so a locally made answer can never overtake dockerd's. Returns false: the pump stops until decided.
    */
   private intercept(head: RequestHead, framing: BodyFraming, handler: RouteHandler): boolean {
+    invariant(this.reading === Reading.Head, 'a request is intercepted only between requests');
     if (this.pending.length > 0) {
-      this.holdRequests = true;
+      this.reading = Reading.Held;
       return false;
     }
     let body: Buffer | undefined;
@@ -221,21 +269,26 @@ export class ProxyConnection {
       body = whole.body;
       end = whole.end;
     }
-    this.deciding = true;
+    this.reading = Reading.Deciding;
     handler.handle(head, body).then(
       (outcome) => this.applyOutcome(head, framing, end, outcome),
       (err: Error) => {
         this.options.log.error({ err, target: head.target }, 'docker-aware handler failed');
-        this.deciding = false;
+        this.decided();
         this.refuse(500, `concierge: ${err.message}`);
       },
     );
     return false;
   }
 
+  private decided(): void {
+    invariant(this.reading === Reading.Deciding, 'only a decision ends deciding');
+    this.reading = Reading.Head;
+  }
+
   private applyOutcome(head: RequestHead, framing: BodyFraming, end: number, outcome: Outcome): void {
-    this.deciding = false;
-    if (this.closed) return;
+    this.decided();
+    if (this.life === Life.Closed) return;
     const bodyRead = end > head.length || framing.kind === 'none';
     if ('status' in outcome) {
       const response = jsonErrorResponse(outcome.status, outcome.message, { close: !bodyRead, head: head.method === 'HEAD' });
@@ -254,7 +307,7 @@ export class ProxyConnection {
       return;
     } else {
       if (outcome.body !== undefined) {
-        this.forwardHead(head, Buffer.concat([outcome.head, outcome.body]), outcome.onAnswer);
+        this.forwardHead(head, Buffer.concat([outcome.head, outcome.body]), NO_BODY, outcome.onAnswer);
         this.clientBytes = this.clientBytes.subarray(end);
         this.endRequest();
       } else if (!this.forwardRequest(head, outcome.head, framing, outcome.onAnswer)) {
@@ -266,9 +319,10 @@ export class ProxyConnection {
   }
 
   private forwardRequestBody(): void {
+    const body = this.requestBody!;
     let n: number;
     try {
-      n = this.requestBody!.consume(this.clientBytes, 0);
+      n = body.consume(this.clientBytes, 0);
     } catch (err) {
       if (!(err instanceof HttpParseError)) throw err;
       // Part of the request already went upstream: the pair cannot be resynchronized.
@@ -276,34 +330,38 @@ export class ProxyConnection {
       return;
     }
     if (n > 0) {
-      this.forward(this.client, this.upstream!, this.clientBytes.subarray(0, n));
+      this.forward(this.client, this.upstream!.socket, this.clientBytes.subarray(0, n));
       this.clientBytes = this.clientBytes.subarray(n);
     }
-    if (this.requestBody!.done) this.endRequest();
+    if (body.done) this.endRequest();
   }
 
+  /** The request is forwarded whole; the next waits for the answer when this one may hijack the connection. */
   private endRequest(): void {
-    if (this.current!.mayHijack) this.holdRequests = true;
+    invariant(this.reading === Reading.Body && this.current !== undefined, 'only a request being forwarded ends');
+    this.reading = this.current.mayHijack ? Reading.Held : Reading.Head;
     this.requestBody = undefined;
     this.current = undefined;
   }
 
   private onClientEnd(): void {
-    if (this.piping) {
+    if (this.life === Life.Piping) {
       // After an upgrade the half-close is the end of stdin: `exec` without -i relies on it.
-      this.upstream?.end();
+      this.upstream?.socket.end();
       return;
     }
+    if (this.life === Life.Closed) return;
     // Never half-close an ordinary request upstream: dockerd would cancel `wait`, `events`, logs -f.
-    this.clientEnded = true;
+    this.life = Life.Ending;
     this.maybeFinish();
   }
 
   // ---- dockerd → client -------------------------------------------------------------------------
 
   private onUpstreamData(chunk: Buffer): void {
-    if (this.piping) {
-      this.forward(this.upstream!, this.client, chunk);
+    const upstream = this.upstream!.socket;
+    if (this.life === Life.Piping) {
+      this.forward(upstream, this.client, chunk);
       return;
     }
     const buf = this.upstreamBytes.length === 0 ? chunk : Buffer.concat([this.upstreamBytes, chunk]);
@@ -311,46 +369,50 @@ export class ProxyConnection {
     let pos = 0;
     let flushed = 0;
     try {
-      while (pos < buf.length && !this.piping) {
-        if (this.responseBody !== undefined) {
-          pos += this.responseBody.consume(buf, pos);
-        } else {
+      while (pos < buf.length) {
+        if (this.answering === Answering.Head) {
           const headEnd = findHeadEnd(buf.subarray(pos));
           if (headEnd < 0) {
             if (buf.length - pos > MAX_HEAD_BYTES) throw new HttpParseError('response head too large', 502);
             this.upstreamBytes = Buffer.from(buf.subarray(pos)); // out of the shared read buffer
             break;
           }
-          pos = this.startResponse(buf, pos, headEnd);
-          if (this.piping) {
-            this.forward(this.upstream!, this.client, buf.subarray(flushed));
-            flushed = buf.length;
+          const hijacked = this.startResponse(buf, pos, headEnd);
+          pos += headEnd;
+          if (hijacked) {
+            this.forward(upstream, this.client, buf.subarray(flushed));
             this.startPiping();
-            continue;
+            return;
           }
+        } else {
+          pos += this.responseBody!.consume(buf, pos);
         }
         if (this.responseBody?.done) {
           // The answer's last bytes go out before its end is acted on (which may end the client).
-          this.forward(this.upstream!, this.client, buf.subarray(flushed, pos));
+          this.forward(upstream, this.client, buf.subarray(flushed, pos));
           flushed = pos;
           this.endResponse();
         }
       }
     } catch (err) {
       if (!(err instanceof HttpParseError)) throw err;
-      this.forward(this.upstream!, this.client, buf.subarray(flushed, pos));
+      this.forward(upstream, this.client, buf.subarray(flushed, pos));
       this.failPending(err.message);
       return;
     }
-    if (pos > flushed) this.forward(this.upstream!, this.client, buf.subarray(flushed, pos));
+    if (pos > flushed) this.forward(upstream, this.client, buf.subarray(flushed, pos));
   }
 
-  /** Reads a response head at `pos`; returns the position after it. */
-  private startResponse(buf: Buffer, pos: number, headLength: number): number {
+  /**
+   * Reads the head of the oldest request's answer at `pos` and starts its body. True when the answer
+   * turns the connection into a stream (101, or dockerd's raw-stream answer to attach/exec).
+   */
+  private startResponse(buf: Buffer, pos: number, headLength: number): boolean {
+    invariant(this.answering === Answering.Head, 'an answer starts only after the previous one ended');
     const request = this.pending[0];
     if (request === undefined) throw new HttpParseError('dockerd answered a request that was not sent', 502);
     const head = parseResponseHead(buf.subarray(pos), headLength);
-    if (closesConnection(head)) this.upstreamClosing = true;
+    if (closesConnection(head)) this.link = Link.Closing;
     if (!hasLearnedDockerdHeaders()) learnDockerdHeaders(head.rawHeaders);
     request.answered = true;
     request.onAnswer?.(head.status);
@@ -358,62 +420,62 @@ export class ProxyConnection {
       const ms = Math.round((performance.now() - request.startedAt) * 10) / 10;
       this.options.log.debug({ method: request.method, target: request.target, status: head.status, ms }, 'request');
     }
-    if (head.status === 101) {
-      this.piping = true;
-      this.dropHeldBytes = request.dockerStream;
-      return pos + headLength;
-    }
-    if (head.status < 200) return pos + headLength; // interim (100 Continue): the final answer follows
+    if (head.status === 101) return true;
+    if (head.status < 200) return false; // interim (100 Continue): the final answer follows
     const framing = responseFraming(head, request.method);
-    if (framing.kind === 'close' && request.mayHijack) {
-      // dockerd's raw-stream answer to attach/exec without Upgrade: the connection is now the stream.
-      this.piping = true;
-      this.dropHeldBytes = request.dockerStream;
-      return pos + headLength;
-    }
+    // dockerd's raw-stream answer to attach/exec without Upgrade: the connection is now the stream.
+    if (framing.kind === 'close' && request.mayHijack) return true;
     this.responseBody = trackBody(framing);
-    this.responseUntilClose = framing.kind === 'close';
-    return pos + headLength;
+    this.answering = framing.kind === 'close' ? Answering.BodyUntilClose : Answering.Body;
+    return false;
   }
 
   private endResponse(): void {
+    invariant(this.answering === Answering.Body, 'only a framed answer ends before dockerd closes');
+    this.answering = Answering.Head;
     this.responseBody = undefined;
     this.pending.shift();
-    if (this.holdRequests && this.pending.length === 0) {
-      this.holdRequests = false;
+    if (this.reading === Reading.Held && this.pending.length === 0) {
+      this.reading = Reading.Head;
       this.client.resume();
       this.pumpRequests();
     }
     this.maybeFinish();
   }
 
+  /** The connection is now a stream: what the client sent while its request was held follows raw. */
   private startPiping(): void {
+    // A connection refused while this answer was being read stays closed.
+    if (this.life === Life.Closed) return;
+    invariant(this.life === Life.Open || this.life === Life.Ending, 'only a framed connection becomes a stream');
+    const clientEnded = this.life === Life.Ending;
+    const dropHeldBytes = this.pending[0]!.dockerStream;
+    this.life = Life.Piping;
     this.pending.length = 0;
-    this.holdRequests = false;
     this.client.resume();
-    if (this.dropHeldBytes && this.clientBytes.length > 0) {
+    if (dropHeldBytes && this.clientBytes.length > 0) {
       // dockerd discards what a client sent past an attach/exec request before its answer (Go had
       // buffered it when the connection was hijacked). Clients rely on that: dockerode writes its
       // options as an unframed body there, which must not reach the container's stdin.
       this.clientBytes = EMPTY;
     }
+    const upstream = this.upstream!.socket;
     if (this.clientBytes.length > 0) {
-      this.forward(this.client, this.upstream!, this.clientBytes);
+      this.forward(this.client, upstream, this.clientBytes);
       this.clientBytes = EMPTY;
     }
-    if (this.clientEnded) this.upstream!.end();
+    if (clientEnded) upstream.end();
   }
 
   private onUpstreamEnd(): void {
-    if (this.piping) {
+    if (this.life === Life.Piping) {
       this.endClient();
       return;
     }
-    const upstream = this.upstream!;
-    if (this.responseBody !== undefined) {
+    if (this.answering !== Answering.Head) {
       // A close-delimited body ends here; a framed one was cut short, and the client sees it cut too.
-      const complete = this.responseUntilClose;
-      this.dropUpstream(upstream);
+      const complete = this.answering === Answering.BodyUntilClose;
+      this.dropUpstream();
       if (complete) this.endClient();
       else this.close();
       return;
@@ -423,31 +485,33 @@ export class ProxyConnection {
       return;
     }
     // dockerd closed an idle connection (after `Connection: close`, or its idle timeout): so do we.
-    this.dropUpstream(upstream);
+    this.dropUpstream();
     this.endClient();
   }
 
   /** The upstream socket failed or closed without an orderly end. */
   private onUpstreamLost(err?: Error): void {
-    if (this.closed) return;
+    if (this.life === Life.Closed) return;
     if (err !== undefined) this.options.log.warn({ err: err.message }, 'dockerd connection failed');
-    if (this.piping) {
+    if (this.life === Life.Piping) {
       // After forwarding dockerd's end, let the client drain what is already written.
       if (!this.client.writableEnded) this.close();
       return;
     }
     if (this.pending.some((r) => r.answered)) this.close();
-    else if (this.pending.length > 0 || this.requestBody !== undefined) {
+    else if (this.pending.length > 0 || this.reading === Reading.Body) {
       this.failPending('dockerd closed the connection before answering');
-    } else this.dropUpstream(this.upstream!);
+    } else this.dropUpstream();
   }
 
-  private dropUpstream(upstream: Socket): void {
+  private dropUpstream(): void {
+    const upstream = this.upstream!;
     this.upstream = undefined;
-    this.held = undefined;
+    this.link = Link.None;
     this.responseBody = undefined;
+    this.answering = Answering.Head;
     this.pending.length = 0;
-    upstream.destroy();
+    upstream.socket.destroy();
   }
 
   // ---- shared -----------------------------------------------------------------------------------
@@ -457,32 +521,33 @@ export class ProxyConnection {
    * which dials again (and may wait for dockerd to start).
    */
   private dial(eager = false): void {
-    if (this.dialing) return;
-    this.dialing = true;
+    if (this.link === Link.Dialing) return;
+    invariant(this.link === Link.None, 'dockerd is dialed only when no connection is held');
+    this.link = Link.Dialing;
     if (!eager) this.client.pause();
-    let upstream: Socket | undefined;
+    let upstream: Upstream | undefined;
     // Events of a socket already dropped (after a close-delimited answer) are stale: ignore them.
     const mine = (): boolean => upstream !== undefined && upstream === this.upstream;
     this.options.dial.dial({
-      data: (bytes) => { if (!this.closed && mine()) this.onUpstreamData(bytes); },
+      data: (bytes) => { if (this.life !== Life.Closed && mine()) this.onUpstreamData(bytes); },
       end: () => { if (mine()) this.onUpstreamEnd(); },
       lost: (err) => { if (mine()) this.onUpstreamLost(err); },
     }).then(
       (held) => {
-        this.dialing = false;
-        if (this.closed) {
+        invariant(this.link === Link.Dialing, 'a dial ends only once');
+        if (this.life === Life.Closed) {
+          this.link = Link.None;
           this.options.dial.release(held);
           return;
         }
-        upstream = held.socket;
-        this.upstream = upstream;
-        this.held = held;
-        this.upstreamClosing = false;
+        upstream = held;
+        this.upstream = held;
+        this.link = Link.Connected;
         this.client.resume();
         this.pumpRequests();
       },
       (err: Error) => {
-        this.dialing = false;
+        this.link = Link.None;
         if (eager) {
           if (this.clientBytes.length > 0) this.dial();
           return;
@@ -502,23 +567,24 @@ export class ProxyConnection {
 
   /** Sends a Docker-style JSON error and closes: the byte stream cannot be trusted past this point. */
   private refuse(status: number, message: string): void {
-    if (this.closed) return;
+    if (this.life === Life.Closed) return;
     this.options.log.warn({ status, message }, 'request refused');
     this.client.end(jsonErrorResponse(status, message, { close: true }));
-    this.closed = true;
-    this.upstream?.destroy();
+    this.life = Life.Closed;
+    this.upstream?.socket.destroy();
   }
 
+  /** After the client's end: once every request it sent is answered, the connection ends. */
   private maybeFinish(): void {
+    if (this.life !== Life.Ending || this.pending.length > 0 || this.reading === Reading.Body) return;
     // Requests the client sent before its end still go out once dockerd's connection is there.
-    const unsentRequests = this.clientBytes.length > 0 && (this.upstream === undefined || this.deciding || this.holdRequests);
-    if (this.clientEnded && !this.piping && this.pending.length === 0 && this.requestBody === undefined && !unsentRequests) {
-      this.endClient();
-      // Once the read being handled is done with: bytes dockerd sent past its answer make it unfit.
-      queueMicrotask(() => {
-        if (!this.handBackUpstream() && this.upstream !== undefined && !this.upstream.writableEnded) this.upstream.end();
-      });
-    }
+    if (this.clientBytes.length > 0 && (this.upstream === undefined || this.reading !== Reading.Head)) return;
+    this.endClient();
+    // Once the read being handled is done with: bytes dockerd sent past its answer make it unfit.
+    queueMicrotask(() => {
+      if (this.life === Life.Closed || this.handBackUpstream()) return;
+      if (this.upstream !== undefined && !this.upstream.socket.writableEnded) this.upstream.socket.end();
+    });
   }
 
   /**
@@ -526,14 +592,14 @@ export class ProxyConnection {
    * unanswered, no answer partly read, no stream, and dockerd not about to close it. True when given.
    */
   private handBackUpstream(): boolean {
-    const held = this.held;
-    if (held === undefined || held.socket !== this.upstream || this.piping || this.deciding || this.upstreamClosing
-      || this.pending.length > 0 || this.requestBody !== undefined || this.responseBody !== undefined || this.upstreamBytes.length > 0) {
+    const upstream = this.upstream;
+    if (upstream === undefined || this.link !== Link.Connected || (this.life !== Life.Open && this.life !== Life.Ending)
+      || this.reading !== Reading.Head || this.answering !== Answering.Head || this.pending.length > 0 || this.upstreamBytes.length > 0) {
       return false;
     }
     this.upstream = undefined;
-    this.held = undefined;
-    this.options.dial.release(held);
+    this.link = Link.None;
+    this.options.dial.release(upstream);
     return true;
   }
 
@@ -551,22 +617,25 @@ export class ProxyConnection {
     if (!flushed && !from.isPaused()) {
       from.pause();
       to.once('drain', () => {
-        if (!this.holdRequests || from !== this.client) from.resume();
+        // Held requests keep the client paused until their answers let them go.
+        if (from !== this.client || this.life === Life.Piping || this.reading !== Reading.Held) from.resume();
       });
     }
   }
 
   close(err?: Error): void {
-    if (this.closed) {
-      this.upstream?.destroy();
+    if (this.life === Life.Closed) {
+      this.upstream?.socket.destroy();
       return;
     }
-    this.closed = true;
+    // Decided before the connection counts as closed: an idle dockerd connection goes back to the pool.
+    const handedBack = err === undefined && this.handBackUpstream();
+    this.life = Life.Closed;
     if (err !== undefined && (err as NodeJS.ErrnoException).code !== 'ECONNRESET' && (err as NodeJS.ErrnoException).code !== 'EPIPE') {
       this.options.log.warn({ err: err.message }, 'connection closed on error');
     }
     this.client.destroy();
-    if (err !== undefined || !this.handBackUpstream()) this.upstream?.destroy();
+    if (!handedBack) this.upstream?.socket.destroy();
   }
 }
 
