@@ -1,5 +1,4 @@
 import { STATUS_CODES } from 'node:http';
-import { dockerdHeaderLines } from './identity.js';
 
 /**
  * The one error of the proxy: anything refused, malformed or failed that the client is answered for.
@@ -38,7 +37,7 @@ export function errorAnswer(err: ProxyError, opts: AnswerOptions): Buffer {
   const contentType = a.kind === 'json' ? 'application/json' : 'text/plain; charset=utf-8\r\nX-Content-Type-Options: nosniff';
   const head =
     `HTTP/1.1 ${err.status} ${STATUS_CODES[err.status] ?? 'Error'}\r\n` +
-    (opts.dockerdHeaders ?? dockerdHeaderLines()) +
+    (opts.dockerdHeaders ?? '') +
     `Content-Type: ${contentType}\r\n` +
     `Date: ${new Date().toUTCString()}\r\n` +
     `Content-Length: ${Buffer.byteLength(body)}\r\n` +

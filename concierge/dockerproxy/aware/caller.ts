@@ -32,6 +32,8 @@ export interface PrivilegePolicy {
   sysctls: boolean;
   cgroupParent: boolean;
   runtimes: readonly string[];
+  /** Network, log and volume drivers allowed beyond the built-in ones (none by default). */
+  drivers?: readonly string[];
 }
 
 export const DEFAULT_POLICY: PrivilegePolicy = {

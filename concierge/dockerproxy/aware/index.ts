@@ -1,4 +1,5 @@
 import { log as rootLog, type Logger } from '../../log/logger.js';
+import { DockerdHeaders } from '../identity.js';
 import { type RunningProxy, startProxy } from '../server.js';
 import type { Caller } from './caller.js';
 import { DockerdClient } from './dockerd.js';
@@ -29,7 +30,8 @@ export interface CallerSocket extends RunningProxy {
 /** One caller's docker.sock: the transparent proxy plus the Docker-aware layer for that caller. */
 export async function startCallerSocket(options: CallerSocketOptions): Promise<CallerSocket> {
   const log = (options.log ?? rootLog).child({ caller: options.caller.id });
-  const dockerd = new DockerdClient(options.upstream);
+  const dockerdHeaders = new DockerdHeaders();
+  const dockerd = new DockerdClient(options.upstream, dockerdHeaders);
   const staging = new StagingArea(options.stagingDir);
   const routes = new CallerRoutes(options.caller, dockerd, staging, log);
   const proxy = await startProxy({
@@ -37,6 +39,7 @@ export async function startCallerSocket(options: CallerSocketOptions): Promise<C
     upstream: options.upstream,
     upstreamWaitMs: options.upstreamWaitMs,
     interceptor: routes,
+    dockerdHeaders,
     mode: 0o666,
     log,
   });

@@ -87,7 +87,7 @@ async function refusal(path: string): Promise<Refused> {
 
 describe('resolveCallerPath: the caller root is /', () => {
   it('resolves the seed example into the root', async () => {
-    expect(await resolveCallerPath(caller, '/mydata')).toEqual({ callerPath: '/mydata', base: root, relative: 'mydata' });
+    expect(await resolveCallerPath(caller, '/mydata')).toEqual({ callerPath: '/mydata', base: root, relative: 'mydata', readOnly: false });
     expect(await resolved('/mydata/foobar')).toBe(`${root}/mydata/foobar`);
   });
 
@@ -127,12 +127,12 @@ describe('resolveCallerPath: the caller root is /', () => {
   });
 
   it('a symlink to / is the caller root', async () => {
-    expect(await resolveCallerPath(caller, '/to-root')).toEqual({ callerPath: '/', base: root, relative: '' });
+    expect(await resolveCallerPath(caller, '/to-root')).toEqual({ callerPath: '/', base: root, relative: '', readOnly: false });
     expect(await resolved('/to-root/to-root/mydata/../etc')).toBe(`${root}/etc`);
   });
 
   it('follows symlinked parents', async () => {
-    expect(await resolveCallerPath(caller, '/p/file')).toEqual({ callerPath: '/q/file', base: root, relative: 'q/file' });
+    expect(await resolveCallerPath(caller, '/p/file')).toEqual({ callerPath: '/q/file', base: root, relative: 'q/file', readOnly: false });
     expect(await resolved('/p/../mydata')).toBe(`${root}/mydata`); // .. after a link is taken from its target
   });
 
@@ -146,7 +146,7 @@ describe('resolveCallerPath: the caller root is /', () => {
 
 describe('resolveCallerPath: the caller mounts', () => {
   it('maps paths under a bind mount to its source, longest destination first', async () => {
-    expect(await resolveCallerPath(caller, '/data/inside/x')).toEqual({ callerPath: '/data/inside/x', base: dataSrc, relative: 'inside/x' });
+    expect(await resolveCallerPath(caller, '/data/inside/x')).toEqual({ callerPath: '/data/inside/x', base: dataSrc, relative: 'inside/x', readOnly: false });
     expect(await resolved('/data')).toBe(dataSrc);
     expect(await resolved('/data/sub/y')).toBe(`${subSrc}/y`);
     expect(await resolved('/data/sub')).toBe(subSrc);

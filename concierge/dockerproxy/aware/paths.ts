@@ -16,6 +16,8 @@ export interface ResolvedSource {
   base: string;
   /** Path below `base`, components without symlinks; '' for `base` itself. */
   relative: string;
+  /** Under a read-only mount of the caller (its own `ro` binds, the guest's /etc/hosts and resolv.conf). */
+  readOnly: boolean;
 }
 
 function isBind(m: CallerMount): boolean {
@@ -111,5 +113,5 @@ export async function resolveCallerPath(caller: Caller, path: string): Promise<R
   const { base, relative, mount } = locate(caller, resolved);
   const callerPath = `/${resolved.join('/')}`;
   refuseMount(mount, callerPath, path);
-  return { callerPath, base, relative };
+  return { callerPath, base, relative, readOnly: mount?.options.includes('ro') ?? false };
 }

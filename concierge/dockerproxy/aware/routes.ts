@@ -1,11 +1,15 @@
 import type { Logger } from '../../log/logger.js';
+import { ProxyError } from '../errors.js';
+import { MAX_FORM_BODY } from '../gohttp/form.js';
+import { firstValue, type Values } from '../gohttp/url.js';
 import type { RequestHead } from '../http1.js';
-import { serializeHead, splitTarget } from './message.js';
 import type { Interceptor, Outcome, RouteHandler } from '../intercept.js';
-import { AmbiguousJsonError, isObject, JsonObject, JsonSyntaxError, parseJson, stringifyJson } from './gojson.js';
+import { isObject, JsonObject, parseJson, stringifyJson } from './gojson.js';
 import { type Caller, OWNER_LABEL, Refused, STAGING_LABEL } from './caller.js';
 import type { DockerdClient } from './dockerd.js';
+import { checkExecCreate, checkNetworkCreate, checkNetworkingConfig } from './references.js';
 import { Ownership } from './ownership.js';
+import { type DockerRequest, forwardHead, pageNotFound, readRequest, withForm } from './request.js';
 import type { StagingArea } from './staging.js';
 import { TranslationContext, translateCreateBody, translateHostConfig, translateLocalDriverOptions } from './translate.js';
 
@@ -14,17 +18,28 @@ export const MAX_JSON_BODY = 1024 * 1024;
 
 /** Endpoints a workload never reaches: cluster and plugin management act on the whole guest. */
 const REFUSED_AREAS = /^\/(swarm|services|nodes|tasks|secrets|configs|plugins)(\/|$)/;
-const CONTAINER_PATH = /^\/containers\/([^/]+)(\/[^?]*)?$/;
-const EXEC_PATH = /^\/exec\/([^/]+)(\/[^?]*)?$/;
-const VOLUME_PATH = /^\/volumes\/([^/]+)$/;
-const NETWORK_PATH = /^\/networks\/([^/]+)(\/(?:connect|disconnect))?$/;
 
-type Decide = (head: RequestHead, body: Buffer | undefined) => Promise<Outcome>;
+type Decide = (request: DockerRequest, body: Buffer | undefined) => Promise<Outcome>;
+
+/** Routes whose parameters and body are shared state, not a caller's objects: forwarded as read. */
+const SHARED_ROUTES = new Set([
+  'OPTIONS /{anyroute:.*}', 'GET /_ping', 'HEAD /_ping', 'GET /info', 'GET /version', 'GET /system/df', 'POST /auth',
+  'GET /images/json', 'GET /images/search', 'GET /images/get', 'GET /images/{name:.*}/get', 'GET /images/{name:.*}/history',
+  'GET /images/{name:.*}/json', 'POST /images/load', 'POST /images/create', 'POST /images/{name:.*}/push', 'POST /images/{name:.*}/tag',
+  'POST /images/prune', 'DELETE /images/{name:.*}', 'GET /distribution/{name:.*}/json',
+  'POST /build/prune', 'POST /build/cancel', 'POST /session', 'POST /grpc',
+]);
+
+/** Routes scoped to the caller's objects by the owner label joining their filters. */
+const SCOPED_LISTS = new Set([
+  'GET /containers/json', 'POST /containers/prune', 'GET /events', 'GET /volumes', 'POST /volumes/prune',
+  'GET /networks', 'GET /networks/', 'POST /networks/prune',
+]);
 
 /**
- * The Docker-aware layer for one caller (brief 4.4-4.10): translation of every mount-carrying body,
- * ownership scoping of ids, names, lists and events, and the privilege policy. Requests it has no
- * rule for pass untouched.
+ * The Docker-aware layer for one caller (brief 4.4-4.10). Every request is read once, as dockerd reads
+ * it (request.ts), decided on that reading, and forwarded as a request rebuilt from it. What matches no
+ * dockerd route is answered as dockerd answers it and never forwarded; so are the debug routes.
  */
 export class CallerRoutes implements Interceptor {
   private readonly ownership: Ownership;
@@ -38,93 +53,108 @@ export class CallerRoutes implements Interceptor {
     this.ownership = new Ownership(caller, dockerd);
   }
 
-  route(head: RequestHead): RouteHandler | undefined {
-    const { path } = splitTarget(head.target);
-    const m = head.method;
+  route(head: RequestHead): RouteHandler {
+    const reading = readRequest(head);
+    if (reading.kind === 'answer') return answer(reading.error);
+    const request = reading.request;
+    const key = request.key;
+    // dockerd's debug routes (command line, memory, CPU profiles) are not served to workloads.
+    if (request.route.method === undefined) return answer(pageNotFound(''));
+    const path = request.route.template;
     if (REFUSED_AREAS.test(path)) {
       // A lookup answers "not found" (the CLI's `inspect` tries plugins last); anything else is refused.
-      const lookup = m === 'GET' && path.split('/').length > 2;
-      return this.handler(0, async () =>
-        lookup ? refusal(404, `${path.split('/')[2]}: not found`) : refusal(403, `concierge: ${path.split('/')[1]} is not available to workloads`));
+      const area = path.split('/')[1]!;
+      const ref = request.vars.id ?? request.vars.name;
+      return answer(request.method === 'GET' && ref !== undefined ? new ProxyError(404, `${ref}: not found`) : new ProxyError(403, `concierge: ${area} is not available to workloads`));
     }
-    if (path === '/containers/create' && m === 'POST') return this.handler(MAX_JSON_BODY, (h, b) => this.createContainer(h, b!));
-    if ((path === '/containers/json' && m === 'GET') || (path === '/containers/prune' && m === 'POST')) return this.scopedList();
-    if (path === '/events' && m === 'GET') return this.scopedList();
-    if (path === '/commit' && m === 'POST') return this.handler(0, (h) => this.commit(h));
-    if (path === '/build' && m === 'POST') return this.handler(0, (h) => this.build(h));
-    if (path === '/volumes' || path === '/volumes/prune' || path === '/networks' || path === '/networks/prune') return this.scopedList();
-    if (path === '/volumes/create' && m === 'POST') return this.handler(MAX_JSON_BODY, (h, b) => this.createVolume(h, b!));
-    if (path === '/networks/create' && m === 'POST') return this.handler(MAX_JSON_BODY, (h, b) => this.createNetwork(h, b!));
-    let match = CONTAINER_PATH.exec(path);
-    if (match !== null) {
-      const [, ref, rest = ''] = match;
-      const withBody = rest === '/start' && m === 'POST' ? MAX_JSON_BODY : 0;
-      return this.handler(withBody, (h, b) => this.container(h, decodeURIComponent(ref!), rest, b));
+    if (path.includes('/checkpoints')) return answer(new ProxyError(403, 'concierge: checkpoints are not available to workloads'));
+    const formBody = request.form === undefined ? MAX_FORM_BODY : 0;
+    const handle = (maxBody: number, decide: Decide) => this.handler(request, Math.max(maxBody, formBody), decide);
+    if (SHARED_ROUTES.has(key)) return handle(0, (r) => Promise.resolve(forward(r)));
+    if (SCOPED_LISTS.has(key)) return handle(0, (r) => Promise.resolve(forward(r, { form: withOwnerFilter(r.form, this.caller.id) })));
+    switch (key) {
+      case 'POST /containers/create':
+        return handle(MAX_JSON_BODY, (r, b) => this.createContainer(r, b!));
+      case 'POST /commit':
+        return handle(0, (r) => this.commit(r));
+      case 'POST /build':
+        return handle(0, (r) => this.build(r));
+      case 'POST /volumes/create':
+        return handle(MAX_JSON_BODY, (r, b) => this.createVolume(r, b!));
+      case 'POST /networks/create':
+        return handle(MAX_JSON_BODY, (r, b) => Promise.resolve(this.createNetwork(r, b!)));
+      case 'GET /volumes/{name:.*}':
+      case 'DELETE /volumes/{name:.*}':
+        return handle(0, async (r) => {
+          const name = r.vars.name!;
+          if ((await this.ownership.volume(name)) === 'absent') throw new Refused(404, `get ${name}: no such volume`);
+          return forward(r);
+        });
+      case 'GET /exec/{id:.*}/json':
+      case 'POST /exec/{name:.*}/start':
+      case 'POST /exec/{name:.*}/resize':
+        return handle(0, async (r) => {
+          const v = r.vars.id === undefined ? 'name' : 'id';
+          const id = await this.ownership.exec(r.vars[v]!);
+          return forward(r, { vars: { ...r.vars, [v]: id } });
+        });
+      case 'POST /containers/{name:.*}/exec':
+        return handle(MAX_JSON_BODY, (r, b) => this.createExec(r, b));
     }
-    match = EXEC_PATH.exec(path);
-    if (match !== null) {
-      return this.handler(0, async (h) => {
-        const id = await this.ownership.exec(decodeURIComponent(match![1]!));
-        return forward(h, replacePathSegment(h.target, `/exec/${match![1]}`, `/exec/${id}`));
-      });
+    if (path.startsWith('/containers/{name')) {
+      const withBody = key === 'POST /containers/{name:.*}/start' ? MAX_JSON_BODY : 0;
+      return handle(withBody, (r, b) => this.container(r, b));
     }
-    match = VOLUME_PATH.exec(path);
-    if (match !== null && (m === 'GET' || m === 'DELETE')) {
-      const name = decodeURIComponent(match[1]!);
-      return this.handler(0, async (h) => {
-        if ((await this.ownership.volume(name)) === 'absent') throw new Refused(404, `get ${name}: no such volume`);
-        return forward(h, h.target);
-      });
+    if (path.startsWith('/networks/{id')) {
+      const action = /\/(connect|disconnect)$/.exec(path)?.[1];
+      return handle(action === undefined ? 0 : MAX_JSON_BODY, (r, b) => this.network(r, action, b));
     }
-    match = NETWORK_PATH.exec(path);
-    if (match !== null) {
-      const [, ref, action] = match;
-      return this.handler(action === undefined ? 0 : MAX_JSON_BODY, (h, b) => this.network(h, decodeURIComponent(ref!), action, b));
-    }
-    return undefined;
+    // A dockerd route this layer has no rule for: refused rather than forwarded unexamined.
+    return answer(new ProxyError(403, `concierge: ${request.method} ${path} is not available to workloads`));
   }
 
-  private handler(maxBody: number, decide: Decide): RouteHandler {
+  private handler(request: Omit<DockerRequest, 'form'> & { form: Values | undefined }, maxBody: number, decide: Decide): RouteHandler {
     return {
       maxBody,
-      handle: async (head, body) => {
+      handle: async (_head, body) => {
         try {
-          return await decide(head, body);
+          let complete: DockerRequest;
+          let rest = body;
+          if (request.form === undefined) {
+            // The body was a form: ParseForm consumed it; nothing of it is forwarded.
+            complete = withForm(request, body ?? Buffer.alloc(0));
+            rest = undefined;
+          } else complete = { ...request, form: request.form };
+          return await decide(complete, rest);
         } catch (err) {
-          if (err instanceof Refused) return refusal(err.status, err.message);
-          if (err instanceof AmbiguousJsonError) return refusal(400, `concierge: ambiguous request body: ${err.message}`);
-          if (err instanceof JsonSyntaxError) return refusal(400, `concierge: ${err.message}`);
+          if (err instanceof ProxyError) return { status: err.status, message: err.message, error: err };
           throw err;
         }
       },
     };
   }
 
-  /** Lists, prunes and events see only what the caller owns: the owner label joins the filters. */
-  private scopedList(): RouteHandler {
-    return this.handler(0, async (h) => forward(h, withOwnerFilter(h.target, this.caller.id)));
-  }
-
-  private async createContainer(head: RequestHead, body: Buffer): Promise<Outcome> {
+  private async createContainer(r: DockerRequest, body: Buffer): Promise<Outcome> {
     const tree = parseJson(body.toString('utf8'));
     const ctx = new TranslationContext(this.caller, this.staging, this.ownership);
     try {
       await translateCreateBody(tree, ctx);
+      if (isObject(tree)) await checkNetworkingConfig(tree, this.caller, this.ownership);
     } catch (err) {
       await ctx.releaseAll();
       throw err;
     }
-    this.logRewrites(head, ctx);
+    this.logRewrites(r, ctx);
     const staged = [...ctx.staged];
-    return forward(head, head.target, Buffer.from(stringifyJson(tree)), (status) => {
+    return forward(r, { body: Buffer.from(stringifyJson(tree)) }, (status) => {
       if (status !== 201) for (const p of staged) void this.staging.release(p);
     });
   }
 
-  private async container(head: RequestHead, ref: string, rest: string, body: Buffer | undefined): Promise<Outcome> {
-    const { id, labels } = await this.ownership.container(ref);
-    const target = replacePathSegment(head.target, `/containers/${encodeURIComponentOnce(ref, head.target)}`, `/containers/${id}`);
-    if (rest === '/start' && body !== undefined && body.length > 0) {
+  private async container(r: DockerRequest, body: Buffer | undefined): Promise<Outcome> {
+    const { id, labels } = await this.ownership.container(r.vars.name!);
+    const vars = { ...r.vars, name: id };
+    if (r.key === 'POST /containers/{name:.*}/start' && body !== undefined && body.length > 0) {
       // API < 1.24 carries a HostConfig on start: translated like the one on create.
       const tree = parseJson(body.toString('utf8'));
       if (tree !== null) {
@@ -137,16 +167,24 @@ export class CallerRoutes implements Interceptor {
           await ctx.releaseAll();
           throw err;
         }
-        this.logRewrites(head, ctx);
-        return forward(head, target, Buffer.from(stringifyJson(tree)));
+        this.logRewrites(r, ctx);
+        return forward(r, { vars, body: Buffer.from(stringifyJson(tree)) });
       }
     }
-    if (head.method === 'DELETE' && rest === '') {
-      return forward(head, target, body, (status) => {
+    if (r.key === 'DELETE /containers/{name:.*}') {
+      return forward(r, { vars }, (status) => {
         if (status === 204) void this.releaseStaging(labels);
       });
     }
-    return forward(head, target, body);
+    return forward(r, { vars, body });
+  }
+
+  /** Exec creation obeys the container policy: a privileged exec is a privileged container. */
+  private async createExec(r: DockerRequest, body: Buffer | undefined): Promise<Outcome> {
+    const { id } = await this.ownership.container(r.vars.name!);
+    const tree = parseJson(body === undefined || body.length === 0 ? 'null' : body.toString('utf8'));
+    checkExecCreate(tree, this.caller.policy);
+    return forward(r, { vars: { ...r.vars, name: id }, body: body === undefined ? undefined : Buffer.from(stringifyJson(tree)) });
   }
 
   async releaseStaging(labels: Record<string, string> | undefined): Promise<void> {
@@ -155,31 +193,38 @@ export class CallerRoutes implements Interceptor {
     for (const p of list.split(',')) await this.staging.release(p);
   }
 
-  private async commit(head: RequestHead): Promise<Outcome> {
-    const { path, query, versionPrefix } = splitTarget(head.target);
-    const params = new URLSearchParams(query);
-    const { id } = await this.ownership.container(params.get('container') ?? '');
-    params.set('container', id);
-    return forward(head, `${versionPrefix}${path}?${params.toString()}`);
+  private async commit(r: DockerRequest): Promise<Outcome> {
+    const { id } = await this.ownership.container(firstValue(r.form, 'container'));
+    return forward(r, { form: withValue(r.form, 'container', id) });
   }
 
-  private async build(head: RequestHead): Promise<Outcome> {
-    const params = new URLSearchParams(splitTarget(head.target).query);
-    if (params.get('networkmode') === 'host' && !this.caller.policy.hostNamespaces) {
+  /** Build parameters as dockerd reads them (first values): network modes and cgroup parents the policy allows. */
+  private async build(r: DockerRequest): Promise<Outcome> {
+    let form = r.form;
+    const networkMode = firstValue(form, 'networkmode');
+    if (networkMode === 'host' && !this.caller.policy.hostNamespaces) {
       throw new Refused(403, 'concierge: build networkmode=host is not allowed for this workload (host namespaces are off)');
     }
-    if ((params.get('cgroupparent') ?? '') !== '' && !this.caller.policy.cgroupParent) {
+    if (networkMode.startsWith('container:')) {
+      const { id } = await this.ownership.container(networkMode.slice('container:'.length));
+      form = withValue(form, 'networkmode', `container:${id}`);
+    } else if (!['', 'default', 'bridge', 'none', 'host'].includes(networkMode)) {
+      // Any other mode names a network: it must be the caller's.
+      const id = await this.ownership.network(networkMode, { sharedAllowed: true });
+      form = withValue(form, 'networkmode', id);
+    }
+    if (firstValue(form, 'cgroupparent') !== '' && !this.caller.policy.cgroupParent) {
       throw new Refused(403, 'concierge: build cgroupparent is not allowed for this workload');
     }
-    return forward(head, head.target);
+    return forward(r, { form });
   }
 
-  private async createVolume(head: RequestHead, body: Buffer): Promise<Outcome> {
+  private async createVolume(r: DockerRequest, body: Buffer): Promise<Outcome> {
     const tree = parseJson(body.length === 0 ? '{}' : body.toString('utf8'));
     if (!isObject(tree)) throw new Refused(400, 'volume create body must be a JSON object');
     const driver = tree.field('Driver');
     if (driver !== undefined && driver !== null && driver !== '' && driver !== 'local') {
-      throw new Refused(403, `concierge: volume driver ${String(driver)} is not allowed; only local volumes`);
+      throw new Refused(403, `concierge: volume driver ${JSON.stringify(driver)} is not allowed; only local volumes`);
     }
     const ctx = new TranslationContext(this.caller, this.staging, this.ownership);
     const options = tree.field('DriverOpts');
@@ -187,63 +232,54 @@ export class CallerRoutes implements Interceptor {
       tree.setField('DriverOpts', await translateLocalDriverOptions(options, ctx, 'DriverOpts'));
     }
     setOwnerLabel(tree, this.caller.id, ctx.staged);
-    this.logRewrites(head, ctx);
-    return forward(head, head.target, Buffer.from(stringifyJson(tree)), (status) => {
+    this.logRewrites(r, ctx);
+    return forward(r, { body: Buffer.from(stringifyJson(tree)) }, (status) => {
       if (status !== 201) void ctx.releaseAll();
     });
   }
 
-  private async createNetwork(head: RequestHead, body: Buffer): Promise<Outcome> {
+  private createNetwork(r: DockerRequest, body: Buffer): Outcome {
     const tree = parseJson(body.toString('utf8'));
     if (!isObject(tree)) throw new Refused(400, 'network create body must be a JSON object');
+    checkNetworkCreate(tree, this.caller.policy);
     setOwnerLabel(tree, this.caller.id, []);
-    return forward(head, head.target, Buffer.from(stringifyJson(tree)));
+    return forward(r, { body: Buffer.from(stringifyJson(tree)) });
   }
 
-  private async network(head: RequestHead, ref: string, action: string | undefined, body: Buffer | undefined): Promise<Outcome> {
+  private async network(r: DockerRequest, action: string | undefined, body: Buffer | undefined): Promise<Outcome> {
     // Shared networks (bridge, host, none) may be inspected and joined, never removed.
-    const id = await this.ownership.network(ref, { sharedAllowed: head.method !== 'DELETE' });
-    const target = replacePathSegment(head.target, `/networks/${encodeURIComponentOnce(ref, head.target)}`, `/networks/${id}`);
-    if (action === undefined) return forward(head, target, body);
+    const id = await this.ownership.network(r.vars.id!, { sharedAllowed: r.method !== 'DELETE' });
+    const vars = { ...r.vars, id };
+    if (action === undefined) return forward(r, { vars });
     const tree = parseJson(body === undefined || body.length === 0 ? '{}' : body.toString('utf8'));
     if (!isObject(tree)) throw new Refused(400, 'network connect body must be a JSON object');
     const container = tree.field('Container');
     const { id: containerId } = await this.ownership.container(typeof container === 'string' ? container : '');
     tree.setField('Container', containerId);
-    return forward(head, target, Buffer.from(stringifyJson(tree)));
+    return forward(r, { vars, body: Buffer.from(stringifyJson(tree)) });
   }
 
-  private logRewrites(head: RequestHead, ctx: TranslationContext): void {
-    for (const r of ctx.rewrites) {
-      this.log.info({ target: head.target, field: r.field, from: r.from, to: r.to }, 'bind translated');
+  private logRewrites(r: DockerRequest, ctx: TranslationContext): void {
+    for (const rw of ctx.rewrites) {
+      this.log.info({ route: r.key, field: rw.field, from: rw.from, to: rw.to }, 'bind translated');
     }
   }
 }
 
-function refusal(status: number, message: string): Outcome {
-  return { status, message };
+/** A handler that answers without forwarding. */
+function answer(error: ProxyError): RouteHandler {
+  return { maxBody: 0, handle: () => Promise.resolve({ status: error.status, message: error.message, error }) };
 }
 
-/** Forwards with a new target and, when given, a new body (with a fresh Content-Length). */
-function forward(head: RequestHead, target: string, body?: Buffer, onAnswer?: (status: number) => void): Outcome {
-  const headers = head.rawHeaders.filter(([name]) => {
-    const n = name.toLowerCase();
-    return body === undefined || (n !== 'content-length' && n !== 'transfer-encoding');
-  });
-  if (body !== undefined) headers.push(['Content-Length', String(body.length)]);
-  return { head: serializeHead(`${head.method} ${target} ${head.version}`, headers), body, onAnswer };
+/** The request as read, rebuilt with the handler's decisions; a client body not read here follows re-framed. */
+function forward(r: DockerRequest, parts: { vars?: Record<string, string>; form?: Values; body?: Buffer | undefined } = {}, onAnswer?: (status: number) => void): Outcome {
+  return { head: forwardHead(r, parts), body: parts.body ?? (r.bodyIsForm ? Buffer.alloc(0) : undefined), onAnswer, reframe: true };
 }
 
-function replacePathSegment(target: string, from: string, to: string): string {
-  const at = target.indexOf(from);
-  if (at < 0) throw new Refused(400, 'malformed request path');
-  return target.slice(0, at) + to + target.slice(at + from.length);
-}
-
-/** The id segment as it appears in the raw target (encoded or not). */
-function encodeURIComponentOnce(ref: string, target: string): string {
-  const encoded = encodeURIComponent(ref);
-  return target.includes(`/${encoded}`) ? encoded : ref;
+function withValue(form: Values, key: string, value: string): Values {
+  const out = new Map(form);
+  out.set(key, [value]);
+  return out;
 }
 
 function setOwnerLabel(tree: JsonObject, owner: string, staged: string[]): void {
@@ -255,13 +291,14 @@ function setOwnerLabel(tree: JsonObject, owner: string, staged: string[]): void 
   tree.setField('Labels', out);
 }
 
-/** Adds `label=<owner>=<id>` to a request's `filters` (both the map and the legacy list forms). */
-export function withOwnerFilter(target: string, ownerId: string): string {
-  const { versionPrefix, path, query } = splitTarget(target);
-  const params = new URLSearchParams(query);
+/**
+ * Adds `label=<owner>=<id>` to a request's `filters` (both the map and the legacy list forms). dockerd
+ * reads the first `filters` value only; the result carries exactly one.
+ */
+export function withOwnerFilter(form: Values, ownerId: string): Values {
   let filters: Record<string, unknown> = {};
-  const raw = params.get('filters');
-  if (raw !== null && raw !== '') {
+  const raw = Buffer.from(firstValue(form, 'filters'), 'latin1').toString('utf8');
+  if (raw !== '') {
     let parsed: unknown;
     try {
       parsed = JSON.parse(raw);
@@ -285,7 +322,5 @@ export function withOwnerFilter(target: string, ownerId: string): string {
     map[owner] = true;
     filters.label = map;
   }
-  params.set('filters', JSON.stringify(filters));
-  return `${versionPrefix}${path}?${params.toString()}`;
+  return withValue(form, 'filters', Buffer.from(JSON.stringify(filters), 'utf8').toString('latin1'));
 }
-

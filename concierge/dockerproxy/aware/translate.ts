@@ -31,6 +31,8 @@ export class TranslationContext {
   readonly rewrites: Rewrite[] = [];
   /** Staging binds made for this request: released if the request fails. */
   readonly staged: string[] = [];
+  /** Staging paths of read-only sources: their binds are made read-only too. */
+  readonly readOnly = new Set<string>();
   /** Named volumes to create as the caller's, once the whole request has passed every check. */
   readonly volumesToCreate = new Map<string, JsonObject | undefined>();
 
@@ -45,6 +47,7 @@ export class TranslationContext {
     const resolved = await resolveCallerPath(this.caller, path);
     const staged = await this.staging.stage(this.caller.id, resolved);
     this.staged.push(staged);
+    if (resolved.readOnly) this.readOnly.add(staged);
     this.rewrites.push({ field, from: path, to: `${resolved.base}${resolved.relative === '' ? '' : `/${resolved.relative}`} via ${staged}` });
     return staged;
   }
@@ -166,7 +169,13 @@ async function translateBind(bind: string, ctx: TranslationContext, field: strin
   if (parts.length === 1) return bind;
   if (parts.length > 3) throw new Refused(400, `invalid volume specification: '${bind}'`);
   const [source, ...rest] = parts as [string, ...string[]];
-  if (source.startsWith('/')) return [await ctx.stagePath(field, source), ...rest].join(':');
+  if (source.startsWith('/')) {
+    const staged = await ctx.stagePath(field, source);
+    if (!ctx.readOnly.has(staged)) return [staged, ...rest].join(':');
+    // dockerd's mode is a comma list (rw|ro, propagation, z/Z, nocopy): read-only replaces rw.
+    const modes = (rest[1] ?? '').split(',').filter((m) => m !== '' && m !== 'rw' && m !== 'ro');
+    return [staged, rest[0]!, ['ro', ...modes].join(',')].join(':');
+  }
   await claimVolume(source, ctx);
   return bind;
 }
@@ -189,7 +198,9 @@ async function translateMount(m: JsonValue, ctx: TranslationContext, field: stri
   switch (type) {
     case 'bind': {
       if (!isString(source)) throw new Refused(400, `${field}: a bind mount needs a Source path`);
-      m.setField('Source', await ctx.stagePath(`${field}.Source`, source));
+      const staged = await ctx.stagePath(`${field}.Source`, source);
+      m.setField('Source', staged);
+      if (ctx.readOnly.has(staged)) m.setField('ReadOnly', true);
       return;
     }
     case 'volume': {
@@ -238,5 +249,6 @@ export async function translateLocalDriverOptions(options: JsonValue, ctx: Trans
     throw new Refused(403, `concierge: ${field}: only local volumes of type=none with o=bind and a device path are allowed (got type=${String(type)})`);
   }
   const translated = await ctx.stagePath(`${field}.device`, device);
-  return fromPlain({ type: 'none', o, device: translated });
+  const flags = ctx.readOnly.has(translated) ? ['ro', ...bindFlags.filter((f) => f !== 'rw' && f !== 'ro')].join(',') : o;
+  return fromPlain({ type: 'none', o: flags, device: translated });
 }

@@ -77,6 +77,9 @@ export class GoChunkedBody {
           if (c !== 0x0a) {
             this.line += String.fromCharCode(c);
             if (this.line.length >= MAX_LINE - 1) throw malformed('chunk line too long');
+            // Before any extension only hex digits then trailing spaces can make a size: anything else is
+            // refused now, as Go refuses it once the line ends (which a client may never send).
+            if (!this.line.includes(';') && !/^[0-9A-Fa-f]*[ \t\r]*$/.test(this.line)) throw malformed('invalid byte in chunk length');
             break;
           }
           this.remaining = chunkSize(this.line);
