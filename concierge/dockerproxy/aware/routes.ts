@@ -54,6 +54,17 @@ export class CallerRoutes implements Interceptor {
   }
 
   route(head: RequestHead): RouteHandler {
+    try {
+      return this.decideRoute(head);
+    } catch (err) {
+      // Nothing a client sends may throw out of the data path: the request is answered, not forwarded.
+      if (err instanceof ProxyError) return answer(err);
+      this.log.error({ err, target: head.target }, 'request routing failed');
+      return answer(new ProxyError(500, 'concierge: the request could not be routed'));
+    }
+  }
+
+  private decideRoute(head: RequestHead): RouteHandler {
     const reading = readRequest(head);
     if (reading.kind === 'answer') return answer(reading.error);
     const request = reading.request;
