@@ -305,9 +305,10 @@ export class ProxyConnection {
     const bodyRead = end > head.length || framing.kind === 'none';
     if ('status' in outcome) {
       const error = outcome.error ?? new ProxyError(outcome.status, outcome.message);
-      const response = errorAnswer(error, { close: !bodyRead || error.answer.kind === 'go-text', head: head.method === 'HEAD', dockerdHeaders: this.options.dockerdHeaders.lines() });
-      if (error.answer.kind === 'go-text') {
-        // Go's server hangs up after refusing a request.
+      // Go's server hangs up after refusing a request, and after any answer to a request asking it to.
+      const hangUp = error.answer.kind === 'go-text' || head.go.close;
+      const response = errorAnswer(error, { close: !bodyRead || hangUp, head: head.method === 'HEAD', dockerdHeaders: this.options.dockerdHeaders.lines() });
+      if (hangUp) {
         this.client.end(response);
         this.close();
         return;
