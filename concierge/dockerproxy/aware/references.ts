@@ -68,7 +68,8 @@ export async function checkNetworkingConfig(body: JsonObject, caller: Caller, ow
   const endpoints = nc.field('EndpointsConfig');
   if (endpoints === undefined || endpoints === null) return;
   if (!isObject(endpoints)) throw new Refused(400, 'NetworkingConfig.EndpointsConfig must be an object');
-  for (const [network] of endpoints.entries) await ownership.network(network, { sharedAllowed: true });
+  // The CLI names the container's network mode here ("default", "bridge"): those are no caller's network.
+  for (const [network] of endpoints.entries) if (!BUILT_IN_MODES.has(network)) await ownership.network(network, { sharedAllowed: true });
 }
 
 /** Network create: a built-in driver and IPAM, no option naming a host interface. */
