@@ -1,3 +1,4 @@
+import type { ProxyError } from './errors.js';
 import type { RequestHead } from './http1.js';
 
 /**
@@ -21,12 +22,18 @@ export interface Forward {
   head: Buffer;
   body?: Buffer | undefined;
   onAnswer?: ((status: number) => void) | undefined;
+  /**
+   * The client's body (when not given here) follows in the proxy's own framing: chunks are re-encoded
+   * from their data alone, so nothing of the client's chunk lines (extensions, spacing) reaches dockerd.
+   */
+  reframe?: boolean;
 }
 
-/** Answer the client with a Docker-style JSON error; nothing reaches dockerd. */
+/** Answer the client with a Docker-style error (JSON unless `error` says otherwise); nothing reaches dockerd. */
 export interface Refusal {
   status: number;
   message: string;
+  error?: ProxyError;
 }
 
 /**
