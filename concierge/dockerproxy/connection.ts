@@ -17,8 +17,9 @@ import {
   trackBody,
   wantsUpgrade,
 } from './http1.js';
-import { jsonErrorResponse } from './errors.js';
-import { hasLearnedDockerdHeaders, learnDockerdHeaders } from './identity.js';
+import { errorAnswer, ProxyError } from './errors.js';
+import { GoChunkedBody } from './gohttp/chunked.js';
+import type { DockerdHeaders } from './identity.js';
 import { inSharedReadBuffer, retireReadBuffer, type Upstream, type UpstreamDialer } from './upstream.js';
 import { proxyCounters, ruleOfStatus } from './counters.js';
 import type { Interceptor, Outcome, Reply, RouteHandler } from './intercept.js';
@@ -32,8 +33,11 @@ import { STATUS_CODES } from 'node:http';
  * as they arrive; the proxy parses only heads and body framing, to know where each message ends.
  */
 
-/** Requests whose answer may hijack the connection even without an Upgrade header (raw-stream 200). */
-const HIJACKING_ENDPOINT = /^(?:\/v\d+(?:\.\d+)?)?\/(?:containers\/[^/?]+\/attach|exec\/[^/?]+\/start)(?:\?|$)/;
+/**
+ * Requests whose answer may hijack the connection even without an Upgrade header (raw-stream 200):
+ * attach and exec start, matched on the unescaped path as dockerd's router matches them.
+ */
+const HIJACKING_ENDPOINT = /^(?:\/v[0-9.]+)?\/(?:containers\/[^\n]*\/attach|exec\/[^\n]*\/start)$/;
 
 /** Client bytes held while a hijackable request waits for its answer, before the client is paused. */
 const MAX_HELD_BYTES = 1024 * 1024;
@@ -112,6 +116,8 @@ export interface ConnectionOptions {
   log: Logger;
   /** The Docker-aware layer; without it every request passes untouched. */
   interceptor?: Interceptor | undefined;
+  /** dockerd's identity headers, learned from its answers and put on the proxy's own. */
+  dockerdHeaders: DockerdHeaders;
 }
 
 export class ProxyConnection {
@@ -139,6 +145,8 @@ export class ProxyConnection {
   private responseBody: BodyTracker | undefined;
   /** Requests forwarded and not answered to their end, oldest first. */
   private readonly pending: PendingRequest[] = [];
+  /** The intercepted request already told `100 Continue`. */
+  private continued: RequestHead | undefined;
 
   constructor(
     private readonly client: Socket,
@@ -178,7 +186,7 @@ export class ProxyConnection {
       }
       const headEnd = findHeadEnd(this.clientBytes);
       if (headEnd < 0) {
-        if (this.clientBytes.length > MAX_HEAD_BYTES) this.refuse(431, 'request head too large');
+        if (this.clientBytes.length > MAX_HEAD_BYTES) this.refuse(new ProxyError(431, 'request head too large'));
         return;
       }
       if (!this.startRequest(headEnd)) return;
@@ -196,13 +204,10 @@ export class ProxyConnection {
       if (head.method === 'PRI' && head.version === 'HTTP/2.0') {
         throw new HttpParseError('HTTP/2 is not served on the Docker socket; use HTTP/1.1 (h2c via Upgrade is fine)', 400);
       }
-      if (head.version !== 'HTTP/1.1' && head.version !== 'HTTP/1.0') {
-        throw new HttpParseError(`unsupported HTTP version ${head.version}`, 505);
-      }
       framing = requestFraming(head);
     } catch (err) {
-      if (!(err instanceof HttpParseError)) throw err;
-      this.refuse(err.status, err.message);
+      if (!(err instanceof ProxyError)) throw err;
+      this.refuse(err);
       return false;
     }
     const handler = this.options.interceptor?.route(head);
@@ -214,17 +219,17 @@ export class ProxyConnection {
    * Sends a head with as much of its body as has arrived, in one write: dockerd hijacks attach and exec
    * connections and drops what it had buffered, so a body split from its head would reach stdin.
    */
-  private forwardRequest(head: RequestHead, headBytes: Buffer, framing: BodyFraming, onAnswer: PendingRequest['onAnswer'], intercepted: boolean): boolean {
-    const body = trackBody(framing);
+  private forwardRequest(head: RequestHead, headBytes: Buffer, framing: BodyFraming, onAnswer: PendingRequest['onAnswer'], intercepted: boolean, reframe = false): boolean {
+    const body = reframe && framing.kind === 'chunked' ? new Rechunker() : trackBody(framing);
     let n: number;
     try {
       n = body.consume(this.clientBytes, head.length);
     } catch (err) {
-      if (!(err instanceof HttpParseError)) throw err;
-      this.refuse(err.status, err.message);
+      if (!(err instanceof ProxyError)) throw err;
+      this.refuse(err);
       return false;
     }
-    const bodyBytes = this.clientBytes.subarray(head.length, head.length + n);
+    const bodyBytes = body instanceof Rechunker ? body.take(this.clientBytes) : this.clientBytes.subarray(head.length, head.length + n);
     this.forwardHead(head, n === 0 ? headBytes : Buffer.concat([headBytes, bodyBytes]), body, onAnswer, intercepted);
     this.clientBytes = this.clientBytes.subarray(head.length + n);
     if (body.done) this.endRequest();
@@ -236,11 +241,12 @@ export class ProxyConnection {
     invariant(this.reading === Reading.Head, 'a request starts only after the previous one is forwarded');
     invariant(this.life === Life.Open || this.life === Life.Ending, 'a request starts only on a framed connection');
     invariant(this.upstream !== undefined, 'a request is forwarded only to a connected dockerd');
+    const hijacking = HIJACKING_ENDPOINT.test(head.go.url.path);
     const request: PendingRequest = {
       method: head.method,
       target: head.target,
-      mayHijack: wantsUpgrade(head) || (head.method === 'POST' && HIJACKING_ENDPOINT.test(head.target)),
-      dockerStream: HIJACKING_ENDPOINT.test(head.target) && (!wantsUpgrade(head) || head.headers.get('upgrade')!.toLowerCase() === 'tcp'),
+      mayHijack: wantsUpgrade(head) || (head.method === 'POST' && hijacking),
+      dockerStream: hijacking && (!wantsUpgrade(head) || head.headers.get('upgrade')!.toLowerCase() === 'tcp'),
       startedAt: this.debug ? performance.now() : 0,
       answered: false,
       onAnswer,
@@ -271,11 +277,18 @@ export class ProxyConnection {
       try {
         whole = readWholeBody(this.clientBytes, head.length, framing, handler.maxBody);
       } catch (err) {
-        if (!(err instanceof HttpParseError)) throw err;
-        this.refuse(err.status, err.message);
+        if (!(err instanceof ProxyError)) throw err;
+        this.refuse(err);
         return false;
       }
-      if (whole === undefined) return false; // wait for the rest of the body
+      if (whole === undefined) {
+        // Wait for the rest of the body; a client that waits for 100 Continue is told to send it, as Go would.
+        if (head.go.expectContinue && this.clientBytes.length === head.length && this.continued !== head) {
+          this.continued = head;
+          this.client.write('HTTP/1.1 100 Continue\r\n\r\n');
+        }
+        return false;
+      }
       body = whole.body;
       end = whole.end;
     }
@@ -285,7 +298,7 @@ export class ProxyConnection {
       (err: Error) => {
         this.options.log.error({ err, target: head.target }, 'docker-aware handler failed');
         this.decided();
-        this.refuse(500, `concierge: ${err.message}`);
+        this.refuse(new ProxyError(500, `concierge: ${err.message}`));
       },
     );
     return false;
@@ -308,7 +321,15 @@ export class ProxyConnection {
       const counters = proxyCounters();
       counters.refused(outcome.rule ?? ruleOfStatus(outcome.status));
       counters.answered('intercepted', outcome.status);
-      const response = jsonErrorResponse(outcome.status, outcome.message, { close: !bodyRead, head: head.method === 'HEAD' });
+      const error = outcome.error ?? new ProxyError(outcome.status, outcome.message);
+      // Go's server hangs up after refusing a request, and after any answer to a request asking it to.
+      const hangUp = error.answer.kind === 'go-text' || head.go.close;
+      const response = errorAnswer(error, { close: !bodyRead || hangUp, head: head.method === 'HEAD', dockerdHeaders: this.options.dockerdHeaders.lines() });
+      if (hangUp) {
+        this.client.end(response);
+        this.close();
+        return;
+      }
       if (bodyRead) {
         this.client.write(response);
         this.clientBytes = this.clientBytes.subarray(end);
@@ -327,7 +348,7 @@ export class ProxyConnection {
         this.forwardHead(head, Buffer.concat([outcome.head, outcome.body]), NO_BODY, outcome.onAnswer, true);
         this.clientBytes = this.clientBytes.subarray(end);
         this.endRequest();
-      } else if (!this.forwardRequest(head, outcome.head, framing, outcome.onAnswer, true)) {
+      } else if (!this.forwardRequest(head, outcome.head, framing, outcome.onAnswer, true, outcome.reframe)) {
         return;
       }
     }
@@ -394,13 +415,13 @@ export class ProxyConnection {
     try {
       n = body.consume(this.clientBytes, 0);
     } catch (err) {
-      if (!(err instanceof HttpParseError)) throw err;
+      if (!(err instanceof ProxyError)) throw err;
       // Part of the request already went upstream: the pair cannot be resynchronized.
       this.close(err);
       return;
     }
     if (n > 0) {
-      this.forward(this.client, this.upstream!.socket, this.clientBytes.subarray(0, n));
+      this.forward(this.client, this.upstream!.socket, body instanceof Rechunker ? body.take(this.clientBytes) : this.clientBytes.subarray(0, n));
       this.clientBytes = this.clientBytes.subarray(n);
     }
     if (body.done) this.endRequest();
@@ -483,7 +504,7 @@ export class ProxyConnection {
     if (request === undefined) throw new HttpParseError('dockerd answered a request that was not sent', 502);
     const head = parseResponseHead(buf.subarray(pos), headLength);
     if (closesConnection(head)) this.link = Link.Closing;
-    if (!hasLearnedDockerdHeaders()) learnDockerdHeaders(head.rawHeaders);
+    if (!this.options.dockerdHeaders.known) this.options.dockerdHeaders.learn(head.rawHeaders);
     request.answered = true;
     request.onAnswer?.(head.status);
     proxyCounters().answered(request.intercepted ? 'intercepted' : 'forwarded', head.status);
@@ -624,7 +645,7 @@ export class ProxyConnection {
           return;
         }
         this.options.log.warn({ err: err.message }, 'dockerd unreachable');
-        this.refuse(502, `concierge: cannot reach dockerd: ${err.message}`);
+        this.refuse(new ProxyError(502, `concierge: cannot reach dockerd: ${err.message}`));
       },
     );
   }
@@ -632,15 +653,15 @@ export class ProxyConnection {
   /** Answers the oldest unanswered request with a Docker-style error and closes, or just closes. */
   private failPending(message: string): void {
     const request = this.pending[0];
-    if (request !== undefined && !request.answered) this.refuse(502, `concierge: ${message}`);
+    if (request !== undefined && !request.answered) this.refuse(new ProxyError(502, `concierge: ${message}`));
     else this.close(new Error(message));
   }
 
-  /** Sends a Docker-style JSON error and closes: the byte stream cannot be trusted past this point. */
-  private refuse(status: number, message: string): void {
+  /** Answers with the error and closes: the byte stream cannot be trusted past this point. */
+  private refuse(err: ProxyError): void {
     if (this.life === Life.Closed) return;
-    this.options.log.warn({ status, message }, 'request refused');
-    this.client.end(jsonErrorResponse(status, message, { close: true }));
+    this.options.log.warn({ status: err.status, message: err.message }, 'request refused');
+    this.client.end(errorAnswer(err, { close: true, dockerdHeaders: this.options.dockerdHeaders.lines() }));
     this.life = Life.Closed;
     this.upstream?.socket.destroy();
   }
@@ -716,4 +737,38 @@ export class ProxyConnection {
 function closesConnection(head: RequestHead | ResponseHead): boolean {
   const connection = head.headers.get('connection')?.toLowerCase() ?? '';
   return /\bclose\b/.test(connection) || (head.version === 'HTTP/1.0' && !/\bkeep-alive\b/.test(connection));
+}
+
+/**
+ * A chunked body forwarded in the proxy's own framing: chunks are read as Go reads them and each
+ * read's data goes out as one new chunk, then the last chunk; extensions and trailers stay behind.
+ */
+class Rechunker implements BodyTracker {
+  private readonly reader = new GoChunkedBody(true);
+  private ended = false;
+
+  get done(): boolean {
+    return this.reader.done;
+  }
+
+  consume(buf: Buffer, start: number): number {
+    return this.reader.consume(buf, start);
+  }
+
+  /** The re-encoded bytes of the data the last `consume` read from `buf`. */
+  take(buf: Buffer): Buffer {
+    const parts: Buffer[] = [];
+    let size = 0;
+    for (const [a, b] of this.reader.dataRanges) size += b - a;
+    if (size > 0) {
+      parts.push(Buffer.from(`${size.toString(16)}\r\n`, 'latin1'));
+      for (const [a, b] of this.reader.dataRanges) parts.push(buf.subarray(a, b));
+      parts.push(Buffer.from('\r\n', 'latin1'));
+    }
+    if (this.reader.done && !this.ended) {
+      this.ended = true;
+      parts.push(Buffer.from('0\r\n\r\n', 'latin1'));
+    }
+    return Buffer.concat(parts);
+  }
 }

@@ -1,21 +1,26 @@
 /**
  * The headers dockerd puts on every answer (`Api-Version`, `Docker-Experimental`, `Ostype`, `Server`),
- * learned from its answers, so an answer the proxy makes itself looks like one of dockerd's.
+ * learned from its answers, so an answer the proxy makes itself looks like one of dockerd's. One per
+ * proxy server (each knows its own dockerd), shared by its connections and its own dockerd client.
  */
 const NAMES = new Set(['api-version', 'docker-experimental', 'ostype', 'server']);
-let learned = '';
 
-export function learnDockerdHeaders(rawHeaders: ReadonlyArray<readonly [string, string]>): void {
-  let out = '';
-  for (const [name, value] of rawHeaders) if (NAMES.has(name.toLowerCase())) out += `${name}: ${value}\r\n`;
-  if (out !== '') learned = out;
-}
+export class DockerdHeaders {
+  private learned = '';
 
-export function hasLearnedDockerdHeaders(): boolean {
-  return learned !== '';
-}
+  get known(): boolean {
+    return this.learned !== '';
+  }
 
-/** Header lines ("Name: value\r\n"...) to add to a locally made answer. */
-export function dockerdHeaderLines(): string {
-  return learned;
+  /** Learns from one answer's headers (the first answer that has any is enough). */
+  learn(rawHeaders: ReadonlyArray<readonly [string, string]>): void {
+    let out = '';
+    for (const [name, value] of rawHeaders) if (NAMES.has(name.toLowerCase())) out += `${name}: ${value}\r\n`;
+    if (out !== '') this.learned = out;
+  }
+
+  /** Header lines ("Name: value\r\n"...) to add to a locally made answer. */
+  lines(): string {
+    return this.learned;
+  }
 }

@@ -1,4 +1,5 @@
 import type { RefusalRule } from './counters.js';
+import type { ProxyError } from './errors.js';
 import type { RequestHead } from './http1.js';
 
 /**
@@ -22,14 +23,20 @@ export interface Forward {
   head: Buffer;
   body?: Buffer | undefined;
   onAnswer?: ((status: number) => void) | undefined;
+  /**
+   * The client's body (when not given here) follows in the proxy's own framing: chunks are re-encoded
+   * from their data alone, so nothing of the client's chunk lines (extensions, spacing) reaches dockerd.
+   */
+  reframe?: boolean;
 }
 
-/** Answer the client with a Docker-style JSON error; nothing reaches dockerd. */
+/** Answer the client with a Docker-style error (JSON unless `error` says otherwise); nothing reaches dockerd. */
 export interface Refusal {
   status: number;
   message: string;
   /** For the counters; by default read from the status. */
   rule?: RefusalRule;
+  error?: ProxyError;
 }
 
 /**

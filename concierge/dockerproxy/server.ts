@@ -2,6 +2,7 @@ import { chmod, lstat, unlink } from 'node:fs/promises';
 import { createServer, type Socket } from 'node:net';
 import { log as rootLog, type Logger } from '../log/logger.js';
 import { ProxyConnection } from './connection.js';
+import { DockerdHeaders } from './identity.js';
 import type { Interceptor } from './intercept.js';
 import { unixDialer } from './upstream.js';
 
@@ -17,6 +18,8 @@ export interface ProxyOptions {
   log?: Logger;
   /** The Docker-aware layer (a caller's socket); absent for the transparent proxy. */
   interceptor?: Interceptor;
+  /** dockerd's identity headers for this server's own answers (learned from dockerd's; a new set when absent). */
+  dockerdHeaders?: DockerdHeaders;
 }
 
 export interface RunningProxy {
@@ -38,11 +41,12 @@ export interface RunningProxy {
 export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   const log = (options.log ?? rootLog).child({ component: 'dockerproxy', listen: options.listen });
   const dial = unixDialer(options.upstream, { waitMs: options.upstreamWaitMs ?? 0 });
+  const dockerdHeaders = options.dockerdHeaders ?? new DockerdHeaders();
   const connections = new Set<Socket>();
   const server = createServer({ allowHalfOpen: true }, (client) => {
     connections.add(client);
     client.once('close', () => connections.delete(client));
-    new ProxyConnection(client, { dial, log, interceptor: options.interceptor });
+    new ProxyConnection(client, { dial, log, interceptor: options.interceptor, dockerdHeaders });
   });
   await removeStaleSocket(options.listen);
   await new Promise<void>((resolve, reject) => {

@@ -19,20 +19,22 @@ export interface DockerPolicy {
   cgroupParent: boolean;
   /** Runtimes besides runc, or ['ALL']. */
   runtimes: readonly string[];
+  /** Network and log drivers beyond the built-in ones, or ['ALL']. */
+  drivers: readonly string[];
 }
 
 export const ISOLATED: DockerPolicy = {
   name: 'isolated', privileged: false, capAdd: [], devices: false, hostNamespaces: false,
-  securityOpt: false, sysctls: false, cgroupParent: false, runtimes: [],
+  securityOpt: false, sysctls: false, cgroupParent: false, runtimes: [], drivers: [],
 };
 
 export const TRUSTED: DockerPolicy = {
   name: 'trusted', privileged: true, capAdd: ['ALL'], devices: true, hostNamespaces: true,
-  securityOpt: true, sysctls: true, cgroupParent: true, runtimes: ['ALL'],
+  securityOpt: true, sysctls: true, cgroupParent: true, runtimes: ['ALL'], drivers: ['ALL'],
 };
 
 const SWITCHES = ['privileged', 'devices', 'hostNamespaces', 'securityOpt', 'sysctls', 'cgroupParent'] as const;
-const LISTS = ['capAdd', 'runtimes'] as const;
+const LISTS = ['capAdd', 'runtimes', 'drivers'] as const;
 
 /** Validates a `dockerPolicy` value; `where` names the field in messages (e.g. "workload job: dockerPolicy"). */
 export function parseDockerPolicy(value: unknown, where: string): DockerPolicy {

@@ -3,7 +3,8 @@ import { lstatSync, mkdirSync, mkdtempSync, rmdirSync, rmSync, statSync, unlinkS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_POLICY, Refused } from '../../concierge/dockerproxy/aware/caller.js';
+import { DEFAULT_POLICY } from '../../concierge/dockerproxy/aware/caller.js';
+import { ProxyError } from '../../concierge/dockerproxy/errors.js';
 import { resolveCallerPath } from '../../concierge/dockerproxy/aware/paths.js';
 import { StagingArea } from '../../concierge/dockerproxy/aware/staging.js';
 import { MNT, sys } from '../../concierge/sys/index.js';
@@ -110,7 +111,7 @@ describe('flip a bind source between a directory and a symlink while it is stage
         staged = staging.stage(caller.id, resolveCallerPath(caller, path));
       } catch (err) {
         // A flip may only ever end in a refusal; anything else would reach the client as a 500.
-        const outcome = err instanceof Refused ? `refused ${err.status}` : `failed: ${(err as Error).message.replace(/'[^']*'/g, "'…'")}`;
+        const outcome = err instanceof ProxyError ? `refused ${err.status}` : `failed: ${(err as Error).message.replace(/'[^']*'/g, "'…'")}`;
         outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
         continue;
       }

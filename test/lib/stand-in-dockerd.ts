@@ -4,6 +4,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findHeadEnd, parseRequestHead, readWholeBody, requestFraming } from '../../concierge/dockerproxy/http1.js';
+import { DockerdHeaders } from '../../concierge/dockerproxy/identity.js';
 import type { Interceptor } from '../../concierge/dockerproxy/intercept.js';
 import { ProxyConnection } from '../../concierge/dockerproxy/connection.js';
 import { unixDialer, type UpstreamDialer } from '../../concierge/dockerproxy/upstream.js';
@@ -217,10 +218,11 @@ export async function startProxyOverStandIn(handle: StandInHandler, interceptor?
     close: () => pool.close(),
   };
   const clients = new Set<Socket>();
+  const dockerdHeaders = new DockerdHeaders();
   const server = createServer({ allowHalfOpen: true }, (client) => {
     clients.add(client);
     client.once('close', () => clients.delete(client));
-    new ProxyConnection(client, { dial, log: log.child({ test: 'stand-in' }), interceptor });
+    new ProxyConnection(client, { dial, log: log.child({ test: 'stand-in' }), interceptor, dockerdHeaders });
   });
   const listen = join(dir, 'proxy.sock');
   await new Promise<void>((resolve) => server.listen(listen, resolve));

@@ -35,6 +35,8 @@ export interface PrivilegePolicy {
   cgroupParent: boolean;
   /** Runtimes besides runc, or ['ALL']. */
   runtimes: readonly string[];
+  /** Network and log drivers allowed beyond the built-in ones (none by default), or ['ALL']. */
+  drivers?: readonly string[];
 }
 
 export const DEFAULT_POLICY: PrivilegePolicy = {
@@ -53,14 +55,3 @@ export const DEFAULT_POLICY: PrivilegePolicy = {
 export const OWNER_LABEL = 'io.concierge.owner';
 /** A label older concierges set to list a sibling's staging binds; never read, always removed from answers. */
 export const STAGING_LABEL = 'io.concierge.staging';
-
-/** A refusal the client sees as a Docker-style JSON error. */
-export class Refused extends Error {
-  override name = 'Refused';
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}

@@ -1,9 +1,13 @@
 import { type IncomingMessage, request } from 'node:http';
-import { hasLearnedDockerdHeaders, learnDockerdHeaders } from '../identity.js';
+import type { DockerdHeaders } from '../identity.js';
 
 /** A small client for the calls the Docker-aware layer makes to dockerd itself (inspect, list, remove). */
 export class DockerdClient {
-  constructor(private readonly socketPath: string) {}
+  constructor(
+    private readonly socketPath: string,
+    /** Where dockerd's identity headers are learned, for answers the caller socket makes itself. */
+    readonly dockerdHeaders?: DockerdHeaders,
+  ) {}
 
   /** One call; a string body is sent as it is, anything else as JSON. */
   call(method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown; text: string }> {
@@ -17,7 +21,7 @@ export class DockerdClient {
           headers: payload === undefined ? {} : { 'Content-Type': 'application/json', 'Content-Length': payload.length },
         },
         (res) => {
-          if (!hasLearnedDockerdHeaders()) learnDockerdHeaders(pairs(res.rawHeaders));
+          if (this.dockerdHeaders !== undefined && !this.dockerdHeaders.known) this.dockerdHeaders.learn(pairs(res.rawHeaders));
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
           res.on('end', () => {
@@ -42,7 +46,7 @@ export class DockerdClient {
   send(method: string, path: string, opts: { body?: Buffer; headers?: Record<string, string> } = {}): Promise<RawDockerdAnswer> {
     return new Promise((resolve, reject) => {
       const req = request({ socketPath: this.socketPath, method, path, headers: { ...opts.headers, ...(opts.body === undefined ? {} : { 'Content-Length': String(opts.body.length) }) } }, (res) => {
-        if (!hasLearnedDockerdHeaders()) learnDockerdHeaders(pairs(res.rawHeaders));
+        if (this.dockerdHeaders !== undefined && !this.dockerdHeaders.known) this.dockerdHeaders.learn(pairs(res.rawHeaders));
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: pairs(res.rawHeaders), body: Buffer.concat(chunks) }));

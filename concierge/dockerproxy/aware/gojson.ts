@@ -9,6 +9,8 @@
  * field are refused as ambiguous rather than guessed at.
  */
 
+import { ProxyError } from '../errors.js';
+
 export class JsonNumber {
   constructor(readonly literal: string) {}
 }
@@ -96,12 +98,20 @@ export class JsonObject {
   }
 }
 
-export class AmbiguousJsonError extends Error {
+/** A body dockerd could read as two different requests: refused with 400. */
+export class AmbiguousJsonError extends ProxyError {
   override name = 'AmbiguousJsonError';
+  constructor(message: string) {
+    super(400, `concierge: ambiguous request body: ${message}`);
+  }
 }
 
-export class JsonSyntaxError extends Error {
+/** A body that is not JSON: refused with 400. */
+export class JsonSyntaxError extends ProxyError {
   override name = 'JsonSyntaxError';
+  constructor(message: string) {
+    super(400, `concierge: ${message}`);
+  }
 }
 
 /** The key as Go's encoding/json compares it with an ASCII field name. */

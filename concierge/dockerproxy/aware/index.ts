@@ -1,5 +1,6 @@
 // dockerproxy/aware/: the Docker-aware layer for one caller (its socket is its identity): routes, translation, staging, ownership.
 import { log as rootLog, type Logger } from '../../log/logger.js';
+import { DockerdHeaders } from '../identity.js';
 import { type RunningProxy, startProxy } from '../server.js';
 import type { Caller } from './caller.js';
 import { DockerdClient } from './dockerd.js';
@@ -33,7 +34,8 @@ export interface CallerSocket extends RunningProxy {
 /** One caller's docker.sock: the transparent proxy plus the Docker-aware layer for that caller. */
 export async function startCallerSocket(options: CallerSocketOptions): Promise<CallerSocket> {
   const log = (options.log ?? rootLog).child({ caller: options.caller.id });
-  const dockerd = new DockerdClient(options.upstream);
+  const dockerdHeaders = new DockerdHeaders();
+  const dockerd = new DockerdClient(options.upstream, dockerdHeaders);
   const staging = new StagingArea(options.stagingDir);
   const recordsDir = options.recordsDir ?? `${options.stagingDir.replace(/\/+$/, '').replace(/\/[^/]*$/, '')}/records`;
   const records = CallerRecords.load(`${recordsDir}/${options.caller.id}.json`, options.caller.id);
@@ -49,6 +51,7 @@ export async function startCallerSocket(options: CallerSocketOptions): Promise<C
     upstream: options.upstream,
     upstreamWaitMs: options.upstreamWaitMs,
     interceptor: routes,
+    dockerdHeaders,
     mode: 0o666,
     log,
   });

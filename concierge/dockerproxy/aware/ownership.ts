@@ -1,4 +1,5 @@
-import { type Caller, OWNER_LABEL, Refused } from './caller.js';
+import { type Caller, OWNER_LABEL } from './caller.js';
+import { ProxyError } from '../errors.js';
 import { type DockerdClient, messageOf } from './dockerd.js';
 import { isObject, isString, type JsonObject } from './gojson.js';
 import type { CallerRecords } from './records.js';
@@ -21,7 +22,7 @@ export class Ownership {
 
   async container(ref: string): Promise<{ id: string; name: string }> {
     const found = ref === '' ? undefined : await this.dockerd.inspectContainer(ref);
-    if (found === undefined || !this.records.hasContainer(found.Id)) throw new Refused(404, `No such container: ${ref}`);
+    if (found === undefined || !this.records.hasContainer(found.Id)) throw new ProxyError(404, `No such container: ${ref}`);
     return { id: found.Id, name: found.Name ?? '' };
   }
 
@@ -31,14 +32,14 @@ export class Ownership {
       const owner = await this.dockerd.inspectContainer(found.ContainerID);
       if (owner !== undefined && this.records.hasContainer(owner.Id)) return id;
     }
-    throw new Refused(404, `No such exec instance: ${id}`);
+    throw new ProxyError(404, `No such exec instance: ${id}`);
   }
 
   /** A named volume the caller may use; absent ones are reported so the caller can create them. */
   async volume(name: string): Promise<'owned' | 'absent'> {
     const found = await this.dockerd.inspectVolume(name);
     if (found === undefined) return 'absent';
-    if (!this.records.hasVolume(found.Name)) throw new Refused(404, `get ${name}: no such volume`);
+    if (!this.records.hasVolume(found.Name)) throw new ProxyError(404, `get ${name}: no such volume`);
     return 'owned';
   }
 
@@ -47,7 +48,7 @@ export class Ownership {
     if (found !== undefined && (this.records.hasNetwork(found.Id) || (opts.sharedAllowed && SHARED_NETWORKS.has(found.Name)))) {
       return found.Id;
     }
-    throw new Refused(404, `network ${ref} not found`);
+    throw new ProxyError(404, `network ${ref} not found`);
   }
 
   /** Creates a local volume as the caller's (optionally with already translated driver options). */
@@ -61,10 +62,10 @@ export class Ownership {
       DriverOpts: options,
       Labels: { [OWNER_LABEL]: this.caller.id },
     });
-    if (status !== 201 && status !== 200) throw new Refused(status >= 400 && status < 600 ? status : 500, messageOf(json));
+    if (status !== 201 && status !== 200) throw new ProxyError(status >= 400 && status < 600 ? status : 500, messageOf(json));
     // dockerd answers a create of an existing name with that volume: one another caller made meanwhile is not this one's.
     const labels = (json as { Labels?: Record<string, string> | null } | undefined)?.Labels;
-    if (labels?.[OWNER_LABEL] !== this.caller.id) throw new Refused(409, `create ${name}: volume name is already in use`);
+    if (labels?.[OWNER_LABEL] !== this.caller.id) throw new ProxyError(409, `create ${name}: volume name is already in use`);
     await this.records.addVolume(name, [], { labelled: false });
   }
 

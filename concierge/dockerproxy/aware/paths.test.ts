@@ -2,7 +2,8 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Caller, type CallerMount, DEFAULT_POLICY, Refused } from './caller.js';
+import { type Caller, type CallerMount, DEFAULT_POLICY } from './caller.js';
+import { ProxyError } from '../errors.js';
 import { resolveCallerPath } from './paths.js';
 
 /**
@@ -75,11 +76,11 @@ function resolved(path: string): string {
   return r.relative === '' ? r.base : `${r.base}/${r.relative}`;
 }
 
-function refusal(path: string): Refused {
+function refusal(path: string): ProxyError {
   try {
     resolveCallerPath(caller, path);
   } catch (err) {
-    if (err instanceof Refused) return err;
+    if (err instanceof ProxyError) return err;
     throw err;
   }
   throw new Error(`${path} was not refused`);
@@ -87,7 +88,7 @@ function refusal(path: string): Refused {
 
 describe('resolveCallerPath: the caller root is /', () => {
   it('resolves the seed example into the root', () => {
-    expect(resolveCallerPath(caller, '/mydata')).toEqual({ callerPath: '/mydata', base: root, relative: 'mydata' });
+    expect(resolveCallerPath(caller, '/mydata')).toEqual({ callerPath: '/mydata', base: root, relative: 'mydata', readOnly: false });
     expect(resolved('/mydata/foobar')).toBe(`${root}/mydata/foobar`);
   });
 
@@ -127,12 +128,12 @@ describe('resolveCallerPath: the caller root is /', () => {
   });
 
   it('a symlink to / is the caller root', () => {
-    expect(resolveCallerPath(caller, '/to-root')).toEqual({ callerPath: '/', base: root, relative: '' });
+    expect(resolveCallerPath(caller, '/to-root')).toEqual({ callerPath: '/', base: root, relative: '', readOnly: false });
     expect(resolved('/to-root/to-root/mydata/../etc')).toBe(`${root}/etc`);
   });
 
   it('follows symlinked parents', () => {
-    expect(resolveCallerPath(caller, '/p/file')).toEqual({ callerPath: '/q/file', base: root, relative: 'q/file' });
+    expect(resolveCallerPath(caller, '/p/file')).toEqual({ callerPath: '/q/file', base: root, relative: 'q/file', readOnly: false });
     expect(resolved('/p/../mydata')).toBe(`${root}/mydata`); // .. after a link is taken from its target
   });
 
@@ -146,7 +147,7 @@ describe('resolveCallerPath: the caller root is /', () => {
 
 describe('resolveCallerPath: the caller mounts', () => {
   it('maps paths under a bind mount to its source, longest destination first', () => {
-    expect(resolveCallerPath(caller, '/data/inside/x')).toEqual({ callerPath: '/data/inside/x', base: dataSrc, relative: 'inside/x' });
+    expect(resolveCallerPath(caller, '/data/inside/x')).toEqual({ callerPath: '/data/inside/x', base: dataSrc, relative: 'inside/x', readOnly: false });
     expect(resolved('/data')).toBe(dataSrc);
     expect(resolved('/data/sub/y')).toBe(`${subSrc}/y`);
     expect(resolved('/data/sub')).toBe(subSrc);

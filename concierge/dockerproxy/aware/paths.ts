@@ -1,7 +1,8 @@
 // Synchronous on purpose: a handful of metadata calls on local filesystems take microseconds, while a
 // hop through libuv's thread pool per call costs far more on a busy 2-core guest.
 import { lstatSync, readlinkSync, statSync } from 'node:fs';
-import { type Caller, type CallerMount, Refused } from './caller.js';
+import { type Caller, type CallerMount } from './caller.js';
+import { ProxyError } from '../errors.js';
 
 /** Filesystems that must never be handed to a sibling: the caller's view of them is not a host path. */
 const REFUSED_TYPES = new Set(['proc', 'sysfs', 'devtmpfs', 'devpts', 'tmpfs', 'mqueue', 'cgroup', 'cgroup2', 'shm', 'ramfs', 'securityfs', 'debugfs']);
@@ -16,6 +17,8 @@ export interface ResolvedSource {
   base: string;
   /** Path below `base`, components without symlinks; '' for `base` itself. */
   relative: string;
+  /** Under a read-only mount of the caller (its own `ro` binds, the guest's /etc/hosts and resolv.conf). */
+  readOnly: boolean;
 }
 
 function isBind(m: CallerMount): boolean {
@@ -50,11 +53,11 @@ function locate(caller: Caller, components: readonly string[]): { base: string; 
 
 function refuseMount(mount: CallerMount | undefined, callerPath: string, requested: string): void {
   if (mount !== undefined && (REFUSED_TYPES.has(mount.type) || !isBind(mount))) {
-    throw new Refused(403, `bind source ${requested}: ${callerPath} is on a ${mount.type} mount of the caller and cannot be shared with a sibling`);
+    throw new ProxyError(403, `bind source ${requested}: ${callerPath} is on a ${mount.type} mount of the caller and cannot be shared with a sibling`);
   }
   const prefix = REFUSED_PREFIXES.find((p) => within(callerPath, p));
   if (prefix !== undefined) {
-    throw new Refused(403, `bind source ${requested}: ${callerPath} is under ${prefix}, which is not shared with siblings`);
+    throw new ProxyError(403, `bind source ${requested}: ${callerPath} is under ${prefix}, which is not shared with siblings`);
   }
 }
 
@@ -65,8 +68,8 @@ function refuseMount(mount: CallerMount | undefined, callerPath: string, request
  * symlink, so a component swapped after this walk makes the open fail instead of escaping.
  */
 export function resolveCallerPath(caller: Caller, path: string): ResolvedSource {
-  if (!path.startsWith('/')) throw new Refused(400, `bind source ${JSON.stringify(path)} must be an absolute path`);
-  if (path.includes('\0')) throw new Refused(400, 'bind source contains a NUL byte');
+  if (!path.startsWith('/')) throw new ProxyError(400, `bind source ${JSON.stringify(path)} must be an absolute path`);
+  if (path.includes('\0')) throw new ProxyError(400, 'bind source contains a NUL byte');
   let pending = path.split('/');
   const resolved: string[] = [];
   let symlinks = 0;
@@ -92,17 +95,17 @@ export function resolveCallerPath(caller: Caller, path: string): ResolvedSource 
       // runc creates the mountpoints of the caller's mounts: their parents exist in its view.
       if (code === 'ENOENT' && isMountAncestor(caller, callerPath)) continue;
       if (code === 'ENOENT' || code === 'ENOTDIR') {
-        throw new Refused(400, `bind source path does not exist: ${path} (create it first; concierge does not create bind sources)`);
+        throw new ProxyError(400, `bind source path does not exist: ${path} (create it first; concierge does not create bind sources)`);
       }
-      throw new Refused(400, `bind source ${path} cannot be resolved: ${code ?? (err as Error).message}`);
+      throw new ProxyError(400, `bind source ${path} cannot be resolved: ${code ?? (err as Error).message}`);
     }
     if (!isLink) continue;
-    if (++symlinks > MAX_SYMLINKS) throw new Refused(400, `too many levels of symbolic links in ${path}`);
+    if (++symlinks > MAX_SYMLINKS) throw new ProxyError(400, `too many levels of symbolic links in ${path}`);
     let target: string;
     try {
       target = readlinkSync(hostPath);
     } catch {
-      throw new Refused(409, `bind source ${path} changed while it was being resolved; not bound`);
+      throw new ProxyError(409, `bind source ${path} changed while it was being resolved; not bound`);
     }
     resolved.pop();
     if (target.startsWith('/')) resolved.length = 0;
@@ -111,5 +114,5 @@ export function resolveCallerPath(caller: Caller, path: string): ResolvedSource 
   const { base, relative, mount } = locate(caller, resolved);
   const callerPath = `/${resolved.join('/')}`;
   refuseMount(mount, callerPath, path);
-  return { callerPath, base, relative };
+  return { callerPath, base, relative, readOnly: mount?.options.includes('ro') ?? false };
 }

@@ -1,8 +1,10 @@
 import { isObject, isString, type JsonObject, type JsonValue, JsonNumber, showJson } from './gojson.js';
-import { type PrivilegePolicy, Refused } from './caller.js';
+import { type PrivilegePolicy } from './caller.js';
+import { ProxyError } from '../errors.js';
 
-function refuse(policy: PrivilegePolicy, field: string, why: string): never {
-  throw new Refused(403, `concierge: ${field} is not allowed by this workload's dockerPolicy "${policy.name}" (${why})`);
+/** A refusal naming the workload's dockerPolicy (the one answer no dockerd would give). */
+export function refuse(policy: PrivilegePolicy, field: string, why: string): never {
+  throw new ProxyError(403, `concierge: ${field} is not allowed by this workload's dockerPolicy "${policy.name}" (${why})`);
 }
 
 function nonEmpty(v: JsonValue | undefined): boolean {

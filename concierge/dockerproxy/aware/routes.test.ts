@@ -1,9 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { OWNER_LABEL } from './caller.js';
-import { withOwnerFilter } from './routes.js';
+import { firstValue, parseQuery, type Values } from '../gohttp/url.js';
+import { withOwnerFilter as withOwnerFilterOf } from './routes.js';
 
-function filtersOf(target: string): Record<string, unknown> {
-  return JSON.parse(new URLSearchParams(target.split('?')[1]).get('filters')!) as Record<string, unknown>;
+/** The parameters of a raw query with the owner filter added. */
+function withOwnerFilter(target: string, owner: string): Values {
+  return withOwnerFilterOf(parseQuery(target.split('?')[1] ?? '').values, owner);
+}
+
+function filtersOf(form: Values): Record<string, unknown> {
+  return JSON.parse(firstValue(form, 'filters')) as Record<string, unknown>;
 }
 
 /**
@@ -16,10 +22,9 @@ function oneForm(filters: Record<string, unknown>): boolean {
 }
 
 describe('withOwnerFilter', () => {
-  it('adds the owner label with no filters, keeping the version prefix and other parameters', () => {
+  it('adds the owner label with no filters, keeping the other parameters', () => {
     const out = withOwnerFilter('/v1.41/containers/json?all=1', 'job-1');
-    expect(out.startsWith('/v1.41/containers/json?')).toBe(true);
-    expect(new URLSearchParams(out.split('?')[1]).get('all')).toBe('1');
+    expect(firstValue(out, 'all')).toBe('1');
     expect(filtersOf(out)).toEqual({ label: { [`${OWNER_LABEL}=job-1`]: true } });
   });
 
@@ -39,6 +44,12 @@ describe('withOwnerFilter', () => {
     const filters = encodeURIComponent(JSON.stringify({ name: ['web'], label: ['a=b'] }));
     const out = filtersOf(withOwnerFilter(`/containers/json?filters=${filters}`, 'job-1'));
     expect(oneForm(out), JSON.stringify(out)).toBe(true);
+  });
+
+  it('leaves exactly one filters value: dockerd reads the first, so a second cannot widen the list', () => {
+    const other = encodeURIComponent(JSON.stringify({ label: { 'x=y': true } }));
+    const out = withOwnerFilter(`/containers/json?filters=${other}&filters=${other}`, 'job-1');
+    expect(out.get('filters')).toHaveLength(1);
   });
 
   it('refuses filters that are not a JSON object', () => {

@@ -1,36 +1,47 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../../log/logger.js';
+import { ProxyError } from '../errors.js';
+import { MAX_FORM_BODY } from '../gohttp/form.js';
+import { firstValue, type Values } from '../gohttp/url.js';
 import type { RequestHead } from '../http1.js';
-import { serializeHead, splitTarget } from './message.js';
 import { proxyCounters } from '../counters.js';
 import type { Interceptor, Outcome, RouteHandler } from '../intercept.js';
 import { pluginAnswer, swarmAnswer } from './answers/not-in-swarm.js';
 import { ScopedAnswers } from './answers/scoped.js';
-import { AmbiguousJsonError, isObject, isString, JsonObject, JsonSyntaxError, parseJson, stringifyJson } from './gojson.js';
-import { type Caller, OWNER_LABEL, Refused } from './caller.js';
+import { AmbiguousJsonError, isObject, isString, JsonObject, parseJson, stringifyJson } from './gojson.js';
+import { type Caller, OWNER_LABEL } from './caller.js';
 import type { DockerdClient } from './dockerd.js';
+import { checkExecCreate, checkNetworkCreate, checkNetworkingConfig } from './references.js';
 import { Ownership } from './ownership.js';
 import type { CallerRecords } from './records.js';
+import { type DockerRequest, firstValues, forwardHead, handlerPath, pageNotFound, readRequest, withForm } from './request.js';
 import type { StagingArea } from './staging.js';
 import { TranslationContext, translateCreateBody, translateHostConfig, translateLocalDriverOptions } from './translate.js';
 
 /** Largest JSON body the proxy parses (a create body is a few KiB; dockerd has no lower limit). */
 export const MAX_JSON_BODY = 1024 * 1024;
 
-/** Endpoints a workload never reaches: cluster and plugin management act on the whole guest. */
+/** Endpoints answered as a dockerd outside a swarm and without plugins answers them. */
 const SWARM_AREAS = /^\/(swarm|services|nodes|tasks|secrets|configs)(\/|$)/;
 const PLUGIN_AREA = /^\/plugins(\/|$)/;
-const CONTAINER_PATH = /^\/containers\/([^/]+)(\/[^?]*)?$/;
-const EXEC_PATH = /^\/exec\/([^/]+)(\/[^?]*)?$/;
-const VOLUME_PATH = /^\/volumes\/([^/]+)$/;
-const NETWORK_PATH = /^\/networks\/([^/]+)(\/(?:connect|disconnect))?$/;
 
-type Decide = (head: RequestHead, body: Buffer | undefined) => Outcome | Promise<Outcome>;
+type Decide = (request: DockerRequest, body: Buffer | undefined) => Promise<Outcome>;
+
+/** Routes whose parameters and body are shared state, not a caller's objects: forwarded as read. */
+const SHARED_ROUTES = new Set([
+  'OPTIONS /{anyroute:.*}', 'GET /_ping', 'HEAD /_ping', 'GET /version', 'POST /auth',
+  'GET /images/search', 'GET /images/get', 'GET /images/{name:.*}/get', 'GET /images/{name:.*}/history',
+  'POST /images/load', 'POST /images/create', 'POST /images/{name:.*}/push', 'POST /images/{name:.*}/tag',
+  'POST /images/prune', 'DELETE /images/{name:.*}', 'GET /distribution/{name:.*}/json',
+  'POST /build/prune', 'POST /build/cancel', 'POST /session', 'POST /grpc',
+]);
 
 /**
- * The Docker-aware layer for one caller: translation of every mount-carrying body,
- * ownership scoping of ids, names, lists and events, and the privilege policy. Requests it has no
- * rule for pass untouched.
+ * The Docker-aware layer for one caller: translation of every mount-carrying body, ownership scoping
+ * of ids, names, lists and events, answers as the caller's own dockerd would give them, and the
+ * privilege policy. Every request is read once, as dockerd reads it (request.ts), decided on that
+ * reading, and forwarded as a request rebuilt from it. What matches no dockerd route is answered as
+ * dockerd answers it and never forwarded; so are the debug routes.
  */
 export class CallerRoutes implements Interceptor {
   private readonly ownership: Ownership;
@@ -47,114 +58,157 @@ export class CallerRoutes implements Interceptor {
     this.answers = new ScopedAnswers(caller, dockerd, records, this.ownership, staging);
   }
 
-  route(head: RequestHead): RouteHandler | undefined {
-    const { path } = splitTarget(head.target);
-    const m = head.method;
-    if (SWARM_AREAS.test(path)) {
-      return this.handler(MAX_JSON_BODY, async (h, b) =>
-        this.answers.local(swarmAnswer(m, path, new URLSearchParams(splitTarget(h.target).query), b, this.caller.policy.name)));
+  route(head: RequestHead): RouteHandler {
+    try {
+      return this.decideRoute(head);
+    } catch (err) {
+      // Nothing a client sends may throw out of the data path: the request is answered, not forwarded.
+      if (err instanceof ProxyError) return answer(err);
+      this.log.error({ err, target: head.target }, 'request routing failed');
+      return answer(new ProxyError(500, 'concierge: the request could not be routed'));
     }
-    if (PLUGIN_AREA.test(path)) {
-      return this.handler(0, async (h) => this.answers.local(pluginAnswer(m, path, new URLSearchParams(splitTarget(h.target).query), this.caller.policy.name)));
-    }
-    if (path === '/containers/create' && m === 'POST') return this.handler(MAX_JSON_BODY, (h, b) => this.createContainer(h, b!));
-    if (path === '/containers/json' && m === 'GET') return this.handler(0, (h) => this.answers.containerList(h, withOwnerFilter(h.target, this.caller.id)));
-    if (path === '/containers/prune' && m === 'POST') return this.handler(0, (h) => this.answers.prune(h, withOwnerFilter(h.target, this.caller.id), 'containers'));
-    if (path === '/events' && m === 'GET') return this.handler(0, (h) => this.answers.events(h));
-    if (path === '/system/df' && m === 'GET') return this.handler(0, (h) => this.answers.diskUsage(h));
-    if (path === '/info' && m === 'GET') return this.handler(0, (h) => this.answers.info(h));
-    if (path === '/commit' && m === 'POST') return this.handler(0, (h) => this.commit(h));
-    if (path === '/build' && m === 'POST') return this.handler(0, (h) => this.build(h));
-    if (path === '/volumes' && m === 'GET') return this.handler(0, (h) => this.answers.volumeList(h));
-    if (path === '/networks' && m === 'GET') return this.handler(0, (h) => this.answers.networkList(h));
-    if (path === '/volumes/prune' && m === 'POST') return this.handler(0, (h) => this.answers.prune(h, withOwnerFilter(h.target, this.caller.id), 'volumes'));
-    if (path === '/networks/prune' && m === 'POST') return this.handler(0, (h) => this.answers.prune(h, withOwnerFilter(h.target, this.caller.id), 'networks'));
-    if (path === '/volumes/create' && m === 'POST') return this.handler(MAX_JSON_BODY, (h, b) => this.createVolume(h, b!));
-    if (path === '/networks/create' && m === 'POST') return this.handler(MAX_JSON_BODY, (h, b) => this.createNetwork(h, b!));
-    if (m === 'GET' && (path === '/images/json' || /^\/images\/.+\/json$/.test(path))) return this.handler(0, (h) => this.answers.images(h));
-    if (m === 'DELETE' && /^\/containers\/[^/]+\/.+$/.test(path) && boolParam(head.target, 'link')) {
-      return this.handler(0, (h) => this.removeLink(h, decodeURIComponent(path.slice('/containers/'.length))));
-    }
-    let match = CONTAINER_PATH.exec(path);
-    if (match !== null) {
-      const [, ref, rest = ''] = match;
-      const withBody = rest === '/start' && m === 'POST' ? MAX_JSON_BODY : 0;
-      return this.handler(withBody, (h, b) => this.container(h, decodeURIComponent(ref!), rest, b));
-    }
-    match = EXEC_PATH.exec(path);
-    if (match !== null) {
-      return this.handler(0, async (h) => {
-        const id = await this.ownership.exec(decodeURIComponent(match![1]!));
-        return forward(h, replacePathSegment(h.target, `/exec/${match![1]}`, `/exec/${id}`));
-      });
-    }
-    match = VOLUME_PATH.exec(path);
-    if (match !== null && (m === 'GET' || m === 'DELETE')) {
-      const name = decodeURIComponent(match[1]!);
-      return this.handler(0, async (h) => {
-        if ((await this.ownership.volume(name)) === 'absent') throw new Refused(404, `get ${name}: no such volume`);
-        if (m === 'GET') return this.answers.volume(h);
-        return forward(h, h.target, undefined, (status) => {
-          if (status === 204) void this.answers.forgetVolume(name);
-        });
-      });
-    }
-    match = NETWORK_PATH.exec(path);
-    if (match !== null) {
-      const [, ref, action] = match;
-      return this.handler(action === undefined ? 0 : MAX_JSON_BODY, (h, b) => this.network(h, decodeURIComponent(ref!), action, b));
-    }
-    return undefined;
   }
 
-  private handler(maxBody: number, decide: Decide): RouteHandler {
+  private decideRoute(head: RequestHead): RouteHandler {
+    const reading = readRequest(head);
+    if (reading.kind === 'answer') return answer(reading.error);
+    const request = reading.request;
+    const key = request.key;
+    // dockerd's debug routes (command line, memory, CPU profiles) are not served to workloads.
+    if (request.route.method === undefined) return answer(pageNotFound(''));
+    const path = request.route.template;
+    const formBody = request.form === undefined ? MAX_FORM_BODY : 0;
+    const handle = (maxBody: number, decide: Decide) => this.handler(request, Math.max(maxBody, formBody), decide);
+    const policy = this.caller.policy.name;
+    if (SWARM_AREAS.test(path)) {
+      return handle(MAX_JSON_BODY, (r, b) => this.answers.local(swarmAnswer(r.method, handlerPath(r), firstValues(r.form), b, policy)));
+    }
+    if (PLUGIN_AREA.test(path)) return handle(0, (r) => this.answers.local(pluginAnswer(r.method, handlerPath(r), firstValues(r.form), policy)));
+    if (path.includes('/checkpoints')) return answer(new ProxyError(403, 'concierge: checkpoints are not available to workloads'));
+    if (SHARED_ROUTES.has(key)) return handle(0, (r) => Promise.resolve(forward(r)));
+    const owned = (r: DockerRequest) => ({ form: withOwnerFilter(r.form, this.caller.id) });
+    switch (key) {
+      case 'POST /containers/create':
+        return handle(MAX_JSON_BODY, (r, b) => this.createContainer(r, b!));
+      case 'GET /containers/json':
+        return handle(0, (r) => this.answers.containerList(r, owned(r)));
+      case 'POST /containers/prune':
+        return handle(0, (r) => this.answers.prune(r, owned(r), 'containers'));
+      case 'POST /volumes/prune':
+        return handle(0, (r) => this.answers.prune(r, owned(r), 'volumes'));
+      case 'POST /networks/prune':
+        return handle(0, (r) => this.answers.prune(r, owned(r), 'networks'));
+      case 'GET /events':
+        return handle(0, (r) => this.answers.events(r));
+      case 'GET /system/df':
+        return handle(0, (r) => this.answers.diskUsage(r));
+      case 'GET /info':
+        return handle(0, (r) => this.answers.info(r));
+      case 'GET /volumes':
+        return handle(0, (r) => this.answers.volumeList(r));
+      case 'GET /networks':
+      case 'GET /networks/':
+        return handle(0, (r) => this.answers.networkList(r));
+      case 'GET /images/json':
+      case 'GET /images/{name:.*}/json':
+        return handle(0, (r) => this.answers.images(r));
+      case 'POST /commit':
+        return handle(0, (r) => this.commit(r));
+      case 'POST /build':
+        return handle(0, (r) => this.build(r));
+      case 'POST /volumes/create':
+        return handle(MAX_JSON_BODY, (r, b) => this.createVolume(r, b!));
+      case 'POST /networks/create':
+        return handle(MAX_JSON_BODY, (r, b) => this.createNetwork(r, b!));
+      case 'GET /volumes/{name:.*}':
+      case 'DELETE /volumes/{name:.*}':
+        return handle(0, async (r) => {
+          const name = r.vars.name!;
+          if ((await this.ownership.volume(name)) === 'absent') throw new ProxyError(404, `get ${name}: no such volume`);
+          if (r.method === 'GET') return this.answers.volume(r);
+          return forward(r, {}, (status) => {
+            if (status === 204) void this.answers.forgetVolume(name);
+          });
+        });
+      case 'GET /exec/{id:.*}/json':
+      case 'POST /exec/{name:.*}/start':
+      case 'POST /exec/{name:.*}/resize':
+        return handle(0, async (r) => {
+          const v = r.vars.id === undefined ? 'name' : 'id';
+          const id = await this.ownership.exec(r.vars[v]!);
+          return forward(r, { vars: { ...r.vars, [v]: id } });
+        });
+      case 'POST /containers/{name:.*}/exec':
+        return handle(MAX_JSON_BODY, (r, b) => this.createExec(r, b));
+    }
+    if (path.startsWith('/containers/{name')) {
+      const withBody = key === 'POST /containers/{name:.*}/start' ? MAX_JSON_BODY : 0;
+      return handle(withBody, (r, b) => this.container(r, b));
+    }
+    if (path.startsWith('/networks/{id')) {
+      const action = /\/(connect|disconnect)$/.exec(path)?.[1];
+      return handle(action === undefined ? 0 : MAX_JSON_BODY, (r, b) => this.network(r, action, b));
+    }
+    // A dockerd route this layer has no rule for: refused rather than forwarded unexamined.
+    return answer(new ProxyError(403, `concierge: ${request.method} ${path} is not available to workloads`));
+  }
+
+  private handler(request: Omit<DockerRequest, 'form'> & { form: Values | undefined }, maxBody: number, decide: Decide): RouteHandler {
     return {
       maxBody,
-      handle: async (head, body) => {
+      handle: async (_head, body) => {
         try {
-          return await decide(head, body);
+          let complete: DockerRequest;
+          let rest = body;
+          if (request.form === undefined) {
+            // The body was a form: ParseForm consumed it; nothing of it is forwarded.
+            complete = withForm(request, body ?? Buffer.alloc(0));
+            rest = undefined;
+          } else complete = { ...request, form: request.form };
+          return await decide(complete, rest);
         } catch (err) {
-          if (err instanceof Refused) return refusal(err.status, err.message);
-          if (err instanceof AmbiguousJsonError) return { ...refusal(400, `concierge: ambiguous request body: ${err.message}`), rule: 'ambiguous-body' };
-          if (err instanceof JsonSyntaxError) return refusal(400, `concierge: ${err.message}`);
+          if (err instanceof ProxyError) {
+            return { status: err.status, message: err.message, error: err, ...(err instanceof AmbiguousJsonError ? { rule: 'ambiguous-body' as const } : {}) };
+          }
           throw err;
         }
       },
     };
   }
 
-  private async createContainer(head: RequestHead, body: Buffer): Promise<Outcome> {
+  private async createContainer(r: DockerRequest, body: Buffer): Promise<Outcome> {
     const tree = parseJson(body.toString('utf8'));
     const ctx = new TranslationContext(this.caller, this.staging, this.ownership);
     try {
       await translateCreateBody(tree, ctx);
+      if (isObject(tree)) await checkNetworkingConfig(tree, this.caller, this.ownership);
     } catch (err) {
       await ctx.releaseAll();
       throw err;
     }
-    this.logRewrites(head, ctx);
-    return this.answers.createContainer(head, Buffer.from(stringifyJson(tree)), ctx.binds);
+    this.logRewrites(r, ctx);
+    return this.answers.createContainer(r, Buffer.from(stringifyJson(tree)), ctx.binds);
   }
 
   /** `DELETE /containers/{parent}/{alias}?link=1`: both the parent and the linked container are the caller's. */
-  private async removeLink(head: RequestHead, linkName: string): Promise<Outcome> {
+  private async removeLink(r: DockerRequest, linkName: string): Promise<Outcome> {
     const slash = linkName.lastIndexOf('/');
     const parent = await this.ownership.container(linkName.slice(0, slash));
     await this.ownership.container(linkName);
     // dockerd finds the link by its name, under the parent's name as dockerd holds it now.
-    const { query, versionPrefix } = splitTarget(head.target);
-    const name = `${parent.name.replace(/^\//, '')}/${linkName.slice(slash + 1)}`;
-    return forward(head, `${versionPrefix}/containers/${name.split('/').map(encodeURIComponent).join('/')}${query === '' ? '' : `?${query}`}`);
+    return forward(r, { vars: { ...r.vars, name: `${parent.name.replace(/^\//, '')}/${linkName.slice(slash + 1)}` } });
   }
 
-  private async container(head: RequestHead, ref: string, rest: string, body: Buffer | undefined): Promise<Outcome> {
+  private async container(r: DockerRequest, body: Buffer | undefined): Promise<Outcome> {
+    const ref = r.vars.name!;
+    if (r.key === 'DELETE /containers/{name:.*}' && ref.includes('/') && boolValue(firstValue(r.form, 'link'))) return this.removeLink(r, ref);
     const { id } = await this.ownership.container(ref);
-    const target = replacePathSegment(head.target, `/containers/${encodeURIComponentOnce(ref, head.target)}`, `/containers/${id}`);
-    if (rest === '/start' && body !== undefined && body.length > 0) {
+    const vars = { ...r.vars, name: id };
+    if (r.key === 'POST /containers/{name:.*}/start' && body !== undefined && body.length > 0) {
       // API < 1.24 carries a HostConfig on start: translated like the one on create.
       const tree = parseJson(body.toString('utf8'));
       if (tree !== null) {
-        if (!isObject(tree)) throw new Refused(400, 'start body must be a HostConfig object');
+        if (!isObject(tree)) throw new ProxyError(400, 'start body must be a HostConfig object');
         const ctx = new TranslationContext(this.caller, this.staging, this.ownership);
         try {
           await translateHostConfig(tree, ctx, 'HostConfig');
@@ -163,52 +217,67 @@ export class CallerRoutes implements Interceptor {
           await ctx.releaseAll();
           throw err;
         }
-        this.logRewrites(head, ctx);
+        this.logRewrites(r, ctx);
         const binds = [...ctx.binds];
-        return forward(head, target, Buffer.from(stringifyJson(tree)), (status) => {
+        return forward(r, { vars, body: Buffer.from(stringifyJson(tree)) }, (status) => {
           if (status === 204 || status === 304) void this.records.addContainer(id, binds);
           else void ctx.releaseAll();
         });
       }
     }
-    if (head.method === 'GET' && rest === '/json') return this.answers.containerInspect(head, target);
-    if (head.method === 'DELETE' && rest === '') {
-      return forward(head, target, body, (status) => {
+    if (r.key === 'GET /containers/{name:.*}/json') return this.answers.containerInspect(r, { vars });
+    if (r.key === 'DELETE /containers/{name:.*}') {
+      return forward(r, { vars }, (status) => {
         if (status === 204) void this.answers.forgetContainer(id);
       });
     }
-    return forward(head, target, body);
+    return forward(r, { vars, body });
   }
 
-  private async commit(head: RequestHead): Promise<Outcome> {
-    const { path, query, versionPrefix } = splitTarget(head.target);
-    const params = new URLSearchParams(query);
-    const { id } = await this.ownership.container(params.get('container') ?? '');
-    params.set('container', id);
-    return forward(head, `${versionPrefix}${path}?${params.toString()}`);
+  /** Exec creation obeys the container policy: a privileged exec is a privileged container. */
+  private async createExec(r: DockerRequest, body: Buffer | undefined): Promise<Outcome> {
+    const { id } = await this.ownership.container(r.vars.name!);
+    const tree = parseJson(body === undefined || body.length === 0 ? 'null' : body.toString('utf8'));
+    checkExecCreate(tree, this.caller.policy);
+    return forward(r, { vars: { ...r.vars, name: id }, body: body === undefined ? undefined : Buffer.from(stringifyJson(tree)) });
   }
 
-  private build(head: RequestHead): Outcome {
-    const params = new URLSearchParams(splitTarget(head.target).query);
-    if (params.get('networkmode') === 'host' && !this.caller.policy.hostNamespaces) {
-      throw new Refused(403, `concierge: build networkmode=host is not allowed by this workload's dockerPolicy "${this.caller.policy.name}" (host namespaces are off)`);
+  private async commit(r: DockerRequest): Promise<Outcome> {
+    const { id } = await this.ownership.container(firstValue(r.form, 'container'));
+    return forward(r, { form: withValue(r.form, 'container', id) });
+  }
+
+  /** Build parameters as dockerd reads them (first values): network modes and cgroup parents the policy allows. */
+  private async build(r: DockerRequest): Promise<Outcome> {
+    let form = r.form;
+    const networkMode = firstValue(form, 'networkmode');
+    if (networkMode === 'host' && !this.caller.policy.hostNamespaces) {
+      throw new ProxyError(403, `concierge: build networkmode=host is not allowed by this workload's dockerPolicy "${this.caller.policy.name}" (host namespaces are off)`);
     }
-    if ((params.get('cgroupparent') ?? '') !== '' && !this.caller.policy.cgroupParent) {
-      throw new Refused(403, `concierge: build cgroupparent is not allowed by this workload's dockerPolicy "${this.caller.policy.name}" (cgroup parents are off)`);
+    if (networkMode.startsWith('container:')) {
+      const { id } = await this.ownership.container(networkMode.slice('container:'.length));
+      form = withValue(form, 'networkmode', `container:${id}`);
+    } else if (!['', 'default', 'bridge', 'none', 'host'].includes(networkMode)) {
+      // Any other mode names a network: it must be the caller's.
+      const id = await this.ownership.network(networkMode, { sharedAllowed: true });
+      form = withValue(form, 'networkmode', id);
     }
-    return forward(head, head.target);
+    if (firstValue(form, 'cgroupparent') !== '' && !this.caller.policy.cgroupParent) {
+      throw new ProxyError(403, `concierge: build cgroupparent is not allowed by this workload's dockerPolicy "${this.caller.policy.name}" (cgroup parents are off)`);
+    }
+    return forward(r, { form });
   }
 
-  private createVolume(head: RequestHead, body: Buffer): Promise<Outcome> {
+  private createVolume(r: DockerRequest, body: Buffer): Promise<Outcome> {
     const tree = parseJson(body.length === 0 ? '{}' : body.toString('utf8'));
-    if (!isObject(tree)) throw new Refused(400, 'volume create body must be a JSON object');
+    if (!isObject(tree)) throw new ProxyError(400, 'volume create body must be a JSON object');
     const driver = tree.field('Driver');
     if (driver !== undefined && driver !== null && driver !== '' && driver !== 'local') {
       // A daemon with no plugins: dockerd's own words for a driver it cannot find.
       const name = tree.field('Name');
       const shown = isString(name) && name !== '' ? name : randomBytes(32).toString('hex');
       const plugin = isString(driver) ? driver : stringifyJson(driver);
-      throw new Refused(404, `create ${shown}: error looking up volume plugin ${plugin}: plugin ${JSON.stringify(plugin)} not found`);
+      throw new ProxyError(404, `create ${shown}: error looking up volume plugin ${plugin}: plugin ${JSON.stringify(plugin)} not found`);
     }
     const ctx = new TranslationContext(this.caller, this.staging, this.ownership);
     const options = tree.field('DriverOpts');
@@ -217,102 +286,92 @@ export class CallerRoutes implements Interceptor {
     }
     const given = tree.field('Labels');
     setOwnerLabel(tree, this.caller.id);
-    this.logRewrites(head, ctx);
+    this.logRewrites(r, ctx);
     const name = tree.field('Name');
-    return this.answers.createVolume(head, Buffer.from(stringifyJson(tree)), isString(name) ? name : '', ctx, given !== undefined && given !== null);
+    return this.answers.createVolume(r, Buffer.from(stringifyJson(tree)), isString(name) ? name : '', ctx, given !== undefined && given !== null);
   }
 
-  private createNetwork(head: RequestHead, body: Buffer): Promise<Outcome> {
+  private createNetwork(r: DockerRequest, body: Buffer): Promise<Outcome> {
     const tree = parseJson(body.toString('utf8'));
-    if (!isObject(tree)) throw new Refused(400, 'network create body must be a JSON object');
+    if (!isObject(tree)) throw new ProxyError(400, 'network create body must be a JSON object');
+    checkNetworkCreate(tree, this.caller.policy);
     setOwnerLabel(tree, this.caller.id);
     const name = tree.field('Name');
-    return this.answers.createNetwork(head, Buffer.from(stringifyJson(tree)), isString(name) ? name : '');
+    return this.answers.createNetwork(r, Buffer.from(stringifyJson(tree)), isString(name) ? name : '');
   }
 
-  private async network(head: RequestHead, ref: string, action: string | undefined, body: Buffer | undefined): Promise<Outcome> {
+  private async network(r: DockerRequest, action: string | undefined, body: Buffer | undefined): Promise<Outcome> {
     // Shared networks (bridge, host, none) may be inspected and joined, never removed.
-    const id = await this.ownership.network(ref, { sharedAllowed: head.method !== 'DELETE' });
-    const target = replacePathSegment(head.target, `/networks/${encodeURIComponentOnce(ref, head.target)}`, `/networks/${id}`);
-    if (action === undefined && head.method === 'GET') return this.answers.network(head, target);
-    if (action === undefined && head.method === 'DELETE') {
-      return forward(head, target, body, (status) => {
+    const id = await this.ownership.network(r.vars.id!, { sharedAllowed: r.method !== 'DELETE' });
+    const vars = { ...r.vars, id };
+    if (action === undefined && r.method === 'GET') return this.answers.network(r, { vars });
+    if (action === undefined && r.method === 'DELETE') {
+      return forward(r, { vars }, (status) => {
         if (status === 204) void this.records.removeNetwork(id);
       });
     }
-    if (action === undefined) return forward(head, target, body);
+    if (action === undefined) return forward(r, { vars });
     const tree = parseJson(body === undefined || body.length === 0 ? '{}' : body.toString('utf8'));
-    if (!isObject(tree)) throw new Refused(400, 'network connect body must be a JSON object');
+    if (!isObject(tree)) throw new ProxyError(400, 'network connect body must be a JSON object');
     const container = tree.field('Container');
     const { id: containerId } = await this.ownership.container(typeof container === 'string' ? container : '');
     tree.setField('Container', containerId);
-    return forward(head, target, Buffer.from(stringifyJson(tree)));
+    return forward(r, { vars, body: Buffer.from(stringifyJson(tree)) });
   }
 
-  private logRewrites(head: RequestHead, ctx: TranslationContext): void {
-    for (const r of ctx.rewrites) {
+  private logRewrites(r: DockerRequest, ctx: TranslationContext): void {
+    for (const rw of ctx.rewrites) {
       proxyCounters().bindTranslated();
-      this.log.info({ target: head.target, field: r.field, from: r.from, to: r.to }, 'bind translated');
+      this.log.info({ route: r.key, field: rw.field, from: rw.from, to: rw.to }, 'bind translated');
     }
   }
 }
 
-function refusal(status: number, message: string): Outcome {
-  return { status, message };
+/** A handler that answers without forwarding. */
+function answer(error: ProxyError): RouteHandler {
+  return { maxBody: 0, handle: () => Promise.resolve({ status: error.status, message: error.message, error }) };
 }
 
-/** Forwards with a new target and, when given, a new body (with a fresh Content-Length). */
-function forward(head: RequestHead, target: string, body?: Buffer, onAnswer?: (status: number) => void): Outcome {
-  const headers = head.rawHeaders.filter(([name]) => {
-    const n = name.toLowerCase();
-    return body === undefined || (n !== 'content-length' && n !== 'transfer-encoding');
-  });
-  if (body !== undefined) headers.push(['Content-Length', String(body.length)]);
-  return { head: serializeHead(`${head.method} ${target} ${head.version}`, headers), body, onAnswer };
+/** The request as read, rebuilt with the handler's decisions; a client body not read here follows re-framed. */
+function forward(r: DockerRequest, parts: { vars?: Record<string, string>; form?: Values; body?: Buffer | undefined } = {}, onAnswer?: (status: number) => void): Outcome {
+  return { head: forwardHead(r, parts), body: parts.body ?? (r.bodyIsForm ? Buffer.alloc(0) : undefined), onAnswer, reframe: true };
 }
 
-function replacePathSegment(target: string, from: string, to: string): string {
-  const at = target.indexOf(from);
-  if (at < 0) throw new Refused(400, 'malformed request path');
-  return target.slice(0, at) + to + target.slice(at + from.length);
-}
-
-/** The id segment as it appears in the raw target (encoded or not). */
-function encodeURIComponentOnce(ref: string, target: string): string {
-  const encoded = encodeURIComponent(ref);
-  return target.includes(`/${encoded}`) ? encoded : ref;
+function withValue(form: Values, key: string, value: string): Values {
+  const out = new Map(form);
+  out.set(key, [value]);
+  return out;
 }
 
 function setOwnerLabel(tree: JsonObject, owner: string): void {
   const labels = tree.field('Labels');
-  if (labels !== undefined && labels !== null && !isObject(labels)) throw new Refused(400, 'Labels must be an object');
+  if (labels !== undefined && labels !== null && !isObject(labels)) throw new ProxyError(400, 'Labels must be an object');
   const out = isObject(labels) ? labels : new JsonObject();
   out.set(OWNER_LABEL, owner);
   tree.setField('Labels', out);
 }
 
-/** A query parameter read as httputils.BoolValue reads it. */
-function boolParam(target: string, name: string): boolean {
-  const v = new URLSearchParams(splitTarget(target).query).get(name);
-  if (v === null) return false;
+/** A parameter read as httputils.BoolValue reads it. */
+function boolValue(v: string): boolean {
   const s = v.trim().toLowerCase();
   return !(s === '' || s === '0' || s === 'no' || s === 'false' || s === 'none');
 }
 
-/** Adds `label=<owner>=<id>` to a request's `filters` (both the map and the legacy list forms). */
-export function withOwnerFilter(target: string, ownerId: string): string {
-  const { versionPrefix, path, query } = splitTarget(target);
-  const params = new URLSearchParams(query);
+/**
+ * Adds `label=<owner>=<id>` to a request's `filters` (both the map and the legacy list forms). dockerd
+ * reads the first `filters` value only; the result carries exactly one.
+ */
+export function withOwnerFilter(form: Values, ownerId: string): Values {
   let filters: Record<string, unknown> = {};
-  const raw = params.get('filters');
-  if (raw !== null && raw !== '') {
+  const raw = Buffer.from(firstValue(form, 'filters'), 'latin1').toString('utf8');
+  if (raw !== '') {
     let parsed: unknown;
     try {
       parsed = JSON.parse(raw);
     } catch {
-      throw new Refused(400, 'invalid filters: not JSON');
+      throw new ProxyError(400, 'invalid filters: not JSON');
     }
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Refused(400, 'invalid filters');
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new ProxyError(400, 'invalid filters');
     filters = parsed as Record<string, unknown>;
   }
   // A client's own owner label stays: label filters must all match, so it can only narrow the answer.
@@ -329,7 +388,5 @@ export function withOwnerFilter(target: string, ownerId: string): string {
     map[owner] = true;
     filters.label = map;
   }
-  params.set('filters', JSON.stringify(filters));
-  return `${versionPrefix}${path}?${params.toString()}`;
+  return withValue(form, 'filters', Buffer.from(JSON.stringify(filters), 'utf8').toString('latin1'));
 }
-

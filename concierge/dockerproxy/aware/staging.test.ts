@@ -2,7 +2,8 @@ import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Caller, DEFAULT_POLICY, Refused } from './caller.js';
+import { type Caller, DEFAULT_POLICY } from './caller.js';
+import { ProxyError } from '../errors.js';
 import { MNT, sys } from '../../sys/index.js';
 import { resolveCallerPath } from './paths.js';
 import { StagingArea } from './staging.js';
@@ -82,8 +83,8 @@ describe('StagingArea', () => {
       } catch (e) {
         err = e;
       }
-      expect(err).toBeInstanceOf(Refused);
-      expect((err as Refused).status).toBe(409);
+      expect(err).toBeInstanceOf(ProxyError);
+      expect((err as ProxyError).status).toBe(409);
       expect(mountPoints().length).toBe(before);
     } finally {
       rmSync(join(root, 'mydata'));
@@ -106,7 +107,7 @@ describe('StagingArea', () => {
     } catch (e) {
       outcome = e;
     }
-    if (!(outcome instanceof Refused)) expect.fail(`staged instead of refused: ${JSON.stringify(outcome)}`);
+    if (!(outcome instanceof ProxyError)) expect.fail(`staged instead of refused: ${JSON.stringify(outcome)}`);
     expect(outcome.status).toBe(409);
   });
 

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { closeSync, fstatSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { lstat, readdir, rmdir, unlink } from 'node:fs/promises';
-import { AT, AT_FDCWD, MNT, MOVE_MOUNT, O, OPEN_TREE, RESOLVE, sys } from '../../sys/index.js';
-import { Refused } from './caller.js';
+import { AT, AT_FDCWD, MNT, MOVE_MOUNT, MS, O, OPEN_TREE, RESOLVE, sys } from '../../sys/index.js';
+import { ProxyError } from '../errors.js';
 import { log } from '../../log/logger.js';
 import type { ResolvedSource } from './paths.js';
 
@@ -29,13 +29,13 @@ export class StagingArea {
         } catch (err) {
           const code = (err as NodeJS.ErrnoException).code;
           if (code === 'ELOOP' || code === 'EXDEV' || code === 'ENOENT' || code === 'ENOTDIR') {
-            throw new Refused(409, `bind source ${source.callerPath} changed while it was being resolved (${code}); not bound`);
+            throw new ProxyError(409, `bind source ${source.callerPath} changed while it was being resolved (${code}); not bound`);
           }
           throw err;
         }
       }
       const stat = fstatSync(fd);
-      if (stat.isSymbolicLink()) throw new Refused(409, `bind source ${source.callerPath} changed while it was being resolved; not bound`);
+      if (stat.isSymbolicLink()) throw new ProxyError(409, `bind source ${source.callerPath} changed while it was being resolved; not bound`);
       const isDir = stat.isDirectory();
       const callerDir = `${this.dir}/${callerId}`;
       mkdirSync(callerDir, { recursive: true, mode: 0o700 });
@@ -48,6 +48,9 @@ export class StagingArea {
       } finally {
         closeSync(tree);
       }
+      // The clone is as writable as the host source; what the caller sees read-only stays read-only
+      // (a bind of this mount keeps its read-only flag, whatever mode the sibling asks for).
+      if (source.readOnly) sys.mount(null, target, null, MS.REMOUNT | MS.BIND | MS.RDONLY | MS.NOSUID | MS.NODEV);
       return target;
     } finally {
       if (fd !== baseFd) closeSync(fd);

@@ -1,4 +1,4 @@
-import { Refused } from '../caller.js';
+import { ProxyError } from '../../errors.js';
 
 /**
  * Swarm-mode and plugin endpoints answered as a dockerd 20.10 that is not part of a swarm and has no
@@ -23,7 +23,7 @@ const BODY_FIRST = new Set(['/swarm/update', '/swarm/unlock', '/services/create'
 /** The answer for a path under /swarm, /services, /nodes, /tasks, /secrets or /configs. */
 export function swarmAnswer(method: string, path: string, query: URLSearchParams, body: Buffer | undefined, policyName: string): LocalAnswer {
   if (method === 'POST' && (path === '/swarm/init' || path === '/swarm/join')) {
-    throw new Refused(403, `concierge: ${path} is not allowed for this workload (dockerPolicy ${policyName}: swarm mode acts on the whole guest)`);
+    throw new ProxyError(403, `concierge: ${path} is not allowed for this workload (dockerPolicy ${policyName}: swarm mode acts on the whole guest)`);
   }
   if (method === 'POST' && path === '/swarm/leave') return { status: 503, message: NOT_IN_SWARM };
   const hasBody = method === 'POST' && (BODY_FIRST.has(path) || UPDATE.test(path));
@@ -47,7 +47,7 @@ export function pluginAnswer(method: string, path: string, query: URLSearchParam
   if (method === 'GET' && path === '/plugins') return { status: 200, json: [] };
   if (method === 'GET' && path === '/plugins/privileges') return { status: 200, json: [] };
   if (method === 'POST' && (path === '/plugins/pull' || path === '/plugins/create' || /^\/plugins\/.+\/upgrade$/.test(path))) {
-    throw new Refused(403, `concierge: ${path} is not allowed for this workload (dockerPolicy ${policyName}: plugins act on the whole guest)`);
+    throw new ProxyError(403, `concierge: ${path} is not allowed for this workload (dockerPolicy ${policyName}: plugins act on the whole guest)`);
   }
   const m = /^\/plugins\/(.+?)(?:\/(json|enable|disable|push|set))?$/.exec(path);
   if (m !== null && m[2] === 'enable') {

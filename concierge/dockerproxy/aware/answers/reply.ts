@@ -1,5 +1,4 @@
 import type { Reply } from '../../intercept.js';
-import { dockerdHeaderLines } from '../../identity.js';
 import { parseJson, type JsonValue } from '../gojson.js';
 import type { RawDockerdAnswer } from '../dockerd.js';
 import { encodeGoJson } from './gojson-encode.js';
@@ -22,10 +21,10 @@ export function replyFrom(answer: RawDockerdAnswer, rewrite?: (tree: JsonValue) 
   return { reply: { status: answer.status, headers: withoutFraming(answer.headers), body } };
 }
 
-/** An answer made here, with the headers dockerd puts on its own. */
-export function jsonReply(status: number, json: JsonValue): Reply {
+/** An answer made here, with the headers dockerd puts on its own (`dockerdHeaders`: "Name: value\r\n" lines). */
+export function jsonReply(status: number, json: JsonValue, dockerdHeaders: string): Reply {
   const headers: Array<[string, string]> = [];
-  for (const line of dockerdHeaderLines().split('\r\n')) {
+  for (const line of dockerdHeaders.split('\r\n')) {
     const colon = line.indexOf(':');
     if (colon > 0) headers.push([line.slice(0, colon), line.slice(colon + 1).trim()]);
   }

@@ -1,10 +1,11 @@
-import type { RequestHead } from '../../http1.js';
+import { firstValue, type Values } from '../../gohttp/url.js';
 import type { Outcome, Reply } from '../../intercept.js';
-import { type Caller, OWNER_LABEL, Refused } from '../caller.js';
+import { type Caller, OWNER_LABEL } from '../caller.js';
+import { ProxyError } from '../../errors.js';
 import type { DockerdClient } from '../dockerd.js';
 import { fromPlain, isObject, isString, JsonNumber } from '../gojson.js';
-import { splitTarget } from '../message.js';
 import type { Ownership } from '../ownership.js';
+import { type DockerRequest, type ForwardParts, forwardTarget } from '../request.js';
 import type { CallerRecords, StagedBind } from '../records.js';
 import type { StagingArea } from '../staging.js';
 import type { TranslationContext } from '../translate.js';
@@ -14,7 +15,7 @@ import { jsonOf, jsonReply, replyFrom } from './reply.js';
 import { AnswerRewriter } from './rewrite.js';
 
 /** Request headers a locally fetched answer depends on (the rest is the client's own business). */
-const PASSED_HEADERS = ['content-type', 'x-registry-auth'];
+const PASSED_HEADERS = ['Content-Type', 'X-Registry-Auth'];
 
 /**
  * The requests whose answers the caller must see as its own dockerd's: the Docker-aware layer sends
@@ -34,22 +35,30 @@ export class ScopedAnswers {
     this.rewrite = new AnswerRewriter(records);
   }
 
-  private send(head: RequestHead, target: string, body?: Buffer) {
+  /** The request as read, with the handler's decisions (`parts`), sent by the Docker-aware layer itself. */
+  private send(r: DockerRequest, parts: Pick<ForwardParts, 'vars' | 'form'>, body?: Buffer) {
     const headers: Record<string, string> = {};
-    for (const [name, value] of head.rawHeaders) if (PASSED_HEADERS.includes(name.toLowerCase())) headers[name] = value;
-    return this.dockerd.send(head.method, target, { headers, ...(body === undefined ? {} : { body }) });
+    for (const name of PASSED_HEADERS) {
+      const value = r.head.go.header.get(name)?.[0];
+      if (value !== undefined && !(name === 'Content-Type' && r.bodyIsForm)) headers[name] = value;
+    }
+    return this.dockerd.send(r.method, forwardTarget(r, parts), { headers, ...(body === undefined ? {} : { body }) });
+  }
+
+  private identity(): string {
+    return this.dockerd.dockerdHeaders?.lines() ?? '';
   }
 
   /** A locally made answer (swarm and plugin areas). */
   local(answer: LocalAnswer): Promise<Outcome> {
-    if (answer.message !== undefined) return Promise.resolve(jsonReply(answer.status, fromPlain({ message: answer.message })));
-    return Promise.resolve(jsonReply(answer.status, fromPlain(answer.json)));
+    if (answer.message !== undefined) return Promise.resolve(jsonReply(answer.status, fromPlain({ message: answer.message }), this.identity()));
+    return Promise.resolve(jsonReply(answer.status, fromPlain(answer.json), this.identity()));
   }
 
-  async createContainer(head: RequestHead, body: Buffer, binds: StagedBind[]): Promise<Reply> {
+  async createContainer(r: DockerRequest, body: Buffer, binds: StagedBind[]): Promise<Reply> {
     const done = this.records.beginCreate();
     try {
-      const answer = await this.send(head, head.target, body).catch(async (err: unknown) => {
+      const answer = await this.send(r, {}, body).catch(async (err: unknown) => {
         await this.releaseAll(binds);
         throw err;
       });
@@ -101,14 +110,14 @@ export class ScopedAnswers {
     await Promise.all([done, ...staged.map((p) => this.staging.release(p))]);
   }
 
-  async containerInspect(head: RequestHead, target: string): Promise<Reply> {
-    return replyFrom(await this.send(head, target), (tree) => this.rewrite.containerInspect(tree));
+  async containerInspect(r: DockerRequest, parts: Pick<ForwardParts, 'vars'>): Promise<Reply> {
+    return replyFrom(await this.send(r, parts), (tree) => this.rewrite.containerInspect(tree));
   }
 
   /** `since` and `before` name containers: another caller's is "No such container", as an absent one. */
-  async containerList(head: RequestHead, target: string): Promise<Reply> {
-    const filters = new URLSearchParams(splitTarget(target).query).get('filters');
-    if (filters !== null) {
+  async containerList(r: DockerRequest, parts: { form: Values }): Promise<Reply> {
+    const filters = Buffer.from(firstValue(parts.form, 'filters'), 'latin1').toString('utf8');
+    if (filters !== '') {
       const parsed = JSON.parse(filters) as Record<string, unknown>;
       for (const key of ['since', 'before']) {
         const v = parsed[key];
@@ -116,12 +125,12 @@ export class ScopedAnswers {
         for (const ref of refs) {
           // dockerd's list answers a name it cannot find with a 500 in these words.
           await this.ownership.container(ref).catch(() => {
-            throw new Refused(500, `no such container ${ref}`);
+            throw new ProxyError(500, `no such container ${ref}`);
           });
         }
       }
     }
-    return replyFrom(await this.send(head, target), (tree) => {
+    return replyFrom(await this.send(r, parts), (tree) => {
       if (!Array.isArray(tree)) return;
       const kept = tree.filter((c) => this.rewrite.ownsContainer(c));
       for (const c of kept) this.rewrite.containerSummary(c);
@@ -129,21 +138,21 @@ export class ScopedAnswers {
     });
   }
 
-  async volume(head: RequestHead): Promise<Reply> {
-    return replyFrom(await this.send(head, head.target), (tree) => this.rewrite.volume(tree));
+  async volume(r: DockerRequest): Promise<Reply> {
+    return replyFrom(await this.send(r, {}), (tree) => this.rewrite.volume(tree));
   }
 
-  async volumeList(head: RequestHead): Promise<Reply> {
-    return replyFrom(await this.send(head, head.target), (tree) => this.rewrite.volumeList(tree));
+  async volumeList(r: DockerRequest): Promise<Reply> {
+    return replyFrom(await this.send(r, {}), (tree) => this.rewrite.volumeList(tree));
   }
 
-  async network(head: RequestHead, target: string): Promise<Reply> {
-    return replyFrom(await this.send(head, target), (tree) => this.rewrite.network(tree));
+  async network(r: DockerRequest, parts: Pick<ForwardParts, 'vars'>): Promise<Reply> {
+    return replyFrom(await this.send(r, parts), (tree) => this.rewrite.network(tree));
   }
 
   /** The caller's networks and the shared ones (bridge, host, none), as a dockerd of its own lists them. */
-  async networkList(head: RequestHead): Promise<Reply> {
-    return replyFrom(await this.send(head, head.target), (tree) => {
+  async networkList(r: DockerRequest): Promise<Reply> {
+    return replyFrom(await this.send(r, {}), (tree) => {
       if (!Array.isArray(tree)) return;
       const kept = tree.filter((n) => {
         if (!isObject(n)) return false;
@@ -156,19 +165,19 @@ export class ScopedAnswers {
     });
   }
 
-  async images(head: RequestHead): Promise<Reply> {
-    return replyFrom(await this.send(head, head.target), (tree) => {
+  async images(r: DockerRequest): Promise<Reply> {
+    return replyFrom(await this.send(r, {}), (tree) => {
       if (Array.isArray(tree)) for (const image of tree) this.rewrite.image(image);
       else this.rewrite.image(tree);
     });
   }
 
   /** `/info` counts only the caller's containers (images are shared and stay counted). */
-  async info(head: RequestHead): Promise<Reply> {
+  async info(r: DockerRequest): Promise<Reply> {
     const filters = encodeURIComponent(JSON.stringify({ label: [`${OWNER_LABEL}=${this.caller.id}`] }));
     const { json } = await this.dockerd.call('GET', `/containers/json?all=1&filters=${filters}`);
     const states = ((json as Array<{ Id: string; State: string }> | undefined) ?? []).filter((c) => this.records.hasContainer(c.Id)).map((c) => c.State);
-    return replyFrom(await this.send(head, head.target), (tree) => {
+    return replyFrom(await this.send(r, {}), (tree) => {
       if (!isObject(tree)) return;
       const running = states.filter((s) => s === 'running').length;
       const paused = states.filter((s) => s === 'paused').length;
@@ -179,21 +188,21 @@ export class ScopedAnswers {
     });
   }
 
-  async diskUsage(head: RequestHead): Promise<Reply> {
-    return replyFrom(await this.send(head, head.target), (tree) => this.rewrite.diskUsage(tree));
+  async diskUsage(r: DockerRequest): Promise<Reply> {
+    return replyFrom(await this.send(r, {}), (tree) => this.rewrite.diskUsage(tree));
   }
 
-  async createVolume(head: RequestHead, body: Buffer, name: string, ctx: TranslationContext, labelled: boolean): Promise<Reply> {
+  async createVolume(r: DockerRequest, body: Buffer, name: string, ctx: TranslationContext, labelled: boolean): Promise<Reply> {
     if (name !== '') {
       const existing = await this.dockerd.inspectVolume(name);
       if (existing !== undefined && !this.records.hasVolume(name)) {
         await ctx.releaseAll();
-        throw new Refused(409, `create ${name}: volume name is already in use`);
+        throw new ProxyError(409, `create ${name}: volume name is already in use`);
       }
     }
     const done = this.records.beginCreate(name);
     try {
-      const answer = await this.send(head, head.target, body);
+      const answer = await this.send(r, {}, body);
       const created = jsonOf(answer) as { Name?: unknown } | undefined;
       if ((answer.status === 201 || answer.status === 200) && typeof created?.Name === 'string') {
         await this.records.addVolume(created.Name, ctx.binds, { labelled });
@@ -206,10 +215,10 @@ export class ScopedAnswers {
     }
   }
 
-  async createNetwork(head: RequestHead, body: Buffer, name: string): Promise<Reply> {
+  async createNetwork(r: DockerRequest, body: Buffer, name: string): Promise<Reply> {
     const done = this.records.beginCreate(name);
     try {
-      const answer = await this.send(head, head.target, body);
+      const answer = await this.send(r, {}, body);
       const created = jsonOf(answer) as { Id?: unknown } | undefined;
       if (answer.status === 201 && typeof created?.Id === 'string') await this.records.addNetwork(created.Id, name);
       return replyFrom(answer);
@@ -222,8 +231,8 @@ export class ScopedAnswers {
    * Prunes run with the owner label among their filters; what dockerd deleted is then forgotten. Only
    * the caller's recorded objects appear in the answer.
    */
-  async prune(head: RequestHead, target: string, kind: 'containers' | 'volumes' | 'networks'): Promise<Reply> {
-    const answer = await this.send(head, target);
+  async prune(r: DockerRequest, parts: Pick<ForwardParts, 'form'>, kind: 'containers' | 'volumes' | 'networks'): Promise<Reply> {
+    const answer = await this.send(r, parts);
     const json = jsonOf(answer) as Record<string, unknown> | undefined;
     const key = { containers: 'ContainersDeleted', volumes: 'VolumesDeleted', networks: 'NetworksDeleted' }[kind];
     const deleted = Array.isArray(json?.[key]) ? (json[key] as unknown[]).filter((v): v is string => typeof v === 'string') : [];
@@ -236,8 +245,8 @@ export class ScopedAnswers {
   }
 
   /** The event stream, scoped: dockerd's stream read line by line, the caller's events handed on. */
-  async events(head: RequestHead): Promise<Reply> {
-    const upstream = await this.dockerd.stream('GET', head.target);
+  async events(r: DockerRequest): Promise<Reply> {
+    const upstream = await this.dockerd.stream('GET', forwardTarget(r));
     const { res, headers } = upstream;
     if (res.statusCode !== 200) {
       const chunks: Buffer[] = [];
