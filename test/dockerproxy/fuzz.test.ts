@@ -1,6 +1,5 @@
 import fc from 'fast-check';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,8 +10,8 @@ import { CallerRecords } from '../../concierge/dockerproxy/aware/records.js';
 import { CallerRoutes } from '../../concierge/dockerproxy/aware/routes.js';
 import { StagingArea } from '../../concierge/dockerproxy/aware/staging.js';
 import type { Interceptor } from '../../concierge/dockerproxy/intercept.js';
-import { type RunningProxy, startProxy } from '../../concierge/dockerproxy/server.js';
 import { log } from '../../concierge/log/logger.js';
+import { type ProxyOverStandIn, startProxyOverStandIn } from '../lib/stand-in-dockerd.js';
 
 /**
  * Raw bytes on a caller socket in front of a stand-in dockerd that records every request it reads.
@@ -21,32 +20,18 @@ import { log } from '../../concierge/log/logger.js';
  * lines of concierge's forward decisions.
  */
 let dir: string;
-let standIn: Server;
-let proxy: RunningProxy;
-const received: string[] = [];
+let routes: CallerRoutes | undefined;
+let proxy: ProxyOverStandIn;
 const forwarded: string[] = [];
+/** What the stand-in read of the caller's requests (forwarded ones say `Host: docker`; concierge's own calls do not). */
+const received = (): string[] => proxy.standIn.requests.filter((r) => r.host === 'docker').map((r) => `${r.method} ${r.target}`);
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'caller-fuzz-'));
-  const upstream = join(dir, 'dockerd.sock');
-  standIn = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      // concierge's own lookups (ownership) come from its dockerd client; forwarded requests say `Host: docker`.
-      if (req.headers.host === 'docker') received.push(`${req.method} ${req.url}`);
-      // Lookups find nothing: every ownership check refuses, everything else is a plain 200.
-      const missing = /\/json$/.test(req.url ?? '') || /^\/(volumes|networks)\/[^/]+$/.test(req.url ?? '');
-      res.writeHead(missing ? 404 : 200, { 'Content-Type': 'application/json', 'Api-Version': '1.41' });
-      res.end(missing ? '{"message":"not found"}' : '{}');
-    });
-  });
-  await new Promise<void>((resolve) => standIn.listen(upstream, resolve));
-  const caller = { id: 'fuzz', rootfs: join(dir, 'root'), mounts: [], policy: DEFAULT_POLICY };
-  const routes = new CallerRoutes(caller, new DockerdClient(upstream), new StagingArea(join(dir, 'staging')), CallerRecords.load(join(dir, 'fuzz.json'), caller.id), log);
   // concierge's decisions, recorded where they are made: the request line of each forwarded head.
   const recording: Interceptor = {
     route(head) {
-      const handler = routes.route(head);
+      const handler = routes!.route(head);
       return {
         maxBody: handler.maxBody,
         handle: async (h, body) => {
@@ -57,19 +42,24 @@ beforeAll(async () => {
       };
     },
   };
-  proxy = await startProxy({ listen: join(dir, 'caller.sock'), upstream, interceptor: recording, log });
+  proxy = await startProxyOverStandIn((req) => {
+    // Lookups find nothing: every ownership check refuses, everything else is a plain 200.
+    const missing = /\/json$/.test(req.target) || /^\/(volumes|networks)\/[^/]+$/.test(req.target);
+    return { status: missing ? 404 : 200, body: missing ? '{"message":"not found"}' : '{}', headers: ['Api-Version: 1.41'] };
+  }, recording);
+  const caller = { id: 'fuzz', rootfs: join(dir, 'root'), mounts: [], policy: DEFAULT_POLICY };
+  routes = new CallerRoutes(caller, new DockerdClient(proxy.standIn.path), new StagingArea(join(dir, 'staging')), CallerRecords.load(join(dir, 'fuzz.json'), caller.id), log);
 });
 
 afterAll(async () => {
   await proxy?.close();
-  standIn?.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
 /** Writes the pieces with pauses between them; resolves when the connection closes or goes quiet. */
 function session(pieces: Buffer[]): Promise<{ answered: boolean; closed: boolean }> {
   return new Promise((resolve) => {
-    const sock = connect(join(dir, 'caller.sock'));
+    const sock = connect(proxy.listen);
     let answered = false;
     let timer: NodeJS.Timeout;
     const done = (closed: boolean) => {
@@ -105,6 +95,7 @@ const fragments = fc.constantFrom(
   '{}', '2\r\n{}\r\n0\r\n\r\n', '0;x\n\r\n', ' folded\r\n', 'GET /debug/vars HTTP/1.0\r\n\r\n', 'GET http://d/v1.41.0/containers/x/json HTTP/1.1\r\nHost: d\r\n\r\n',
   'POST /v1.41/containers/prune HTTP/1.1\r\nHost: d\r\nContent-Length: 9\r\nContent-Type: application/x-www-form-urlencoded\r\n\r\nfilters=1', 'POST /v1.41/build?networkmode=host HTTP/1.1\r\nHost: d\r\n\r\n',
   'GET /v1.41/%zz HTTP/1.1\r\nHost: d\r\n\r\n', 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'GET /_ping?a;b HTTP/1.1\r\nHost: d\r\n\r\n', 'GET /v1.41/images/json HTTP/1.1\r\nHost: d\r\n\r\n',
+  'GET /v1.41/version HTTP/1.1\r\nHost: d\r\n\r\n',
 );
 const piece = fc.oneof(
   { weight: 5, arbitrary: fragments.map((s) => Buffer.from(s, 'latin1')) },
@@ -134,13 +125,13 @@ describe('raw bytes on a caller socket', () => {
     await new Promise((r) => setTimeout(r, 200));
     const decisions = new Map<string, number>();
     for (const f of forwarded) decisions.set(f, (decisions.get(f) ?? 0) + 1);
-    for (const r of received) {
+    for (const r of received()) {
       const left = decisions.get(r) ?? 0;
       expect(left, `dockerd read ${JSON.stringify(r)} that concierge did not forward`).toBeGreaterThan(0);
       decisions.set(r, left - 1);
     }
-    console.log(`fuzz: ${sessions} sessions, ${forwarded.length} forwarded, ${received.length} read by the stand-in`);
-    expect(received.length).toBeGreaterThan(15);
+    console.log(`fuzz: ${sessions} sessions, ${forwarded.length} forwarded, ${received().length} read by the stand-in`);
+    expect(received().length).toBeGreaterThan(15);
     // Still serving.
     const ping = await session([Buffer.from('GET /_ping HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n')]);
     expect(ping.answered).toBe(true);

@@ -21,8 +21,9 @@ export interface StandInRequest {
   readonly method: string;
   readonly target: string;
   readonly version: string;
-  /** Header names lower-cased. */
+  /** Header names lower-cased (Host is not among them: Go's reading moves it to `host`). */
   readonly headers: Map<string, string>;
+  readonly host: string;
   readonly body: Buffer;
   /** The stand-in's connection that carried it, numbered from 1 as accepted. */
   readonly connection: number;
@@ -128,6 +129,7 @@ function serve(socket: Socket, connection: number, log: { requests: StandInReque
         target: head.target,
         version: head.version,
         headers: head.headers,
+        host: head.go.host,
         body: Buffer.from(whole.body),
         connection,
         answeredBefore: answeredAt(consumed),
