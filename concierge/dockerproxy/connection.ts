@@ -345,10 +345,10 @@ export class ProxyConnection {
       return;
     } else {
       if (outcome.body !== undefined) {
-        this.forwardHead(head, Buffer.concat([outcome.head, outcome.body]), NO_BODY, outcome.onAnswer, true);
+        this.forwardHead(head, Buffer.concat([outcome.head, outcome.body]), NO_BODY, outcome.onAnswer, outcome.decided ?? true);
         this.clientBytes = this.clientBytes.subarray(end);
         this.endRequest();
-      } else if (!this.forwardRequest(head, outcome.head, framing, outcome.onAnswer, true, outcome.reframe)) {
+      } else if (!this.forwardRequest(head, outcome.head, framing, outcome.onAnswer, outcome.decided ?? true, outcome.reframe)) {
         return;
       }
     }

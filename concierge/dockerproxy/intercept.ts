@@ -28,6 +28,11 @@ export interface Forward {
    * from their data alone, so nothing of the client's chunk lines (extensions, spacing) reaches dockerd.
    */
   reframe?: boolean;
+  /**
+   * The Docker-aware layer changed the request or watches its answer (for the counters); a request it
+   * only read and rebuilt counts as forwarded.
+   */
+  decided?: boolean;
 }
 
 /** Answer the client with a Docker-style error (JSON unless `error` says otherwise); nothing reaches dockerd. */

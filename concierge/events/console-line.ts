@@ -12,6 +12,8 @@ function what(e: InstanceEvent): string {
       return `${e.daemon} ${e.restarts === 0 ? 'ready' : `ready again (restart ${e.restarts})`} in ${e.startMs} ms, pid ${e.pid}`;
     case 'daemon.exited':
       return `${e.daemon} exited (${e.signal ?? `code ${e.code ?? '?'}`}), pid ${e.pid}`;
+    case 'image.pulled':
+      return `image ${e.image} pulled: ${e.layers} layers, ${(e.bytes / 1e6).toFixed(1)} MB fetched in ${e.ms} ms`;
     case 'workload.started':
       return `workload ${e.workload} started, pid ${e.pid} (image ${Math.round(e.imageMs)} ms, create ${Math.round(e.createMs)} ms)`;
     case 'workload.failed':

@@ -9,6 +9,8 @@ export interface EventFields {
   'daemon.ready': { daemon: string; pid: number; startMs: number; restarts: number };
   'daemon.exited': { daemon: string; pid: number; code: number | null; signal: string | null };
   /** `imageMs`: resolving or importing its image (the pull); `createMs`, `startMs`: containerd's steps. */
+  /** A workload's image pulled from a registry: layers and bytes fetched (0 when containerd had them). */
+  'image.pulled': { image: string; layers: number; bytes: number; ms: number };
   'workload.started': { workload: string; pid: number; imageMs: number; createMs: number; startMs: number };
   'workload.failed': { workload: string; error: string };
   'workload.exited': { workload: string; exitCode: number; signal: string | null; oomKilled: boolean };

@@ -22,6 +22,7 @@ describe('events', () => {
     const lines = [
       log.emit('timeline', { name: 'boot steps done', atMs: 1309.4, steps: [{ step: 'mounts', tookMs: 2 }, { step: 'spec', tookMs: 526 }] }),
       log.emit('daemon.ready', { daemon: 'dockerd', pid: 9, startMs: 7048, restarts: 1 }),
+      log.emit('image.pulled', { image: 'registry.test:5000/ci/job:1', layers: 2, bytes: 2_345_678, ms: 812 }),
       log.emit('workload.started', { workload: 'job', pid: 167, imageMs: 20512.4, createMs: 310.2, startMs: 95 }),
       log.emit('daemon.exited', { daemon: 'dockerd', pid: 9, code: null, signal: 'SIGKILL' }),
       log.emit('workload.exited', { workload: 'job', exitCode: 137, signal: 'SIGKILL', oomKilled: true }),
@@ -31,6 +32,7 @@ describe('events', () => {
     expect(lines).toEqual([
       'concierge: 14:00:01.234 boot steps done at +1309 ms (2 steps, slowest spec 526 ms)',
       'concierge: 14:00:01.234 dockerd ready again (restart 1) in 7048 ms, pid 9',
+      'concierge: 14:00:01.234 image registry.test:5000/ci/job:1 pulled: 2 layers, 2.3 MB fetched in 812 ms',
       'concierge: 14:00:01.234 workload job started, pid 167 (image 20512 ms, create 310 ms)',
       'concierge: 14:00:01.234 dockerd exited (SIGKILL), pid 9',
       'concierge: 14:00:01.234 workload job exited with code 137 (SIGKILL), OOM-killed',

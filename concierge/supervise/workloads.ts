@@ -17,6 +17,8 @@ export interface WorkloadHooks {
   /** At the exit, before the workload's task and cgroup are removed. */
   exited(workload: Workload, exit: WorkloadExit): void;
   failed(id: string, err: Error): void;
+  /** An image was pulled for the spec's workloads. */
+  pulled(image: string, figures: { layers: number; bytes: number; ms: number }): void;
   /** Every workload of the spec has ended: the code of the one that ended last. */
   done(lastExitCode: number): void;
 }
@@ -47,6 +49,7 @@ export async function startWorkloads(spec: InstanceSpec, timeline: Timeline, hoo
     fifoRoot: `${spec.runDir}/fifo`,
     registries: spec.registries,
   });
+  runner.on('image-pulled', ({ reference, ...figures }) => hooks.pulled(reference, figures));
   const routes = workloadRoutes(runner, {
     onOutput: (_id, stream, chunk) => (stream === 'stdout' ? process.stdout : process.stderr).write(chunk),
   });

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 // workloads/: runs workloads in containerd; owns the docker-access port the roots plug the proxy into.
 // Runs workloads: resolves or imports their images, removes what an interrupted concierge left, starts
 // each as a Workload, follows containerd's task-exit events, and tells listeners (the Docker proxy) when
@@ -41,6 +42,8 @@ export interface TaskExitNotice {
 /** The events of a WorkloadRunner and their arguments. */
 export interface RunnerEvents {
   'task-exit': [notice: TaskExitNotice];
+  /** An image was pulled from a registry (layers and bytes fetched: 0 when the content store had them). */
+  'image-pulled': [pulled: { reference: string; layers: number; bytes: number; ms: number }];
 }
 
 export class WorkloadRunner extends EventEmitter<RunnerEvents> {
@@ -74,7 +77,12 @@ export class WorkloadRunner extends EventEmitter<RunnerEvents> {
     let pending = this.pulls.get(reference);
     if (pending === undefined) {
       this.registry ??= new RegistryClient(this.registries, this.registryClientOptions);
-      pending = pullImage(this.client, this.registry, reference);
+      const started = performance.now();
+      const pulling = pullImage(this.client, this.registry, reference);
+      pending = pulling.then((r) => {
+        this.emit('image-pulled', { reference, layers: r.fetchedLayers, bytes: r.fetchedBytes, ms: Math.round(performance.now() - started) });
+        return r;
+      });
       this.pulls.set(reference, pending);
       const forget = () => this.pulls.delete(reference);
       pending.then(forget, forget);

@@ -334,7 +334,8 @@ function answer(error: ProxyError): RouteHandler {
 
 /** The request as read, rebuilt with the handler's decisions; a client body not read here follows re-framed. */
 function forward(r: DockerRequest, parts: { vars?: Record<string, string>; form?: Values; body?: Buffer | undefined } = {}, onAnswer?: (status: number) => void): Outcome {
-  return { head: forwardHead(r, parts), body: parts.body ?? (r.bodyIsForm ? Buffer.alloc(0) : undefined), onAnswer, reframe: true };
+  const decided = parts.vars !== undefined || parts.form !== undefined || parts.body !== undefined || onAnswer !== undefined;
+  return { head: forwardHead(r, parts), body: parts.body ?? (r.bodyIsForm ? Buffer.alloc(0) : undefined), onAnswer, reframe: true, decided };
 }
 
 function withValue(form: Values, key: string, value: string): Values {
