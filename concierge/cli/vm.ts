@@ -171,7 +171,7 @@ export async function run(args: string[]): Promise<number | undefined> {
     process.off('SIGTERM', onSignal);
     link.stop();
     await linkDone;
-    control?.close();
+    await control?.close();
     if (consoleFile !== undefined && consoleFile !== '-') writeFileSync(consoleFile, consoleTail);
     if (timedOut) return 124;
 

@@ -2,7 +2,7 @@
 // unix socket, or node:http2's compatibility API on the host channel. Both request/response pairs fit
 // the small interfaces below.
 import { rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import { log } from '../log/logger.js';
 
 export interface ControlRequest extends AsyncIterable<unknown> {
@@ -92,7 +92,7 @@ export function dispatch(handlers: ControlHandler[]): (req: ControlRequest, res:
 }
 
 /** Serves a listener on a unix socket (replacing a stale one); resolves once it listens. */
-export async function listenUnix(socketPath: string, listener: (req: ControlRequest, res: ControlResponse) => void): Promise<{ close(): Promise<void> }> {
+export async function listenUnix(socketPath: string, listener: RequestListener): Promise<{ close(): Promise<void> }> {
   const server: Server = createServer(listener);
   // No request timeout: waits and followed streams last as long as what they follow.
   server.requestTimeout = 0;

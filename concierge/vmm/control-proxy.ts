@@ -1,8 +1,8 @@
 // The guest's control API on a host unix socket while the guest runs: each HTTP/1 request is forwarded
 // as an HTTP/2 request over the host channel, bodies streamed both ways (log and event follows too).
-import { rmSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ClientHttp2Session } from 'node:http2';
+import { listenUnix } from '../control/http.js';
 
 /** Answer headers HTTP/2 forbids or HTTP/1 sets itself. */
 const dropped = new Set([':status', 'connection', 'keep-alive', 'transfer-encoding', 'date']);
@@ -12,8 +12,8 @@ function reply(res: ServerResponse, status: number, message: string): void {
   res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) }).end(body);
 }
 
-export async function serveControlProxy(socketPath: string, session: () => ClientHttp2Session | undefined): Promise<{ close(): void }> {
-  const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
+export function serveControlProxy(socketPath: string, session: () => ClientHttp2Session | undefined): Promise<{ close(): Promise<void> }> {
+  return listenUnix(socketPath, (req: IncomingMessage, res: ServerResponse) => {
     const s = session();
     if (s === undefined || s.closed || s.destroyed) {
       reply(res, 503, 'the guest is not connected on the host channel (booting, or powered off)');
@@ -36,17 +36,4 @@ export async function serveControlProxy(socketPath: string, session: () => Clien
     });
     res.on('close', () => upstream.close());
   });
-  server.requestTimeout = 0;
-  rmSync(socketPath, { force: true });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(socketPath, () => { server.off('error', reject); resolve(); });
-  });
-  return {
-    close: () => {
-      server.close();
-      server.closeAllConnections();
-      rmSync(socketPath, { force: true });
-    },
-  };
 }
