@@ -4,7 +4,7 @@
 // filesystem, and the same scenario runs on the host straight at dockerd (with the scratch directory at
 // the same path). What the clients read back is compared, normalised only for ids, clock readings and the
 // addresses dockerd allocates.
-import { mkdtempSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readlinkSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,8 +29,11 @@ const HOST_TOOLS = [
   { source: '/usr', target: '/usr', readonly: true },
   { source: '/usr/lib', target: '/lib', readonly: true },
   { source: '/usr/lib64', target: '/lib64', readonly: true },
-  // The repository (test scripts, node_modules and what its symlink points to).
-  { source: '/work', target: '/work', readonly: true },
+  // The repository at its own path (test scripts, node_modules, the node binary), and where node_modules
+  // really lives when it is a link out of the tree (a worktree sharing another checkout's).
+  ...[...new Set([repo, dirname(realpathSync(join(repo, 'node_modules')))])]
+    .filter((dir, i, all) => i === 0 || !dir.startsWith(`${all[0]}/`))
+    .map((dir) => ({ source: dir, target: dir, readonly: true })),
 ];
 const ENV = { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: '/root', SCRATCH: scratch, M: marker, IMG: image, TESTCONTAINERS_RYUK_DISABLED: 'true' };
 
@@ -144,7 +147,7 @@ describe('clients inside a job read back what they would read from dockerd', () 
     const argv = [process.execPath, '--import', 'tsx', join(here, 'job-view', 'sdk-scenario.ts')];
     const straight = await direct(argv);
     expect(straight.code, straight.stderr).toBe(0);
-    // The same node as the host's (it lives under /work, bound into the job).
+    // The same node as the host's (it lives in the repository, bound into the job at its own path).
     const inside = await job('sdk', argv);
     expect(inside.code, inside.stderr).toBe(0);
     const want = sections(straight.stdout);
