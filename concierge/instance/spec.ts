@@ -245,9 +245,18 @@ function docker(value: unknown): DockerSpec {
     proxySocket: optional(d.proxySocket, (v) => pathAt(v, 'spec.docker.proxySocket')) ?? '/run/docker.sock',
     iptables: optional(d.iptables, (v) => booleanAt(v, 'spec.docker.iptables')) ?? false,
     bridge: optional(d.bridge, (v) => stringAt(v, 'spec.docker.bridge', /^[a-zA-Z0-9_.-]{1,15}$/)),
-    args: stringList(d.args, 'spec.docker.args'),
+    args: dockerdArgsOf(d.args),
     env,
   };
+}
+
+/** dockerd's configuration file is concierge's to write (its builder's entitlements follow the workloads' policies). */
+function dockerdArgsOf(value: unknown): string[] {
+  const args = stringList(value, 'spec.docker.args');
+  if (args.some((a) => a === '--config-file' || a.startsWith('--config-file='))) {
+    throw new SpecError("spec.docker.args: --config-file is concierge's to write (dockerd's builder follows the workloads' dockerPolicy)");
+  }
+  return args;
 }
 
 function shutdown(value: unknown): InstanceSpec['shutdown'] {

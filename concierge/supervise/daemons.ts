@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { dnsCacheAddress } from '../dns/address.js';
 import type { InstanceSpec } from '../instance/spec.js';
 import { mountAt, readMountInfo } from '../os/mountinfo.js';
+import { dockerdConfig } from './dockerd-builder.js';
 import { dockerdRegistryArgs, writeDockerCerts } from './dockerd-registries.js';
 import { SupervisedDaemon } from './daemon.js';
 import { dockerAnswers, socketAccepts } from './readiness.js';
@@ -57,6 +58,7 @@ export function dockerdArgs(spec: InstanceSpec): string[] {
     '--data-root', d.dataRoot,
     '--exec-root', d.execRoot,
     '--pidfile', join(spec.runDir, 'dockerd.pid'),
+    '--config-file', dockerdConfigPath(spec),
     '--exec-opt', 'native.cgroupdriver=cgroupfs',
     `--iptables=${d.iptables}`,
   ];
@@ -66,6 +68,11 @@ export function dockerdArgs(spec: InstanceSpec): string[] {
   // other resolver can take its place).
   if (spec.network.dns.length > 0) args.push('--dns', dnsCacheAddress);
   return [...args, ...dockerdRegistryArgs(spec.registries), ...d.args];
+}
+
+/** Where concierge writes dockerd's configuration file (dockerd-builder.ts). */
+export function dockerdConfigPath(spec: InstanceSpec): string {
+  return join(spec.runDir, 'dockerd.json');
 }
 
 /** runc cannot pivot_root out of an initramfs: dockerd must be told. */
@@ -79,6 +86,8 @@ export function dockerdDaemon(spec: InstanceSpec): SupervisedDaemon {
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? defaultPath, ...spec.docker.env };
   if (rootIsRamdisk() && env.DOCKER_RAMDISK === undefined) env.DOCKER_RAMDISK = 'true';
   writeDockerCerts(spec.registries);
+  mkdirSync(spec.runDir, { recursive: true });
+  writeFileSync(dockerdConfigPath(spec), dockerdConfig(spec.workloads));
   return new SupervisedDaemon({
     name: 'dockerd',
     command: 'dockerd',

@@ -13,6 +13,8 @@ export interface CallerSocketAccessOptions {
   socketDir: string;
   stagingDir: string;
   upstreamWaitMs?: number;
+  /** dockerd's BuildKit grants network.host (dockerd's default; PID 1 knows, having written its configuration). */
+  builderGrantsHostNetwork?: boolean;
   log?: Logger;
 }
 
@@ -44,6 +46,7 @@ export function callerSocketAccess(options: CallerSocketAccessOptions): DockerAc
         upstream: options.upstream,
         stagingDir: options.stagingDir,
         ...(options.upstreamWaitMs === undefined ? {} : { upstreamWaitMs: options.upstreamWaitMs }),
+        ...(options.builderGrantsHostNetwork === undefined ? {} : { builderGrantsHostNetwork: options.builderGrantsHostNetwork }),
         log,
       });
       return { socketPath: listen, close: () => socket.closeAndClean() };

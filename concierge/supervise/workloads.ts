@@ -11,6 +11,7 @@ import { lastExitCode } from '../workloads/last-exit.js';
 import { WorkloadRunner } from '../workloads/runner.js';
 import type { Workload, WorkloadExit } from '../workloads/workload.js';
 import { callerSocketAccess, callerSocketDefaults, dockerdWaitMs } from './docker-access.js';
+import { builderGrantsHostNetwork } from './dockerd-builder.js';
 
 export interface WorkloadHooks {
   started(workload: Workload): void;
@@ -45,7 +46,9 @@ export async function startWorkloads(spec: InstanceSpec, timeline: Timeline, hoo
     containerdSocket: spec.containerd.socket,
     containerdState: spec.containerd.state,
     // Each workload with dockerAccess gets a caller-aware socket of its own in front of dockerd.
-    ...(spec.docker.enabled ? { dockerAccess: callerSocketAccess(callerSocketDefaults(spec.docker.socket, spec.runDir)) } : {}),
+    ...(spec.docker.enabled ? {
+      dockerAccess: callerSocketAccess({ ...callerSocketDefaults(spec.docker.socket, spec.runDir), builderGrantsHostNetwork: builderGrantsHostNetwork(spec.workloads) }),
+    } : {}),
     fifoRoot: `${spec.runDir}/fifo`,
     registries: spec.registries,
   });

@@ -23,6 +23,8 @@ export interface CallerSocketOptions {
   /** Directory for the callers' records (one file per caller); default: `records` beside stagingDir. */
   recordsDir?: string;
   upstreamWaitMs?: number;
+  /** dockerd's BuildKit grants `network.host`: its default; false only where concierge configured it without. */
+  builderGrantsHostNetwork?: boolean;
   log?: Logger;
 }
 
@@ -45,7 +47,7 @@ export async function startCallerSocket(options: CallerSocketOptions): Promise<C
     return [];
   });
   for (const p of gone) await staging.release(p);
-  const routes = new CallerRoutes(options.caller, dockerd, staging, records, log);
+  const routes = new CallerRoutes(options.caller, dockerd, staging, records, log, options.builderGrantsHostNetwork ?? true);
   const proxy = await startProxy({
     listen: options.listen,
     upstream: options.upstream,

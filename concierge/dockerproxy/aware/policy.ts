@@ -3,8 +3,12 @@ import { type PrivilegePolicy } from './caller.js';
 import { ProxyError } from '../errors.js';
 
 /** A refusal naming the workload's dockerPolicy (the one answer no dockerd would give). */
+export function refusal(policy: PrivilegePolicy, field: string, why: string): ProxyError {
+  return new ProxyError(403, `concierge: ${field} is not allowed by this workload's dockerPolicy "${policy.name}" (${why})`);
+}
+
 export function refuse(policy: PrivilegePolicy, field: string, why: string): never {
-  throw new ProxyError(403, `concierge: ${field} is not allowed by this workload's dockerPolicy "${policy.name}" (${why})`);
+  throw refusal(policy, field, why);
 }
 
 function nonEmpty(v: JsonValue | undefined): boolean {

@@ -10,7 +10,9 @@ import { pluginAnswer, swarmAnswer } from './answers/not-in-swarm.js';
 import { ScopedAnswers } from './answers/scoped.js';
 import { AmbiguousJsonError, isObject, isString, JsonObject, parseJson, stringifyJson } from './gojson.js';
 import { type Caller, OWNER_LABEL } from './caller.js';
+import { callerBuildId, CallerSessions, vetBuildOptions } from './build-options.js';
 import type { DockerdClient } from './dockerd.js';
+import { refusal } from './policy.js';
 import { checkExecCreate, checkNetworkCreate, checkNetworkingConfig } from './references.js';
 import { Ownership } from './ownership.js';
 import type { CallerRecords } from './records.js';
@@ -33,7 +35,7 @@ const SHARED_ROUTES = new Set([
   'GET /images/search', 'GET /images/get', 'GET /images/{name:.*}/get', 'GET /images/{name:.*}/history',
   'POST /images/load', 'POST /images/create', 'POST /images/{name:.*}/push', 'POST /images/{name:.*}/tag',
   'POST /images/prune', 'DELETE /images/{name:.*}', 'GET /distribution/{name:.*}/json',
-  'POST /build/prune', 'POST /build/cancel', 'POST /session', 'POST /grpc',
+  'POST /build/prune',
 ]);
 
 /**
@@ -46,13 +48,16 @@ const SHARED_ROUTES = new Set([
 export class CallerRoutes implements Interceptor {
   private readonly ownership: Ownership;
   private readonly answers: ScopedAnswers;
+  private readonly sessions = new CallerSessions();
 
   constructor(
     private readonly caller: Caller,
-    dockerd: DockerdClient,
+    private readonly dockerd: DockerdClient,
     private readonly staging: StagingArea,
     private readonly records: CallerRecords,
     private readonly log: Logger,
+    /** dockerd's BuildKit grants `network.host` (its default, unless concierge wrote its builder configuration). */
+    private readonly builderGrantsHostNetwork = true,
   ) {
     this.ownership = new Ownership(caller, dockerd, records);
     this.answers = new ScopedAnswers(caller, dockerd, records, this.ownership, staging);
@@ -84,7 +89,7 @@ export class CallerRoutes implements Interceptor {
       return handle(MAX_JSON_BODY, (r, b) => this.answers.local(swarmAnswer(r.method, handlerPath(r), firstValues(r.form), b, policy)));
     }
     if (PLUGIN_AREA.test(path)) return handle(0, (r) => this.answers.local(pluginAnswer(r.method, handlerPath(r), firstValues(r.form), policy)));
-    if (path.includes('/checkpoints')) return answer(new ProxyError(403, 'concierge: checkpoints are not available to workloads'));
+    if (path.includes('/checkpoints')) return handle(0, (r) => this.checkpoints(r));
     if (SHARED_ROUTES.has(key)) return handle(0, (r) => Promise.resolve(forward(r)));
     const owned = (r: DockerRequest) => ({ form: withOwnerFilter(r.form, this.caller.id) });
     switch (key) {
@@ -115,7 +120,18 @@ export class CallerRoutes implements Interceptor {
       case 'POST /commit':
         return handle(0, (r) => this.commit(r));
       case 'POST /build':
-        return handle(0, (r) => this.build(r));
+        return handle(0, async (r) => forward(r, { form: await vetBuildOptions(r.form, this.caller, this.ownership, this.sessions) }));
+      case 'POST /build/cancel':
+        return handle(0, (r) => Promise.resolve(forward(r, { form: withValue(r.form, 'id', callerBuildId(this.caller.id, firstValue(r.form, 'id'))) })));
+      case 'POST /session':
+        return handle(0, (r) => Promise.resolve(this.session(r)));
+      case 'POST /grpc':
+        // BuildKit's control API, unread inside its h2c stream: a Solve may ask for `network.host`, which
+        // only dockerd's own builder configuration can then refuse.
+        if (this.builderGrantsHostNetwork && !this.caller.policy.hostNamespaces) {
+          return answer(refusal(this.caller.policy, 'POST /grpc', "dockerd's builder grants network.host here and host namespaces are off"));
+        }
+        return handle(0, (r) => Promise.resolve(forward(r)));
       case 'POST /volumes/create':
         return handle(MAX_JSON_BODY, (r, b) => this.createVolume(r, b!));
       case 'POST /networks/create':
@@ -242,30 +258,28 @@ export class CallerRoutes implements Interceptor {
     return forward(r, { vars: { ...r.vars, name: id }, body: body === undefined ? undefined : Buffer.from(stringifyJson(tree)) });
   }
 
+  /**
+   * Checkpoint routes are experimental: a dockerd not started experimental answers them itself (501, or
+   * its version middleware's 400) without reading anything, so they are forwarded as read. An
+   * experimental dockerd would checkpoint any container: refused there.
+   */
+  private async checkpoints(r: DockerRequest): Promise<Outcome> {
+    const version = await this.dockerd.call('GET', '/version');
+    if (isExperimental(version.json)) throw new ProxyError(403, 'concierge: checkpoints are not available to workloads');
+    return forward(r);
+  }
+
   private async commit(r: DockerRequest): Promise<Outcome> {
     const { id } = await this.ownership.container(firstValue(r.form, 'container'));
     return forward(r, { form: withValue(r.form, 'container', id) });
   }
 
-  /** Build parameters as dockerd reads them (first values): network modes and cgroup parents the policy allows. */
-  private async build(r: DockerRequest): Promise<Outcome> {
-    let form = r.form;
-    const networkMode = firstValue(form, 'networkmode');
-    if (networkMode === 'host' && !this.caller.policy.hostNamespaces) {
-      throw new ProxyError(403, `concierge: build networkmode=host is not allowed by this workload's dockerPolicy "${this.caller.policy.name}" (host namespaces are off)`);
-    }
-    if (networkMode.startsWith('container:')) {
-      const { id } = await this.ownership.container(networkMode.slice('container:'.length));
-      form = withValue(form, 'networkmode', `container:${id}`);
-    } else if (!['', 'default', 'bridge', 'none', 'host'].includes(networkMode)) {
-      // Any other mode names a network: it must be the caller's.
-      const id = await this.ownership.network(networkMode, { sharedAllowed: true });
-      form = withValue(form, 'networkmode', id);
-    }
-    if (firstValue(form, 'cgroupparent') !== '' && !this.caller.policy.cgroupParent) {
-      throw new ProxyError(403, `concierge: build cgroupparent is not allowed by this workload's dockerPolicy "${this.caller.policy.name}" (cgroup parents are off)`);
-    }
-    return forward(r, { form });
+  /** A BuildKit session: recorded as the caller's once dockerd takes it (a build may then name it). */
+  private session(r: DockerRequest): Outcome {
+    const id = r.head.go.header.get('X-Docker-Expose-Session-Uuid')?.[0] ?? '';
+    return forward(r, {}, (status) => {
+      if (status === 101) this.sessions.add(id);
+    });
   }
 
   private createVolume(r: DockerRequest, body: Buffer): Promise<Outcome> {
@@ -350,6 +364,11 @@ function setOwnerLabel(tree: JsonObject, owner: string): void {
   const out = isObject(labels) ? labels : new JsonObject();
   out.set(OWNER_LABEL, owner);
   tree.setField('Labels', out);
+}
+
+/** `GET /version`'s `Experimental` (omitted when false). */
+function isExperimental(version: unknown): boolean {
+  return typeof version === 'object' && version !== null && (version as { Experimental?: unknown }).Experimental === true;
 }
 
 /** A parameter read as httputils.BoolValue reads it. */
