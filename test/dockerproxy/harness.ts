@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
 import { DockerdClient } from '../../concierge/dockerproxy/aware/dockerd.js';
-import { type Caller, type CallerMount, DEFAULT_POLICY, OWNER_LABEL, startCallerSocket } from '../../concierge/dockerproxy/aware/index.js';
+import { type Caller, type CallerMount, DEFAULT_POLICY, OWNER_LABEL, type PrivilegePolicy, startCallerSocket } from '../../concierge/dockerproxy/aware/index.js';
 import { log } from '../../concierge/log/logger.js';
 import { DOCKER_CLI, dockerCliEntries, importBusybox } from '../lib/busybox.js';
 import { dockerdSocket } from '../lib/daemons.js';
@@ -56,7 +56,13 @@ export interface TestCaller {
 }
 
 /** A caller with a temp directory as its root and its own socket, bound at /var/run/docker.sock in its view. */
-export async function startTestCaller(dir: string, id: string, extraMounts: CallerMount[] = []): Promise<TestCaller> {
+export interface TestCallerOptions {
+  policy?: PrivilegePolicy;
+  /** What the caller socket is told of dockerd's builder (default: dockerd's default, network.host granted). */
+  builderGrantsHostNetwork?: boolean;
+}
+
+export async function startTestCaller(dir: string, id: string, extraMounts: CallerMount[] = [], options: TestCallerOptions = {}): Promise<TestCaller> {
   const root = join(dir, `${id}-root`);
   const stagingDir = join(dir, 'staging');
   const socket = join(dir, `${id}.sock`);
@@ -65,9 +71,12 @@ export async function startTestCaller(dir: string, id: string, extraMounts: Call
     id,
     rootfs: root,
     mounts: [{ destination: '/var/run/docker.sock', source: socket, type: 'bind', options: ['rbind', 'rw'] }, ...extraMounts],
-    policy: DEFAULT_POLICY,
+    policy: options.policy ?? DEFAULT_POLICY,
   };
-  const running = await startCallerSocket({ caller, listen: socket, upstream: dockerdSocket(), stagingDir, log: log.child({ test: 'callersocket' }) });
+  const running = await startCallerSocket({
+    caller, listen: socket, upstream: dockerdSocket(), stagingDir, log: log.child({ test: 'callersocket' }),
+    ...(options.builderGrantsHostNetwork === undefined ? {} : { builderGrantsHostNetwork: options.builderGrantsHostNetwork }),
+  });
   return { caller, root, socket, stagingDir, closeAndClean: () => running.closeAndClean(), close: () => running.close() };
 }
 
@@ -84,7 +93,7 @@ export interface CallerScene {
   /** The scratch directory (there once the scene's beforeAll has run). */
   readonly dir: string;
   /** Starts a caller `<marker>-<name>` rooted in the scratch directory. */
-  caller(name: string, extraMounts?: CallerMount[]): Promise<TestCaller>;
+  caller(name: string, extraMounts?: CallerMount[], options?: TestCallerOptions): Promise<TestCaller>;
 }
 
 export function useCallerScene(): CallerScene {
@@ -114,8 +123,8 @@ export function useCallerScene(): CallerScene {
     get dir() {
       return scratch();
     },
-    async caller(name, extraMounts = []) {
-      const c = await startTestCaller(scratch(), `${marker}-${name}`, extraMounts);
+    async caller(name, extraMounts = [], options = {}) {
+      const c = await startTestCaller(scratch(), `${marker}-${name}`, extraMounts, options);
       callers.push(c);
       return c;
     },

@@ -1,8 +1,14 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, request } from 'node:http';
+import { type AddressInfo, connect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, dockerdSocket, runSibling, type TestCaller, useCallerScene } from './harness.js';
+import { TRUSTED } from '../../concierge/instance/docker-policy.js';
+import { grpcCallOverUpgrade } from '../compat/harness/h2c-grpc.js';
+import { docker20 } from '../compat/harness/images.js';
+import { RawConnection } from '../lib/raw-http.js';
+import { tar } from '../lib/tar.js';
+import { api, dockerdSocket, removeImage, runCommand, runSibling, type TestCaller, useCallerScene } from './harness.js';
 
 /**
  * The differential corpus of the request reading: each vector is sent straight to dockerd first (the
@@ -364,4 +370,179 @@ describe('references and drivers in bodies', () => {
     const mounts = await runSibling(ro.socket, { Image: image, Cmd: cmd, HostConfig: { Mounts: [{ Type: 'bind', Source: '/ro', Target: '/x' }], NetworkMode: 'none' } });
     expect(mounts.output?.trim()).toBe('refused');
   });
+});
+
+/** A classic-builder build of `dockerfile` (the body is its context), as dockerd answers it: status and the whole stream. */
+function buildRaw(socket: string, query: string, dockerfile: string): Promise<{ status: number; text: string }> {
+  const context = tar([{ name: 'Dockerfile', data: Buffer.from(dockerfile) }]);
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath: socket, method: 'POST', path: `/v1.41/build?${query}`, headers: { 'Content-Type': 'application/x-tar', 'Content-Length': context.length } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString() }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(context);
+  });
+}
+
+describe('build options: what reaches beyond the caller is refused, naming the parameter and the policy', () => {
+  let trusted: TestCaller;
+  let tags = 0;
+  const built: string[] = [];
+  const tag = () => {
+    const t = `${marker}-built:${(tags += 1)}`;
+    built.push(t);
+    return t;
+  };
+  // An interface of the machine's own network namespace that a container on the default bridge does not have.
+  const hostOnly = readdirSync('/sys/class/net').find((n) => !['lo', 'eth0'].includes(n))!;
+  const listNets = () => `FROM ${image}\nRUN echo nets: $(ls /sys/class/net)\n`;
+
+  beforeAll(async () => {
+    trusted = await scene.caller('trusted', [], { policy: TRUSTED });
+  });
+  afterAll(async () => {
+    for (const t of built) await removeImage(t);
+  });
+
+  it('networkmode=host (classic builder): a RUN step in the machine\'s network; isolated refused, trusted allowed', async () => {
+    const direct = await buildRaw(dockerdSocket(), `networkmode=host&t=${tag()}`, listNets());
+    expect(direct.text, 'dockerd ran the step in the host network').toContain(hostOnly);
+    const through = await buildRaw(a.socket, `networkmode=host&t=${tag()}`, listNets());
+    expect(through.status, through.text).toBe(403);
+    expect(through.text).toContain('build networkmode=host is not allowed by this workload\'s dockerPolicy \\"isolated\\"');
+    const allowed = await buildRaw(trusted.socket, `networkmode=host&t=${tag()}`, listNets());
+    expect(allowed.text).toContain(hostOnly);
+  });
+
+  it('docker build --network host with BuildKit (/session, then POST /build?version=2): isolated refused, trusted allowed', async () => {
+    const context = mkdtempSync(join(scene.dir, 'bk-'));
+    writeFileSync(join(context, 'Dockerfile'), listNets());
+    const cli = (socket: string) => runCommand([docker20, 'build', '--network', 'host', '--progress=plain', '-t', tag(), context], {
+      env: { PATH: process.env.PATH, HOME: scene.dir, DOCKER_BUILDKIT: '1', DOCKER_HOST: `unix://${socket}` }, timeoutMs: 120_000,
+    });
+    const direct = await cli(dockerdSocket());
+    expect(direct.code, direct.stderr).toBe(0);
+    expect(direct.stderr).toContain(hostOnly);
+    const through = await cli(a.socket);
+    expect(through.code).not.toBe(0);
+    expect(through.stderr).toContain('build networkmode=host is not allowed');
+    const allowed = await cli(trusted.socket);
+    expect(allowed.code, allowed.stderr).toBe(0);
+    expect(allowed.stderr).toContain(hostOnly);
+  });
+
+  it('remote: dockerd fetches the context itself from the machine\'s loopback; through concierge nothing is fetched', async () => {
+    const fetched: string[] = [];
+    const server = createServer((req, res) => {
+      fetched.push(req.url ?? '');
+      res.end(tar([{ name: 'Dockerfile', data: Buffer.from(`FROM ${image}\n`) }]));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    try {
+      const query = (n: string) => `remote=${encodeURIComponent(`http://127.0.0.1:${port}/${n}.tar`)}&t=${tag()}`;
+      const direct = await buildRaw(dockerdSocket(), query('direct'), '');
+      expect(direct.status, direct.text).toBe(200);
+      expect(fetched, 'dockerd fetched from the machine\'s loopback').toEqual(['/direct.tar']);
+      const through = await buildRaw(a.socket, query('through'), '');
+      expect(through.status, through.text).toBe(403);
+      expect(through.text).toContain('build remote is not allowed');
+      expect(fetched).toEqual(['/direct.tar']);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('networkmode names a foreign container or network: dockerd joins it; through concierge it does not exist', async () => {
+    for (const mode of [`container:${foreignRunning}`, foreignNet]) {
+      const direct = await buildRaw(dockerdSocket(), `networkmode=${encodeURIComponent(mode)}&t=${tag()}`, listNets());
+      expect(direct.text, mode).toContain('nets:');
+      const through = await buildRaw(a.socket, `networkmode=${encodeURIComponent(mode)}&t=${tag()}`, listNets());
+      expect(through.status, through.text).toBe(404);
+    }
+  });
+
+  it('cgroupparent is refused without the cgroup parent switch (not sent straight: it would leave cgroups on the machine)', async () => {
+    const through = await buildRaw(a.socket, `cgroupparent=${marker}&t=${tag()}`, listNets());
+    expect(through.status, through.text).toBe(403);
+    expect(through.text).toContain('build cgroupparent is not allowed');
+  });
+
+  it('a BuildKit session registered on another caller\'s socket cannot be named; the caller\'s own can', async () => {
+    const b = await scene.caller('b');
+    const register = async (socket: string, id: string) => {
+      const conn = await RawConnection.open(socket);
+      conn.write(`POST /session HTTP/1.1\r\nHost: d\r\nUpgrade: h2c\r\nConnection: Upgrade\r\nX-Docker-Expose-Session-Uuid: ${id}\r\nX-Docker-Expose-Session-Name: x\r\nX-Docker-Expose-Session-Sharedkey: x\r\n\r\n`);
+      const { bytes } = await conn.readUntil((b) => b.includes('\r\n\r\n'), 10_000);
+      expect(bytes.toString('latin1'), 'dockerd took the session').toMatch(/^HTTP\/1\.1 101 /);
+      return conn;
+    };
+    const other = await register(b.socket, `${marker}-sb`);
+    const own = await register(a.socket, `${marker}-sa`);
+    try {
+      const query = (id: string) => `version=2&remote=client-session&session=${id}&t=${tag()}`;
+      const direct = await buildRaw(dockerdSocket(), query(`${marker}-sb`), '');
+      expect(direct.status, 'dockerd takes a session by its id alone').toBe(200);
+      const foreign = await buildRaw(a.socket, query(`${marker}-sb`), '');
+      expect(foreign.status, foreign.text).toBe(403);
+      expect(foreign.text).toContain('build session is not a BuildKit session of this workload');
+      expect((await buildRaw(a.socket, query(`${marker}-sa`), '')).status).toBe(200);
+    } finally {
+      other.close();
+      own.close();
+    }
+  });
+
+  const dockerdRefuses: Array<[string, string]> = [
+    ['securityopt', 'securityopt=seccomp%3Dunconfined'],
+    ['squash without experimental', 'squash=1'],
+    ['isolation other than default', 'isolation=hyperv'],
+    ['outputs not JSON', 'outputs=nope'],
+  ];
+  for (const [name, query] of dockerdRefuses) {
+    it(`${name}: dockerd refuses it itself; through concierge the answer is dockerd's`, async () => {
+      const direct = await buildRaw(dockerdSocket(), query, listNets());
+      const through = await buildRaw(a.socket, query, listNets());
+      expect(direct.status, direct.text).toBeGreaterThanOrEqual(400);
+      expect(through).toEqual(direct);
+    });
+  }
+
+  it('/grpc (buildx\'s control API) is refused for an isolated caller where dockerd\'s builder grants network.host, passed where it does not', async () => {
+    const listWorkers = '/moby.buildkit.v1.Control/ListWorkers';
+    const direct = await grpcCallOverUpgrade(dockerdSocket(), '/grpc', listWorkers);
+    expect(direct.grpcStatus).toBe('0');
+    expect((await grpcCallOverUpgrade(a.socket, '/grpc', listWorkers)).upgradeStatusLine).toContain(' 403 ');
+    expect((await grpcCallOverUpgrade(trusted.socket, '/grpc', listWorkers)).grpcStatus).toBe('0');
+    const configured = await scene.caller('builder-off', [], { builderGrantsHostNetwork: false });
+    expect((await grpcCallOverUpgrade(configured.socket, '/grpc', listWorkers)).grpcStatus).toBe('0');
+  });
+});
+
+describe('checkpoints: answered as a dockerd that is not experimental answers them', () => {
+  const vectors: Array<[string, (foreign: string) => string, string]> = [
+    ['list', (f) => `GET /v1.41/containers/${f}/checkpoints`, ''],
+    ['create', (f) => `POST /v1.41/containers/${f}/checkpoints`, '{"CheckpointID":"c1"}'],
+    ['delete', (f) => `DELETE /v1.41/containers/${f}/checkpoints/c1`, ''],
+    ['absent container', () => `GET /v1.41/containers/nothing-${marker}/checkpoints`, ''],
+    ['version too new', (f) => `GET /v1.99/containers/${f}/checkpoints`, ''],
+    ['version too old', (f) => `GET /v1.10/containers/${f}/checkpoints`, ''],
+    ['old API: a text answer', (f) => `GET /v1.20/containers/${f}/checkpoints`, ''],
+    ['no version', (f) => `GET /containers/${f}/checkpoints`, ''],
+    ['escaped route', (f) => `GET /v1.41/containers/${f}/%63heckpoints`, ''],
+  ];
+  for (const [name, line, body] of vectors) {
+    it(name, async () => {
+      const bytes = `${line(foreignId)} HTTP/1.1\r\nHost: d\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`;
+      const bodyOf = (text: string) => text.slice(text.indexOf('\r\n\r\n') + 4);
+      const direct = await exchange(dockerdSocket(), bytes);
+      expect([400, 501]).toContain(direct.statuses[0]);
+      const through = await exchange(a.socket, bytes);
+      expect(through.statuses, through.text).toEqual(direct.statuses);
+      expect(bodyOf(through.text)).toBe(bodyOf(direct.text));
+    });
+  }
 });

@@ -1,5 +1,9 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCommand } from '../lib/run-command.js';
 import { childrenNamed, message, startInstance, type RunningInstance } from './harness.js';
 
 /** GET /_ping on a unix socket inside the instance, reached through /proc/<pid>/root. */
@@ -59,5 +63,24 @@ describe('PID 1 supervision of containerd and dockerd', () => {
     await instance.waitFor(() => readyCount(instance, 'dockerd') > before, 'dockerd ready again', 120_000);
     expect(instance.lines.some((l) => l.json?.msg === 'dockerd exited; restarting' && l.json.signal === 'SIGKILL')).toBe(true);
     expect(await ping(instance.path('/run/docker.sock'))).toBe('200 OK');
+  });
+
+  it("dockerd's builder, configured by concierge, refuses network.host when no workload's policy allows host namespaces", async () => {
+    const context = mkdtempSync(join(tmpdir(), 'pid1-builder-'));
+    try {
+      writeFileSync(join(context, 'Dockerfile'), 'FROM scratch\nCOPY Dockerfile /x\n');
+      const build = (flags: string[]) => runCommand(['/usr/bin/docker', 'build', ...flags, '--progress=plain', context], {
+        env: { PATH: process.env.PATH, HOME: context, DOCKER_BUILDKIT: '1', DOCKER_HOST: `unix://${instance.path('/run/concierge/dockerd.sock')}` },
+        timeoutMs: 120_000,
+      });
+      const plain = await build([]);
+      expect(plain.code, plain.stderr).toBe(0);
+      // dockerd 20.10 grants it by default; here its configuration file says otherwise.
+      const host = await build(['--network', 'host']);
+      expect(host.code, host.stderr).not.toBe(0);
+      expect(host.stderr).toContain('network.host is not allowed');
+    } finally {
+      rmSync(context, { recursive: true, force: true });
+    }
   });
 });

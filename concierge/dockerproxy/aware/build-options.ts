@@ -56,7 +56,7 @@ export function callerBuildId(callerId: string, id: string): string {
 }
 
 /** The parameters forwarded for a caller's `POST /build`, or a refusal naming the parameter. */
-export async function vetBuildOptions(form: Values, caller: Caller, ownership: Ownership, sessions: CallerSessions): Promise<Values> {
+export async function vetBuildOptions(form: Values, caller: Caller, ownership: Pick<Ownership, 'container' | 'network'>, sessions: CallerSessions): Promise<Values> {
   const out = new Map(form);
   const set = (key: string, value: string) => out.set(key, [value]);
   const policy = caller.policy;
