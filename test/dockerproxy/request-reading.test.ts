@@ -373,7 +373,7 @@ describe('references and drivers in bodies', () => {
 });
 
 /** A classic-builder build of `dockerfile` (the body is its context), as dockerd answers it: status and the whole stream. */
-function buildRaw(socket: string, query: string, dockerfile: string): Promise<{ status: number; text: string }> {
+function buildContext(socket: string, query: string, dockerfile: string): Promise<{ status: number; text: string }> {
   const context = tar([{ name: 'Dockerfile', data: Buffer.from(dockerfile) }]);
   return new Promise((resolve, reject) => {
     const req = request({ socketPath: socket, method: 'POST', path: `/v1.41/build?${query}`, headers: { 'Content-Type': 'application/x-tar', 'Content-Length': context.length } }, (res) => {
@@ -399,6 +399,8 @@ describe('build options: what reaches beyond the caller is refused, naming the p
   // An interface of the machine's own network namespace that a container on the default bridge does not have.
   const hostOnly = readdirSync('/sys/class/net').find((n) => !['lo', 'eth0'].includes(n))!;
   const listNets = () => `FROM ${image}\nRUN echo nets: $(ls /sys/class/net)\n`;
+  // Every build runs its step (a cached step would show the network of an earlier build).
+  const buildRaw = (socket: string, query: string, dockerfile: string) => buildContext(socket, `nocache=1&${query}`, dockerfile);
 
   beforeAll(async () => {
     trusted = await scene.caller('trusted', [], { policy: TRUSTED });
@@ -420,7 +422,7 @@ describe('build options: what reaches beyond the caller is refused, naming the p
   it('docker build --network host with BuildKit (/session, then POST /build?version=2): isolated refused, trusted allowed', async () => {
     const context = mkdtempSync(join(scene.dir, 'bk-'));
     writeFileSync(join(context, 'Dockerfile'), listNets());
-    const cli = (socket: string) => runCommand([docker20, 'build', '--network', 'host', '--progress=plain', '-t', tag(), context], {
+    const cli = (socket: string) => runCommand([docker20, 'build', '--no-cache', '--network', 'host', '--progress=plain', '-t', tag(), context], {
       env: { PATH: process.env.PATH, HOME: scene.dir, DOCKER_BUILDKIT: '1', DOCKER_HOST: `unix://${socket}` }, timeoutMs: 120_000,
     });
     const direct = await cli(dockerdSocket());

@@ -70,15 +70,23 @@ describe('POST /build parameters', () => {
     const sessions = new CallerSessions();
     sessions.add('s-own');
     expect(firstValue(await vet('session=s-own', DEFAULT_POLICY, sessions), 'session')).toBe('s-own');
-    const err = await vet('session=s-other', DEFAULT_POLICY, sessions).catch((e: unknown) => e);
+    const err = await vetBuildOptions(parseQuery('session=s-other').values, caller(DEFAULT_POLICY), ownership, { registered: () => Promise.resolve(false) }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ProxyError);
     expect((err as ProxyError).message).toMatch(/build session/);
   });
 
-  it('forgets the oldest sessions past its bound', () => {
+  it('forgets the oldest sessions past its bound', async () => {
     const sessions = new CallerSessions(2);
     for (const id of ['a', 'b', 'c']) sessions.add(id);
-    expect([sessions.has('a'), sessions.has('b'), sessions.has('c')]).toEqual([false, true, true]);
+    expect([await sessions.registered('a', 0), await sessions.registered('b', 0), await sessions.registered('c', 0)]).toEqual([false, true, true]);
+  });
+
+  it('waits for a session registered a moment after the build that names it', async () => {
+    const sessions = new CallerSessions();
+    const later = sessions.registered('s-late', 5000);
+    sessions.add('s-late');
+    expect(await later).toBe(true);
+    expect(await sessions.registered('s-never', 10)).toBe(false);
   });
 
   it('puts build ids in the caller\'s own part of dockerd\'s namespace, upload requests included', async () => {

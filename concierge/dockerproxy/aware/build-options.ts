@@ -27,9 +27,14 @@ import type { Caller } from './caller.js';
 import type { Ownership } from './ownership.js';
 import { refuse } from './policy.js';
 
-/** The BuildKit sessions a caller registered on its own socket (bounded: the oldest are forgotten). */
+/**
+ * The BuildKit sessions a caller registered on its own socket (bounded: the oldest are forgotten). A
+ * client sends its build beside its session, so a build may name a session a moment before it is
+ * registered: it waits for it as dockerd's BuildKit does (5 s).
+ */
 export class CallerSessions {
   private readonly ids = new Set<string>();
+  private readonly waiting = new Map<string, Set<() => void>>();
 
   constructor(private readonly max = 256) {}
 
@@ -38,10 +43,29 @@ export class CallerSessions {
     this.ids.delete(id);
     this.ids.add(id);
     if (this.ids.size > this.max) this.ids.delete(this.ids.values().next().value!);
+    for (const wake of this.waiting.get(id) ?? []) wake();
   }
 
-  has(id: string): boolean {
-    return this.ids.has(id);
+  delete(id: string): void {
+    this.ids.delete(id);
+  }
+
+  /** True when the caller registered `id`, now or within `waitMs`. */
+  registered(id: string, waitMs = 5000): Promise<boolean> {
+    if (this.ids.has(id)) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const waiters = this.waiting.get(id) ?? new Set<() => void>();
+      this.waiting.set(id, waiters);
+      const finish = (found: boolean) => {
+        clearTimeout(timer);
+        waiters.delete(wake);
+        if (waiters.size === 0) this.waiting.delete(id);
+        resolve(found);
+      };
+      const wake = () => finish(true);
+      const timer = setTimeout(() => finish(false), waitMs);
+      waiters.add(wake);
+    });
   }
 }
 
@@ -56,7 +80,7 @@ export function callerBuildId(callerId: string, id: string): string {
 }
 
 /** The parameters forwarded for a caller's `POST /build`, or a refusal naming the parameter. */
-export async function vetBuildOptions(form: Values, caller: Caller, ownership: Pick<Ownership, 'container' | 'network'>, sessions: CallerSessions): Promise<Values> {
+export async function vetBuildOptions(form: Values, caller: Caller, ownership: Pick<Ownership, 'container' | 'network'>, sessions: Pick<CallerSessions, 'registered'>): Promise<Values> {
   const out = new Map(form);
   const set = (key: string, value: string) => out.set(key, [value]);
   const policy = caller.policy;
@@ -73,7 +97,7 @@ export async function vetBuildOptions(form: Values, caller: Caller, ownership: P
     refuse(policy, 'build remote', "dockerd would fetch it from the guest's own network namespace; host namespaces are off");
   }
   const session = firstValue(form, 'session');
-  if (session !== '' && !sessions.has(session)) {
+  if (session !== '' && !(await sessions.registered(session))) {
     throw new ProxyError(403, 'concierge: build session is not a BuildKit session of this workload (POST /session on its own socket)');
   }
   if (out.has('buildid')) set('buildid', callerBuildId(caller.id, firstValue(form, 'buildid')));

@@ -274,11 +274,15 @@ export class CallerRoutes implements Interceptor {
     return forward(r, { form: withValue(r.form, 'container', id) });
   }
 
-  /** A BuildKit session: recorded as the caller's once dockerd takes it (a build may then name it). */
+  /**
+   * A BuildKit session: the caller's from its request on (the CLI sends its build beside it, before
+   * dockerd's answer), and forgotten unless dockerd takes it (dockerd refuses an id it already holds).
+   */
   private session(r: DockerRequest): Outcome {
     const id = r.head.go.header.get('X-Docker-Expose-Session-Uuid')?.[0] ?? '';
+    this.sessions.add(id);
     return forward(r, {}, (status) => {
-      if (status === 101) this.sessions.add(id);
+      if (status !== 101) this.sessions.delete(id);
     });
   }
 
