@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { TRUSTED } from '../../instance/docker-policy.js';
 import { ProxyError } from '../errors.js';
 import { firstValue, parseQuery, type Values } from '../gohttp/url.js';
 import { callerBuildId, CallerSessions, vetBuildOptions } from './build-options.js';
 import { type Caller, DEFAULT_POLICY, type PrivilegePolicy } from './caller.js';
+
+const TRUSTED: PrivilegePolicy = { ...DEFAULT_POLICY, name: 'trusted', hostNamespaces: true, cgroupParent: true };
 
 /** Ownership as the caller `job` sees it: its own container `mine` and network `mynet`; nothing else exists for it. */
 const ownership = {
