@@ -46,10 +46,6 @@ export class CallerSessions {
     for (const wake of this.waiting.get(id) ?? []) wake();
   }
 
-  delete(id: string): void {
-    this.ids.delete(id);
-  }
-
   /** True when the caller registered `id`, now or within `waitMs`. */
   registered(id: string, waitMs = 5000): Promise<boolean> {
     if (this.ids.has(id)) return Promise.resolve(true);

@@ -274,15 +274,11 @@ export class CallerRoutes implements Interceptor {
     return forward(r, { form: withValue(r.form, 'container', id) });
   }
 
-  /**
-   * A BuildKit session: the caller's from its request on (the CLI sends its build beside it, before
-   * dockerd's answer), and forgotten unless dockerd takes it (dockerd refuses an id it already holds).
-   */
+  /** A BuildKit session: the caller's once dockerd takes it (dockerd refuses an id it already holds). */
   private session(r: DockerRequest): Outcome {
     const id = r.head.go.header.get('X-Docker-Expose-Session-Uuid')?.[0] ?? '';
-    this.sessions.add(id);
     return forward(r, {}, (status) => {
-      if (status !== 101) this.sessions.delete(id);
+      if (status === 101) this.sessions.add(id);
     });
   }
 
@@ -372,7 +368,7 @@ function setOwnerLabel(tree: JsonObject, owner: string): void {
 
 /** `GET /version`'s `Experimental` (omitted when false). */
 function isExperimental(version: unknown): boolean {
-  return typeof version === 'object' && version !== null && (version as { Experimental?: unknown }).Experimental === true;
+  return typeof version === 'object' && version !== null && 'Experimental' in version && version.Experimental === true;
 }
 
 /** A parameter read as httputils.BoolValue reads it. */
