@@ -13,7 +13,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { InstanceEvent } from '../../concierge/events/event-log.js';
@@ -137,6 +137,7 @@ describe.skipIf(initKind !== 'concierge')('guest contract over the host channel 
     };
     const drive = join(dir, 'spec.img');
     writeFileSync(drive, encodeConfigDrive(JSON.stringify(spec)));
+    expect(readFileSync(drive).includes(secret)).toBe(true); // what the job must not find is on the drive it boots with
     const channelSocket = join(dir, 'channel.sock');
     const out = join(repoRoot, 'guest-rootfs/out');
     qemu = spawn('qemu-system-x86_64', qemuArgs({
@@ -232,6 +233,9 @@ describe.skipIf(initKind !== 'concierge')('guest contract over the host channel 
     expect(order.every((i) => i >= 0)).toBe(true);
     expect([...order].sort((a, b) => a - b)).toEqual(order);
     for (const e of events) expect(Date.parse(e.time)).not.toBeNaN();
+    const probeLines = seenByProbe.split('\n').filter((l) => l.startsWith('probe: ') && !l.startsWith('probe: tick'));
+    process.stdout.write(`${[...probeLines, `probe exit: ${JSON.stringify(probeExit)}`, `result: ${JSON.stringify(second.link.result)}`,
+      `host sessions: first link ${first.link.sessions}, second ${second.link.sessions}; events ${events.length}`].join('\n')}\n`);
   }, minutes(9));
 
   it('B: concierge vm runs the sample job from the config drive alone, serves the control API on a host socket, keeps the spec\'s secret from a sibling, stops in order on SIGTERM', async () => {
@@ -258,6 +262,14 @@ describe.skipIf(initKind !== 'concierge')('guest contract over the host channel 
     expect(events.body.split('\n').filter(Boolean).map((l) => (JSON.parse(l) as InstanceEvent).type)).toContain('workload.started');
     for (const answer of [status, metrics, events]) expect(answer.body).not.toContain(registrySecret);
     await boot.waitFor(/^concierge: .* workload job exited with code 0$/);
+    // The job's docker calls, counted by its proxy: answers, the translated bind of run.sh's sibling, the
+    // refused bind of the run directory.
+    const proxyFigures = (await unixGet(control, '/metrics')).body.split('\n').filter((l) => /^concierge_proxy_/.test(l) && !/ 0$/.test(l));
+    process.stdout.write(`${proxyFigures.join('\n')}\n`);
+    const figure = (pattern: RegExp): number => proxyFigures.filter((l) => pattern.test(l)).reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0);
+    expect(figure(/^concierge_proxy_requests_total\{route="\w+",status="2xx"\}/)).toBeGreaterThan(0);
+    expect(figure(/^concierge_proxy_translated_binds_total /)).toBeGreaterThanOrEqual(1);
+    expect(figure(/^concierge_proxy_refusals_total\{/)).toBeGreaterThanOrEqual(1);
     boot.child.kill('SIGTERM');
     const result = await boot.done;
     expect(result.output).toContain('job: sibling read back: made by the job in its own filesystem');
