@@ -1,6 +1,6 @@
 // The instance's metrics in the Prometheus text format (prom-client): boot steps and timeline marks,
-// daemon restarts, and per-workload cgroup v2 figures read when scraped (the last figures of a
-// workload that has ended stay, read at its exit before its cgroup went away).
+// daemon restarts, image pulls, and per-workload cgroup v2 figures read when scraped (the last figures
+// of a workload that has ended stay, read at its exit before its cgroup went away).
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { CgroupFigures } from '../workloads/cgroup.js';
 
@@ -27,6 +27,10 @@ export class InstanceMetrics {
   readonly daemonStartSeconds: Gauge<'daemon'>;
   readonly workloadExits: Counter<'workload' | 'code'>;
   readonly workloadStepSeconds: Gauge<'workload' | 'step'>;
+  private readonly imagePulls: Counter;
+  private readonly imagePullLayers: Counter;
+  private readonly imagePullBytes: Counter;
+  private readonly imagePullSeconds: Gauge<'image'>;
   private readonly cgroups = new Map<string, WorkloadCgroup>();
   private readonly lastFigures = new Map<string, CgroupFigures>();
 
@@ -41,6 +45,10 @@ export class InstanceMetrics {
       name: 'concierge_workload_step_seconds', help: 'How long a workload\'s start steps took (image: resolve or import, create, start)',
       labelNames: ['workload', 'step'], registers,
     });
+    this.imagePulls = new Counter({ name: 'concierge_image_pulls_total', help: 'Images resolved from a registry (pulled, or found in containerd by if-not-present)', registers });
+    this.imagePullLayers = new Counter({ name: 'concierge_image_pull_layers_total', help: 'Layers fetched from registries', registers });
+    this.imagePullBytes = new Counter({ name: 'concierge_image_pull_bytes_total', help: 'Bytes fetched from registries', registers });
+    this.imagePullSeconds = new Gauge({ name: 'concierge_image_pull_seconds', help: 'How long the last pull of each image took', labelNames: ['image'], registers });
     const figures = (): Map<string, CgroupFigures> => this.readFigures();
     for (const [name, help, pick] of figureGauges) {
       new Gauge({
@@ -54,6 +62,13 @@ export class InstanceMetrics {
         },
       });
     }
+  }
+
+  imagePulled(image: string, pulled: { layers: number; bytes: number; ms: number }): void {
+    this.imagePulls.inc();
+    this.imagePullLayers.inc(pulled.layers);
+    this.imagePullBytes.inc(pulled.bytes);
+    this.imagePullSeconds.set({ image }, pulled.ms / 1000);
   }
 
   addWorkload(cgroup: WorkloadCgroup): void {

@@ -53,6 +53,19 @@ describe('metrics', () => {
     expect(text).toMatch(/^concierge_boot_step_seconds\{step="mounts"\} 0.002$/m);
     expect(text).toMatch(/^concierge_daemon_restarts_total\{daemon="dockerd"\} 1$/m);
   });
+
+  it('counts image pulls, the layers and bytes they fetched, and how long each image took', async () => {
+    const metrics = new InstanceMetrics();
+    expect(await metrics.text()).toMatch(/^concierge_image_pulls_total 0$/m);
+    metrics.imagePulled('registry.test:5000/ci/job:1', { layers: 2, bytes: 3_000_000, ms: 1250 });
+    metrics.imagePulled('docker.io/library/busybox:latest', { layers: 0, bytes: 0, ms: 40 });
+    const text = await metrics.text();
+    expect(text).toMatch(/^concierge_image_pulls_total 2$/m);
+    expect(text).toMatch(/^concierge_image_pull_layers_total 2$/m);
+    expect(text).toMatch(/^concierge_image_pull_bytes_total 3000000$/m);
+    expect(text).toMatch(/^concierge_image_pull_seconds\{image="registry.test:5000\/ci\/job:1"\} 1.25$/m);
+    expect(text).toMatch(/^concierge_image_pull_seconds\{image="docker.io\/library\/busybox:latest"\} 0.04$/m);
+  });
 });
 
 describe('counterSet', () => {

@@ -175,7 +175,10 @@ export class Instance {
           this.events.emit('workload.exited', { workload: w.spec.id, exitCode: exit.exitCode, signal: exit.signal, oomKilled: exit.oomKilled });
         },
         failed: (id, err) => this.events.emit('workload.failed', { workload: id, error: err.message }),
-        pulled: (image, figures) => this.events.emit('image.pulled', { image, ...figures }),
+        pulled: (image, figures) => {
+          this.metrics.imagePulled(image, figures);
+          this.events.emit('image.pulled', { image, ...figures });
+        },
         done: (code) => this.onWorkloadsDone(spec, code),
       });
     }).catch((err: unknown) => {

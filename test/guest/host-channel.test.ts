@@ -6,12 +6,14 @@
 //      channel, garbage answered with an error, a memory limit's OOM kill reported, the spec unreadable
 //      from a job, a shutdown requested with a reason, events in order;
 //   B. `concierge vm` itself (through boot.sh): the sample job from the config drive, the control API on
-//      a host unix socket while it runs, SIGTERM to it stops the guest in order, its exit code.
+//      a host unix socket while it runs, the spec's secret unreadable from an ordinary sibling of the job
+//      (a privileged sibling, the probe's control, finds it on the drive), SIGTERM to it stops the guest in
+//      order, its exit code.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { InstanceEvent } from '../../concierge/events/event-log.js';
@@ -23,6 +25,7 @@ import { buildGuest, initKind, repoRoot, sampleSpec, scratchDir, startGuest } fr
 
 const minutes = (n: number): number => n * 60_000;
 const secret = 'tok-7f3a9c-never-visible';
+const registrySecret = 'pw-5e1b0c-never-visible';
 const image = '/usr/share/concierge/images/sample-job.tar';
 /** Lines a job prints about what it can see of the spec's places. */
 const probeScript = [
@@ -38,6 +41,37 @@ const probeScript = [
   'exec awk \'BEGIN { s = "x"; while (1) s = s s }\'',
 ].join('\n');
 const longScript = 'trap \'echo "long: got TERM"; exit 143\' TERM; echo "long: waiting"; while true; do sleep 1; done';
+/**
+ * What a sibling of the job (`docker run` through the job's docker socket) can see of the spec's places,
+ * one line each, prefixed with its $0. The marker comes in its environment (REGISTRY_TOKEN); the drive is
+ * the one the kernel command line names, opened at /dev/<name> when the sibling has it, else through a
+ * device node it makes itself (docker's default capabilities include CAP_MKNOD). The image the sample job
+ * builds has no /tmp.
+ */
+const siblingProbe = [
+  'who=$0; m=$REGISTRY_TOKEN; mkdir -p /tmp',
+  'echo "$who: marker length ${#m}"',
+  'echo "$who: cmdline: $(cat /proc/cmdline)"',
+  'echo "$who: marker in cmdline: $(grep -c "$m" /proc/cmdline)"',
+  'echo "$who: sys/firmware entries: $(ls -A /sys/firmware 2>/dev/null | wc -l), files with the marker: $(grep -rl "$m" /sys/firmware 2>/dev/null | wc -l)"',
+  'echo "$who: vd devices in /dev: $(ls /dev | grep -c "^vd")"',
+  'drive=$(sed -n "s/.*concierge\\.specdrive=\\([a-z0-9]*\\).*/\\1/p" /proc/cmdline); node=/dev/$drive',
+  'if [ ! -b "$node" ]; then dev=$(cat "/sys/block/$drive/dev"); node=/tmp/$drive; mknod "$node" b "${dev%:*}" "${dev#*:}" || echo "$who: mknod $drive ($dev) refused"; fi',
+  'if head -c 65536 "$node" >/tmp/drive 2>/tmp/err; then echo "$who: drive $drive read: $(wc -c </tmp/drive) bytes, lines with the marker: $(grep -c "$m" /tmp/drive)"; else echo "$who: drive $drive unreadable: $(cat /tmp/err)"; fi',
+  'echo "$who: run dir: $(ls -A /run/concierge 2>&1 | tr "\\n" " ")"',
+].join('\n');
+/**
+ * The sample job, then its siblings' probes: an ordinary one (the sibling under test) and a privileged
+ * one (this workload's dockerPolicy allows it) that sees every device and an unmasked /sys/firmware, so
+ * the probe is shown to find the marker where it is; and a bind of concierge's run directory asked for.
+ */
+const sampleJobThenProbes = [
+  '/job/run.sh || exit $?',
+  `probe='${siblingProbe.replace(/'/g, "'\\''")}'`,
+  'docker run --rm -e REGISTRY_TOKEN concierge-sample-built:latest sh -c "$probe" sibling',
+  'docker run --rm --privileged -e REGISTRY_TOKEN concierge-sample-built:latest sh -c "$probe" privileged',
+  'echo "job: bind of /run/concierge: $(docker run --rm -v /run/concierge:/x concierge-sample-built:latest ls /x 2>&1)"',
+].join('\n');
 
 /** Waits (polling) for a condition; names what it waited for when it gives up. */
 async function until(check: () => boolean, what: () => string, timeoutMs = minutes(4)): Promise<void> {
@@ -103,6 +137,7 @@ describe.skipIf(initKind !== 'concierge')('guest contract over the host channel 
     };
     const drive = join(dir, 'spec.img');
     writeFileSync(drive, encodeConfigDrive(JSON.stringify(spec)));
+    expect(readFileSync(drive).includes(secret)).toBe(true); // what the job must not find is on the drive it boots with
     const channelSocket = join(dir, 'channel.sock');
     const out = join(repoRoot, 'guest-rootfs/out');
     qemu = spawn('qemu-system-x86_64', qemuArgs({
@@ -198,10 +233,21 @@ describe.skipIf(initKind !== 'concierge')('guest contract over the host channel 
     expect(order.every((i) => i >= 0)).toBe(true);
     expect([...order].sort((a, b) => a - b)).toEqual(order);
     for (const e of events) expect(Date.parse(e.time)).not.toBeNaN();
+    const probeLines = seenByProbe.split('\n').filter((l) => l.startsWith('probe: ') && !l.startsWith('probe: tick'));
+    process.stdout.write(`${[...probeLines, `probe exit: ${JSON.stringify(probeExit)}`, `result: ${JSON.stringify(second.link.result)}`,
+      `host sessions: first link ${first.link.sessions}, second ${second.link.sessions}; events ${events.length}`].join('\n')}\n`);
   }, minutes(9));
 
-  it('B: concierge vm runs the sample job from the config drive alone, serves the control API on a host socket, stops in order on SIGTERM', async () => {
+  it('B: concierge vm runs the sample job from the config drive alone, serves the control API on a host socket, keeps the spec\'s secret from a sibling, stops in order on SIGTERM', async () => {
     const spec = sampleSpec('sample-job.json');
+    // A registry credential in the spec, and the same marker in the job's environment so that its siblings
+    // can look for it (`-e REGISTRY_TOKEN`); the job may run privileged siblings (the probe's control).
+    spec.registries = { 'registry.test:5000': { username: 'ci', password: registrySecret } };
+    const job = spec.workloads[0]!;
+    spec.workloads[0] = {
+      ...job, args: ['sh', '-c', sampleJobThenProbes], env: [...(job.env as string[]), `REGISTRY_TOKEN=${registrySecret}`],
+      dockerPolicy: { privileged: true },
+    };
     spec.workloads.push({ id: 'long', image, args: ['sh', '-c', longScript] });
     const control = join(dir, 'control.sock');
     const boot = startGuest({ spec, args: ['--control', control, '--spec-via', 'drive'] });
@@ -211,13 +257,46 @@ describe.skipIf(initKind !== 'concierge')('guest contract over the host channel 
     expect(JSON.parse(status.body)).toMatchObject({ state: 'running', specOrigin: 'config drive /dev/vda' });
     const metrics = await unixGet(control, '/metrics');
     expect(metrics.body).toMatch(/^concierge_workload_memory_bytes\{workload="job"\} [1-9]/m);
+    process.stdout.write(`${metrics.body.split('\n').filter((l) => /^concierge_(boot_step|workload_(memory|oom)|proxy_req)/.test(l)).join('\n')}\n`);
     const events = await unixGet(control, '/events');
     expect(events.body.split('\n').filter(Boolean).map((l) => (JSON.parse(l) as InstanceEvent).type)).toContain('workload.started');
+    for (const answer of [status, metrics, events]) expect(answer.body).not.toContain(registrySecret);
     await boot.waitFor(/^concierge: .* workload job exited with code 0$/);
+    // The job's docker calls, counted by its proxy: answers, the translated bind of run.sh's sibling, the
+    // refused bind of the run directory.
+    const proxyFigures = (await unixGet(control, '/metrics')).body.split('\n').filter((l) => /^concierge_proxy_/.test(l) && !/ 0$/.test(l));
+    process.stdout.write(`${proxyFigures.join('\n')}\n`);
+    const figure = (pattern: RegExp): number => proxyFigures.filter((l) => pattern.test(l)).reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0);
+    expect(figure(/^concierge_proxy_requests_total\{route="\w+",status="2xx"\}/)).toBeGreaterThan(0);
+    expect(figure(/^concierge_proxy_translated_binds_total /)).toBeGreaterThanOrEqual(1);
+    expect(figure(/^concierge_proxy_refusals_total\{/)).toBeGreaterThanOrEqual(1);
     boot.child.kill('SIGTERM');
     const result = await boot.done;
     expect(result.output).toContain('job: sibling read back: made by the job in its own filesystem');
     expect(result.output).toContain('job: done');
+
+    // The spec's secret, from an ordinary sibling: the kernel command line (read: it names the drive),
+    // /sys/firmware (masked), the drive (no node in its /dev; one it makes cannot be opened) and
+    // concierge's run directory (absent; a bind of it is refused) give nothing.
+    const probed = (who: string): string[] => result.lines.map((l) => l.text).filter((t) => t.startsWith(`${who}: `));
+    process.stdout.write(`${[...probed('sibling'), ...probed('privileged'), ...probed('job').filter((t) => t.includes('/run/concierge'))].join('\n')}\n`);
+    const sibling = probed('sibling');
+    expect(sibling).toContain(`sibling: marker length ${registrySecret.length}`);
+    expect(sibling).toContainEqual(expect.stringMatching(/^sibling: cmdline: .*\bconcierge\.specdrive=vda\b/));
+    expect(sibling).toContain('sibling: marker in cmdline: 0');
+    expect(sibling).toContain('sibling: sys/firmware entries: 0, files with the marker: 0');
+    expect(sibling).toContain('sibling: vd devices in /dev: 0');
+    expect(sibling).toContainEqual(expect.stringMatching(/^sibling: drive vda unreadable: /));
+    expect(sibling).toContainEqual(expect.stringMatching(/^sibling: run dir: .*No such file or directory/));
+    expect(result.output).toMatch(/^job: bind of \/run\/concierge: docker: Error response from daemon: bind source \/run\/concierge: /m);
+    // The control: a privileged sibling, with every device and an unmasked /sys/firmware, finds the marker
+    // on the drive with the same probe (the spec delivered holds it), and still not on the command line.
+    const privileged = probed('privileged');
+    expect(privileged).toContain('privileged: marker in cmdline: 0');
+    expect(privileged).toContainEqual(expect.stringMatching(/^privileged: sys\/firmware entries: [1-9]\d*, files with the marker: 0$/));
+    expect(privileged).toContainEqual(expect.stringMatching(/^privileged: drive vda read: [1-9]\d* bytes, lines with the marker: [1-9]\d*$/));
+    expect(result.output).not.toContain(registrySecret);
+
     expect(result.output).toMatch(/concierge vm: SIGTERM: asked the guest to shut down/);
     expect(result.output).toMatch(/shutdown: host request: host: SIGTERM/);
     expect(result.output).toContain('long: got TERM');
