@@ -10,6 +10,7 @@ export interface Mark {
 /** In boot order. */
 export const guestMarks: Mark[] = [
   { name: 'VMM start', pattern: /^concierge vm: qemu / },
+  { name: 'first stage done', pattern: /^first stage: root / },
   { name: 'first init line', pattern: /concierge init starting|stand-in init started/ },
   { name: 'containerd ready', pattern: /containerd ready at \+|^init: .*containerd ready/ },
   { name: 'dockerd ready', pattern: /dockerd ready at \+|^init: .*dockerd ready/ },
