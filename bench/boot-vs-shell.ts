@@ -4,9 +4,9 @@
 // marks as the host saw them from qemu's start, the medians, and the ratio of the job's first output
 // (concierge / stand-in; the goal is at most 0.5).
 // Usage: npx tsx bench/boot-vs-shell.ts [--runs 3] [--no-build] [--variants concierge,shell]
-//   --variants  the guests compared, each <init>[/<root>] (build.sh --init and --root, root "disk" by
-//               default), e.g. concierge/initramfs,concierge,shell to measure a root format too; the
-//               ratios are to the first shell variant
+//   --variants  the guests compared, each <init>[/<root>] (build.sh --init and --root, root "initramfs" by
+//               default), e.g. concierge,shell,concierge/disk,shell/disk to measure a root format
+//               too; each concierge variant's ratio is to the shell variant of the same root
 //   --no-build  boot the guests the previous run built (guest-rootfs/out/bench-<init>-<root>)
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -24,13 +24,12 @@ if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs: expected a pos
 
 interface Variant { name: string; init: 'concierge' | 'shell'; root: 'disk' | 'initramfs'; dir: string }
 const variants: Variant[] = values.variants.split(',').map((name) => {
-  const [init, root = 'disk'] = name.split('/');
+  const [init, root = 'initramfs'] = name.split('/');
   if ((init !== 'concierge' && init !== 'shell') || (root !== 'disk' && root !== 'initramfs')) {
     throw new Error(`--variants: ${name}: expected <concierge|shell>[/<disk|initramfs>]`);
   }
   return { name, init, root, dir: join(repoRoot, 'guest-rootfs/out', `bench-${init}-${root}`) };
 });
-const reference = variants.find((v) => v.init === 'shell');
 /** The marks compared; the ratio is taken on the job's first output. */
 const compared = ['first stage done', 'first init line', 'containerd ready', 'job first output', 'power-off (qemu exited)'];
 const ratioMark = 'job first output';
@@ -64,7 +63,7 @@ for (let run = 1; run <= runs; run++) {
     if (boot.code !== 0) console.log(boot.output.split('\n').slice(-30).join('\n'));
     for (const m of marks) if (m.ms !== undefined) results.get(v.name)!.get(m.name)!.push(m.ms);
     if (v.init === 'concierge') {
-      const inside = guestView(boot).filter((l) => !l.includes(' step '));
+      const inside = guestView(boot);
       if (inside.length > 0) console.log(inside.join('\n'));
       const events = boot.lines.filter((l) => /^concierge: \S+ (workload \S+ started|containerd ready in|dockerd ready in)/.test(l.text));
       for (const e of new Set(events.map((l) => l.text))) console.log(`  ${e}`);
@@ -75,11 +74,12 @@ for (let run = 1; run <= runs; run++) {
 console.log(`\n${'mark'.padEnd(26)} ${variants.map((v) => v.name.padStart(22)).join(' ')}   (median, min-max, s)`);
 const cell = (xs: number[]): string => (xs.length === 0 ? '-' : `${seconds(median(xs))} (${seconds(Math.min(...xs)).trim()}-${seconds(Math.max(...xs)).trim()})`);
 for (const m of compared) console.log(`${m.padEnd(26)} ${variants.map((v) => cell(results.get(v.name)!.get(m)!).padStart(22)).join(' ')}`);
-if (reference !== undefined) {
+for (const v of variants) {
+  // The stand-in follows the image format: each concierge guest is compared with the one on its root.
+  const reference = variants.find((r) => r.init === 'shell' && r.root === v.root);
+  if (v.init !== 'concierge' || reference === undefined) continue;
+  const c = results.get(v.name)!.get(ratioMark)!;
   const s = results.get(reference.name)!.get(ratioMark)!;
-  for (const v of variants) {
-    const c = results.get(v.name)!.get(ratioMark)!;
-    if (v === reference || c.length === 0 || s.length === 0) continue;
-    console.log(`ratio, job's first output, ${v.name} / ${reference.name} (medians): ${(median(c) / median(s)).toFixed(2)} (goal <= 0.50)`);
-  }
+  if (c.length === 0 || s.length === 0) continue;
+  console.log(`ratio, job's first output, ${v.name} / ${reference.name} (medians): ${(median(c) / median(s)).toFixed(2)} (goal <= 0.50)`);
 }
