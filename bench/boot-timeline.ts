@@ -5,50 +5,12 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { bootGuest, buildGuest, initKind, sampleSpec, scratchDir, type Boot } from '../test/guest/vm.js';
+import { bootGuest, buildGuest, initKind, sampleSpec, scratchDir } from '../test/guest/vm.js';
+import { guestView, timeline } from './lib/guest-marks.js';
 
 const { values } = parseArgs({
   options: { build: { type: 'boolean' }, cached: { type: 'boolean' }, runs: { type: 'string', default: '1' } },
 });
-
-/** Console marks, in boot order; both concierge's lines and the stand-in's are recognised. */
-const marks: { name: string; pattern: RegExp }[] = [
-  { name: 'VMM start', pattern: /^concierge vm: qemu / },
-  { name: 'first init line', pattern: /concierge init starting|stand-in init started/ },
-  { name: 'containerd ready', pattern: /containerd ready at \+|^init: .*containerd ready/ },
-  { name: 'dockerd ready', pattern: /dockerd ready at \+|^init: .*dockerd ready/ },
-  { name: 'job first output', pattern: /^job: / },
-  { name: 'job done', pattern: /^job: done/ },
-  { name: 'result line', pattern: /^concierge: result |power-off, exit code|^init: .*power off/ },
-  { name: 'power-off (qemu exited)', pattern: /^concierge vm: guest exit code|^concierge vm: the guest stopped/ },
-];
-
-function timeline(boot: Boot): { name: string; ms: number | undefined }[] {
-  const start = boot.lines.find((l) => marks[0]!.pattern.test(l.text))?.ms ?? 0;
-  return marks.map(({ name, pattern }) => {
-    const line = boot.lines.find((l) => pattern.test(l.text));
-    return { name, ms: line === undefined ? undefined : line.ms - start };
-  });
-}
-
-/** concierge's own view: ms from its process start to its first line, and its timeline marks. */
-function guestView(boot: Boot): string[] {
-  const out: string[] = [];
-  for (const { text } of boot.lines) {
-    if (!text.startsWith('{')) continue;
-    try {
-      const j = JSON.parse(text) as { sinceProcessStartMs?: number; timeline?: string; atMs?: number; steps?: { step: string; tookMs: number }[] };
-      if (j.sinceProcessStartMs !== undefined) out.push(`  node start to first line: ${j.sinceProcessStartMs} ms`);
-      if (j.timeline !== undefined && j.atMs !== undefined) {
-        for (const s of j.steps ?? []) out.push(`           step ${s.step} took ${s.tookMs.toFixed(1)} ms`);
-        out.push(`  +${j.atMs.toFixed(0).padStart(7)} ms  ${j.timeline}`);
-      }
-    } catch {
-      // Not a log line.
-    }
-  }
-  return out;
-}
 
 if (values.build === true) console.log(await buildGuest());
 const dir = scratchDir();

@@ -1,24 +1,35 @@
 #!/usr/bin/env bash
-# Builds the guest from Debian packages only: out/vmlinuz (Debian's kernel) and out/initramfs.cpio.zst
-# (the whole root: /sbin/init, containerd, runc, dockerd, iptables, the modules of modules.list, the
-# sample job's image). Reproducible: packages are pinned by what out/debs holds (see out/manifest.txt),
-# every file gets the same mtime, the cpio is sorted and written with --reproducible.
+# Builds the guest from Debian packages only: out/vmlinuz (Debian's kernel) and out/initramfs (the whole
+# root: /sbin/init, containerd, runc, dockerd, iptables, the modules of modules.list, the sample job's
+# image, containerd's state with that image unpacked), or with --root=disk out/root.erofs (that root,
+# read-only) and out/initramfs (a small first stage that mounts it). Reproducible: packages
+# are pinned by what out/debs holds (see out/manifest.txt), every file gets the same mtime, the
+# filesystem and the cpio are written in a fixed order with fixed timestamps and UUID.
 #
-# Usage: guest-rootfs/build.sh [--init=concierge|shell] [--compress=lz4|zstd|gzip|none]
+# Usage: guest-rootfs/build.sh [--init=concierge|shell] [--root=disk|initramfs] [--compress=lz4|zstd|gzip|none] [--dest=<dir>]
 #   --init=concierge  /sbin/init is dist/concierge (built by `npm run build` if missing); the default
 #   --init=shell      /sbin/init is init/shell-init.sh, a busybox stand-in kept as a debugging aid
-#   --compress        lz4 (the default) unpacks in the guest kernel about as fast as no compression
-#                     and far faster than zstd or gzip under emulation (README.md has the figures)
+#   --root=initramfs  the whole root in the initramfs, unpacked by the kernel before /init; the default:
+#                     under emulation the job starts sooner than from a disk (README.md has the figures)
+#   --root=disk       the root on a read-only erofs disk image (root.erofs) behind a first-stage
+#                     initramfs (init/disk-first-stage.sh), as Firecracker and cloud-hypervisor boot
+#   --compress        of the initramfs: lz4 (the default) unpacks in the guest kernel about as fast as
+#                     no compression and far faster than zstd or gzip under emulation
+#   --dest            where the bootable files go (vmlinuz, initramfs, root.erofs, init-kind); default out/
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/.." && pwd)"
 out="$here/out"
 init=concierge
+root_kind=initramfs
 compress=lz4
+dest=""
 for arg in "$@"; do
   case "$arg" in
     --init=concierge|--init=shell) init="${arg#--init=}" ;;
     --compress=lz4|--compress=zstd|--compress=gzip|--compress=none) compress="${arg#--compress=}" ;;
+    --root=disk|--root=initramfs) root_kind="${arg#--root=}" ;;
+    --dest=?*) dest="${arg#--dest=}" ;;
     *) echo "build.sh: unknown argument $arg (see the usage at the top of the script)" >&2; exit 2 ;;
   esac
 done
@@ -75,9 +86,9 @@ mkdir -p usr/bin usr/sbin usr/lib/x86_64-linux-gnu usr/lib64 etc/concierge dev p
 rmdir var/run-placeholder
 ln -s usr/bin bin && ln -s usr/sbin sbin && ln -s usr/lib lib && ln -s usr/lib64 lib64
 ln -s ../run var/run
-# The kernel runs /init from an initramfs: a first stage that makes / pivotable, then /sbin/init.
-install -m 755 "$here/init/first-stage.sh" init
-mkdir -p mnt
+# With the root in the initramfs, the kernel runs its /init: a first stage that makes / pivotable,
+# then /sbin/init. On a disk, the first stage is an initramfs of its own (below).
+if [ "$root_kind" = initramfs ]; then install -m 755 "$here/init/first-stage.sh" init; mkdir -p mnt; fi
 chmod 1777 tmp
 # Node (concierge) needs fds 0-2 and /dev/null before anything mounts devtmpfs.
 mknod -m 600 dev/console c 5 1
@@ -190,28 +201,108 @@ printf 'hosts: files dns\n' > etc/nsswitch.conf
 printf '127.0.0.1 localhost\n::1 localhost\n' > etc/hosts
 : > etc/resolv.conf
 echo guest > etc/hostname
+# What the first stage reads ahead from a disk root, in the order the boot runs them: /sbin/init's
+# binary (its own exec then finds the pages it faults on already read), then the daemons'.
+{ [ "$init" = concierge ] && echo usr/bin/concierge
+  printf '%s\n' usr/bin/containerd usr/bin/containerd-shim-runc-v2 usr/sbin/runc usr/sbin/dockerd; } > etc/concierge/preload
 
 # The sample job's image, carried as a docker archive the instance spec points at.
 bash "$here/job/build-image.sh" "$out/sample-job.tar" >&2
 install -m 644 "$out/sample-job.tar" usr/share/concierge/images/sample-job.tar
 
+# containerd's state with that image already imported and unpacked (/var/lib/containerd, copied to the
+# guest's /var/lib tmpfs by the first stage): a boot finds it and imports nothing. Made by the guest's
+# own containerd with concierge's own import, as a workload's archive would be imported.
+seed_containerd() {
+  local tmp pid n
+  tmp=$(mktemp -d)
+  printf 'version = 2\ndisabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.internal.v1.opt", "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.aufs"]\n' > "$tmp/config.toml"
+  "$pkgroot/usr/bin/containerd" --config "$tmp/config.toml" --root "$rootfs/var/lib/containerd" --state "$tmp/state" \
+    --address "$tmp/containerd.sock" > "$tmp/containerd.log" 2>&1 &
+  pid=$!
+  n=0; until [ -S "$tmp/containerd.sock" ]; do
+    n=$((n + 1)); [ $n -gt 200 ] && { cat "$tmp/containerd.log" >&2; kill "$pid"; echo "build: containerd did not start" >&2; exit 1; }
+    sleep 0.05
+  done
+  "$repo/dist/concierge" pull --containerd "$tmp/containerd.sock" "$rootfs/usr/share/concierge/images/sample-job.tar" >&2 \
+    || { kill "$pid"; echo "build: the sample job's image did not import" >&2; exit 1; }
+  # The layers' blobs go once unpacked (as containerd's CRI does with discard_unpacked_layers): the
+  # snapshot is what runs, and the first stage then copies half as much. A pull of the same layer
+  # writes it again.
+  local ctr=("$pkgroot/usr/bin/ctr" -a "$tmp/containerd.sock" -n default) layers
+  layers=$("${ctr[@]}" content ls | grep -o 'containerd\.io/gc\.ref\.content\.l\.[0-9]*=sha256:[0-9a-f]*' | sed 's/.*=//' | sort -u)
+  [ -n "$layers" ] && "${ctr[@]}" content rm $layers >/dev/null
+  kill "$pid"; wait "$pid" || true
+  rm -rf "$tmp"
+  # containerd forgets them at once but removes the files in a later collection: they go here.
+  for l in $layers; do rm -f "$rootfs/var/lib/containerd/io.containerd.content.v1.content/blobs/sha256/${l#sha256:}"; done
+  # On a disk root, the unpacked snapshots stay on the read-only root, outside /var/lib: the first stage copies only
+  # the rest (the databases, a few KB) and binds each snapshot's files where containerd looks for
+  # them. Committed snapshots are only ever read (lower layers of the containers' overlays).
+  local snapshots="$rootfs/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots" fs
+  [ "$root_kind" = disk ] || return 0
+  mkdir -p "$rootfs/usr/share/concierge/containerd-snapshots"
+  for fs in "$snapshots"/*/fs; do
+    [ -d "$fs" ] || continue
+    n=$(basename "$(dirname "$fs")")
+    mv "$fs" "$rootfs/usr/share/concierge/containerd-snapshots/$n"
+    mkdir "$fs"
+  done
+}
+[ -x "$repo/dist/concierge" ] || (cd "$repo" && npm run --silent build)
+seed_containerd
+step "containerd seeded with the sample job's image"
+
 # --- 4. pack ------------------------------------------------------------------------------------
-find . -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
+dest="${dest:-$out}"
+mkdir -p "$dest"
+rm -f "$dest"/initramfs "$dest"/initramfs.cpio* "$dest/root.erofs"
 case "$compress" in
   # -l: the legacy frame format, the only one the kernel's initramfs loader reads.
-  lz4) packer=(lz4 -l -9 -q -c) ext=cpio.lz4 ;;
-  zstd) packer=(zstd -q -T0 -10 -c) ext=cpio.zst ;;
-  gzip) packer=(gzip -9 -n -c) ext=cpio.gz ;;
-  none) packer=(cat) ext=cpio ;;
+  lz4) packer=(lz4 -l -9 -q -c) ;;
+  zstd) packer=(zstd -q -T0 -10 -c) ;;
+  gzip) packer=(gzip -9 -n -c) ;;
+  none) packer=(cat) ;;
 esac
-rm -f "$out"/initramfs.cpio*
-find . -mindepth 1 | LC_ALL=C sort | cpio --quiet --reproducible -o -H newc -R 0:0 | "${packer[@]}" > "$out/initramfs.$ext.tmp"
-mv "$out/initramfs.$ext.tmp" "$out/initramfs.$ext"
-ln -sfn "initramfs.$ext" "$out/initramfs"
-cp "$pkgroot/boot/vmlinuz-$kver" "$out/vmlinuz"
-echo "$init" > "$out/init-kind"
+cpio_of() {  # the sorted, reproducible, compressed cpio of the current directory
+  find . -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
+  find . -mindepth 1 | LC_ALL=C sort | cpio --quiet --reproducible -o -H newc -R 0:0 | "${packer[@]}"
+}
+if [ "$root_kind" = initramfs ]; then
+  cpio_of > "$dest/initramfs.tmp"
+else
+  # The root: erofs, uncompressed (the guest reads only the pages it touches, with no decompression),
+  # every file root's, a fixed timestamp and UUID.
+  find . -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
+  mkfs.erofs --quiet --all-root -x-1 -T"$SOURCE_DATE_EPOCH" -U 6e7a6a9c-1d3f-4c1b-9a57-636f6e636965 \
+    "$dest/root.erofs.tmp" "$rootfs"
+  mv "$dest/root.erofs.tmp" "$dest/root.erofs"
+  # The first stage: busybox, its script, and the modules that mount the root (dependencies first).
+  first="$out/first-stage"
+  rm -rf "$first" && mkdir -p "$first"/{bin,dev,proc,sys,lower,rw,newroot,etc}
+  install -m 755 "$pkgroot/bin/busybox" "$first/bin/busybox"
+  install -m 755 "$here/init/disk-first-stage.sh" "$first/init"
+  mknod -m 600 "$first/dev/console" c 5 1
+  mknod -m 666 "$first/dev/null" c 1 3
+  declare -A staged=()
+  stage_module() {
+    local m=${1//-/_} d
+    [ -n "${staged[$m]:-}" ] && return
+    staged[$m]=1
+    for d in $(tr '\0' '\n' < "$pkgroot/${modpath[$m]}" | sed -n 's/^depends=//p' | head -1 | tr ',' ' '); do stage_module "$d"; done
+    install -D -m 644 "$pkgroot/${modpath[$m]}" "$first/${modpath[$m]}"
+    echo "/${modpath[$m]}" >> "$first/etc/first-stage-modules"
+  }
+  # crc32c_generic first: libcrc32c (erofs needs it) fails to start without a crc32c, and insmod
+  # does not follow softdeps.
+  for m in virtio_pci virtio_blk crc32c_generic erofs overlay; do stage_module "$m"; done
+  (cd "$first" && cpio_of) > "$dest/initramfs.tmp"
+fi
+mv "$dest/initramfs.tmp" "$dest/initramfs"
+cp "$pkgroot/boot/vmlinuz-$kver" "$dest/vmlinuz"
+echo "$init" > "$dest/init-kind"
 {
-  echo "# guest built with --init=$init --compress=$compress, kernel $kver, SOURCE_DATE_EPOCH=$SOURCE_DATE_EPOCH"
+  echo "# guest built with --init=$init --root=$root_kind --compress=$compress, kernel $kver, SOURCE_DATE_EPOCH=$SOURCE_DATE_EPOCH"
   LC_ALL=C sort "$out/manifest.txt.tmp"
 } > "$out/manifest.txt"
 rm -f "$out/manifest.txt.tmp"
@@ -219,6 +310,8 @@ step "packed"
 
 mb() { awk -v b="$1" 'BEGIN{printf "%.1f MB", b/1e6}'; }
 root_bytes=$(du -sb --apparent-size "$rootfs" | cut -f1)
-echo "guest: kernel $(mb "$(stat -c %s "$out/vmlinuz")"), root $(mb "$root_bytes") in $(find "$rootfs" | wc -l) files, initramfs ($compress) $(mb "$(stat -c %s "$out/initramfs.$ext")"), sha256 $(sha256sum "$out/initramfs.$ext" | cut -c1-16), init=$init"
+disk=""
+[ -e "$dest/root.erofs" ] && disk=", root.erofs $(mb "$(stat -c %s "$dest/root.erofs")") sha256 $(sha256sum "$dest/root.erofs" | cut -c1-16)"
+echo "guest: kernel $(mb "$(stat -c %s "$dest/vmlinuz")"), root $(mb "$root_bytes") in $(find "$rootfs" | wc -l) files, initramfs ($compress) $(mb "$(stat -c %s "$dest/initramfs")") sha256 $(sha256sum "$dest/initramfs" | cut -c1-16)$disk, init=$init"
 echo "largest files:"
 (cd "$rootfs" && find . -type f -size +1M -printf '%s %p\n' | sort -rn | head -8 | awk '{printf "  %7.1f MB  %s\n", $1/1e6, $2}')

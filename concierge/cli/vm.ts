@@ -20,6 +20,7 @@ import { UsageError } from './usage-error.js';
 const help = `usage: concierge vm --kernel <vmlinuz> --initrd <initramfs> --spec <instance.json> [options]
 Boots a guest under qemu with concierge as its init, streams the job's output to stdout and stderr,
 prints the guest's events on stderr, and exits with the job's exit code.
+  --root <root.erofs>    the root filesystem image, a read-only disk the initramfs's first stage mounts
   --control <sock>       serve the guest's control API on this host unix socket while it runs
   --cache <disk.img>     a raw disk for /cache (/dev/vda), made as ext4 when absent (--cache-size, 2G)
   --spec-via drive|fw_cfg|both   how the spec reaches the guest (default drive: a config drive)
@@ -44,7 +45,7 @@ export async function run(args: string[]): Promise<number | undefined> {
   const { values } = parseArgs({
     args,
     options: {
-      kernel: { type: 'string' }, initrd: { type: 'string' }, spec: { type: 'string' },
+      kernel: { type: 'string' }, initrd: { type: 'string' }, spec: { type: 'string' }, root: { type: 'string' },
       control: { type: 'string' }, cache: { type: 'string' }, 'cache-size': { type: 'string' },
       'spec-via': { type: 'string' }, nic: { type: 'string', multiple: true }, accel: { type: 'string' },
       memory: { type: 'string' }, cpus: { type: 'string' }, cpu: { type: 'string' }, append: { type: 'string' },
@@ -60,7 +61,7 @@ export async function run(args: string[]): Promise<number | undefined> {
   if (values.kernel === undefined || values.initrd === undefined || values.spec === undefined) {
     throw new UsageError(`--kernel, --initrd and --spec are required\n${help}`);
   }
-  for (const f of [values.kernel, values.initrd, values.spec]) if (!existsSync(f)) throw new UsageError(`${f} does not exist`);
+  for (const f of [values.kernel, values.initrd, values.spec, ...(values.root === undefined ? [] : [values.root])]) if (!existsSync(f)) throw new UsageError(`${f} does not exist`);
   const specVia = values['spec-via'] ?? 'drive';
   if (!['drive', 'fw_cfg', 'both'].includes(specVia)) throw new UsageError('--spec-via: expected drive, fw_cfg or both');
   const eventsFormat = values.events ?? 'text';
@@ -86,6 +87,7 @@ export async function run(args: string[]): Promise<number | undefined> {
       accel: accelWanted === 'auto' ? ((await kvmRunsKernel(values.kernel, qemuBinary)) ? 'kvm' : 'tcg') : accelWanted as Accel,
       memoryMb: positiveInt(values.memory, 'memory', 2048), cpus: positiveInt(values.cpus, 'cpus', 2),
       channelSocket: join(dir, 'channel.sock'), nics,
+      ...(values.root === undefined ? {} : { rootDisk: values.root }),
       ...(values.cpu === undefined ? {} : { cpu: values.cpu }),
       ...(values.append === undefined ? {} : { append: values.append }),
       ...(values.verbose === true ? { verbose: true } : {}),

@@ -67,7 +67,7 @@ function resources(value: unknown, where: string): WorkloadSpec['resources'] {
 }
 
 /** An image value naming a file: absolute or explicitly relative ("./", "../"), or ending in .tar / .tar.gz. */
-function isArchivePath(image: string): boolean {
+export function isArchivePath(image: string): boolean {
   return image.startsWith('/') || image.startsWith('./') || image.startsWith('../') || /\.(tar|tar\.gz|tgz)$/.test(image);
 }
 

@@ -24,7 +24,7 @@ import { Reaper } from './reaper.js';
 import { endMachine, openExitPort, killRemaining, runSteps, unmountAll } from './shutdown.js';
 import { instanceRoutes } from './control-routes.js';
 import { serveControl, type ControlServers } from './control.js';
-import { startWorkloads, type RunningWorkloads } from './workloads.js';
+import type { RunningWorkloads } from './workloads.js';
 
 /** Exit codes of the instance when no workload result decides it. */
 export const exitCodes = { ok: 0, bootFailed: 1, badSpec: 2, uncaught: 70 } as const;
@@ -152,18 +152,33 @@ export class Instance {
     this.watchDaemon(containerd);
     this.timeline.mark('containerd spawned');
     containerd.start();
+    // The workloads' code (the containerd client, the caller-aware proxy, the registry client) is
+    // loaded while containerd starts, not before the boot: under emulation that is seconds of the
+    // critical path.
+    const workloadsCode = import('./workloads.js');
     if (spec.docker.enabled) {
       const dockerd = dockerdDaemon(spec);
       this.dockerd = dockerd;
       this.watchDaemon(dockerd);
     }
-    // The job does not wait for dockerd: workloads start once containerd answers, dockerd
-    // comes up beside them; the proxy holds requests until it answers.
+    // The job waits for neither dockerd nor competes with it: dockerd starts once the workloads'
+    // tasks are created (or failed), so its start does not take the vCPUs their creation needs; the
+    // proxy holds requests until it answers.
+    let dockerdStarted = false;
+    const startDockerd = (): void => {
+      if (dockerdStarted || this.shuttingDown) return;
+      dockerdStarted = true;
+      this.dockerd?.start();
+    };
+    let starting = spec.workloads.length;
+    const oneStarted = (): void => { if (--starting <= 0) startDockerd(); };
     containerd.whenReady().then(async () => {
       if (this.shuttingDown) return;
-      this.dockerd?.start();
+      if (spec.workloads.length === 0) startDockerd();
+      const { startWorkloads } = await workloadsCode;
       this.workloads = await startWorkloads(spec, this.timeline, {
         started: (w) => {
+          oneStarted();
           this.metrics.addWorkload({ workload: w.spec.id, read: () => readCgroupFigures(w.cgroupDir) });
           const t = w.timings;
           for (const [step, ms] of Object.entries(t)) this.metrics.workloadStepSeconds.set({ workload: w.spec.id, step }, ms / 1000);
@@ -174,7 +189,10 @@ export class Instance {
           this.metrics.workloadExits.inc({ workload: w.spec.id, code: String(exit.exitCode) });
           this.events.emit('workload.exited', { workload: w.spec.id, exitCode: exit.exitCode, signal: exit.signal, oomKilled: exit.oomKilled });
         },
-        failed: (id, err) => this.events.emit('workload.failed', { workload: id, error: err.message }),
+        failed: (id, err) => {
+          oneStarted();
+          this.events.emit('workload.failed', { workload: id, error: err.message });
+        },
         pulled: (image, figures) => {
           this.metrics.imagePulled(image, figures);
           this.events.emit('image.pulled', { image, ...figures });

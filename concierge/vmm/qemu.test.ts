@@ -34,6 +34,15 @@ describe('qemu launcher', () => {
     expect(() => qemuArgs({ ...base, nics: [{ tap: 't', mac: 'nope' }] })).toThrow(/not a MAC/);
   });
 
+  it('puts the root disk last, read-only, and names it root= on the kernel command line, with or without the cache disk', () => {
+    const args = qemuArgs({ ...base, cacheDisk: '/c.img', rootDisk: '/root.erofs' });
+    expect(after(args, '-drive')).toEqual([
+      'file=/c.img,format=raw,if=virtio,cache=unsafe', 'file=/tmp/spec.img,format=raw,if=virtio,readonly=on', 'file=/root.erofs,format=raw,if=virtio,readonly=on',
+    ]);
+    expect(after(args, '-append')[0]).toMatch(/ concierge\.specdrive=vdb root=\/dev\/vdc rootfstype=erofs ro$/);
+    expect(kernelCommandLine({ ...base, rootDisk: '/root.erofs' })).toMatch(/ concierge\.specdrive=vda root=\/dev\/vdb rootfstype=erofs ro$/);
+  });
+
   it('reads --nic and the guest\'s code from qemu\'s status or the console', () => {
     expect(parseNic('tap=tap0')).toEqual({ tap: 'tap0' });
     expect(parseNic('tap=tap0,mac=52:54:00:00:00:01')).toEqual({ tap: 'tap0', mac: '52:54:00:00:00:01' });

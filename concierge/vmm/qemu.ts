@@ -1,5 +1,5 @@
-// qemu as the VMM of `concierge vm`: the command line for a guest with the kernel and initramfs, the
-// config drive, an optional cache disk, the host channel (a virtio-serial port named concierge.0 on a
+// qemu as the VMM of `concierge vm`: the command line for a guest with the kernel and initramfs, an
+// optional read-only root disk, the config drive, an optional cache disk, the host channel (a virtio-serial port named concierge.0 on a
 // chardev unix socket qemu serves), optional NICs, and isa-debug-exit; KVM when it really runs the
 // kernel, software emulation (TCG) otherwise.
 import { spawn } from 'node:child_process';
@@ -28,6 +28,12 @@ export interface QemuOptions {
   fwCfgSpec?: string;
   /** A raw disk for /cache, the first virtio disk (/dev/vda). */
   cacheDisk?: string;
+  /**
+   * The root filesystem image (erofs), read-only, the last virtio disk: the initramfs is then a first
+   * stage that mounts the `root=` the command line names. Last, so the cache disk and the config drive
+   * keep their names with or without it.
+   */
+  rootDisk?: string;
   /** Where qemu serves the host channel's chardev. */
   channelSocket: string;
   nics?: NicOption[];
@@ -48,6 +54,7 @@ export function kernelCommandLine(o: QemuOptions): string {
   if (o.verbose !== true) words.push('quiet');
   // The config drive's device name only: the spec (and any secret in it) never goes on the command line.
   if (o.specDrive !== undefined) words.push(`concierge.specdrive=${diskName(o.cacheDisk === undefined ? 0 : 1)}`);
+  if (o.rootDisk !== undefined) words.push(`root=/dev/${diskName((o.cacheDisk === undefined ? 0 : 1) + (o.specDrive === undefined ? 0 : 1))}`, 'rootfstype=erofs', 'ro');
   if (o.append !== undefined && o.append !== '') words.push(o.append);
   return words.join(' ');
 }
@@ -65,6 +72,7 @@ export function qemuArgs(o: QemuOptions): string[] {
   ];
   if (o.cacheDisk !== undefined) args.push('-drive', `file=${o.cacheDisk},format=raw,if=virtio,cache=unsafe`);
   if (o.specDrive !== undefined) args.push('-drive', `file=${o.specDrive},format=raw,if=virtio,readonly=on`);
+  if (o.rootDisk !== undefined) args.push('-drive', `file=${o.rootDisk},format=raw,if=virtio,readonly=on`);
   if (o.fwCfgSpec !== undefined) args.push('-fw_cfg', `name=opt/concierge/spec,file=${o.fwCfgSpec}`);
   args.push(
     '-device', 'virtio-serial-pci,id=vser0',

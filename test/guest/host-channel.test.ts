@@ -13,7 +13,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { InstanceEvent } from '../../concierge/events/event-log.js';
@@ -142,6 +142,7 @@ describe.skipIf(initKind !== 'concierge')('guest contract over the host channel 
     const out = join(repoRoot, 'guest-rootfs/out');
     qemu = spawn('qemu-system-x86_64', qemuArgs({
       kernel: join(out, 'vmlinuz'), initrd: join(out, 'initramfs'), accel: 'tcg', memoryMb: 2048, cpus: 2,
+      ...(existsSync(join(out, 'root.erofs')) ? { rootDisk: join(out, 'root.erofs') } : {}),
       specDrive: drive, channelSocket,
     }), { stdio: ['ignore', 'pipe', 'pipe'] });
     let consoleText = '';

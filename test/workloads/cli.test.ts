@@ -175,3 +175,22 @@ describe('concierge serve', () => {
     expect(await inventory(client)).toEqual(before);
   });
 });
+
+describe('concierge pull', () => {
+  it('imports an archive path as a workload would: written once, then found as it is', async () => {
+    const name = `test.local/busybox:cli-pull-${process.pid}`;
+    writeArchive(join(dir, 'pull.tar'), ociArchive([busyboxLayer()], name));
+    const pull = () => startCommand([process.execPath, bundle, 'pull', join(dir, 'pull.tar'), '--containerd', containerdSocket()]).done;
+    try {
+      const first = await pull();
+      expect(first.code).toBe(0);
+      expect(first.stdout).toMatch(new RegExp(`^${name} sha256:[0-9a-f]{64} written=true ms=\\d+\\n$`));
+      const { image } = await client.images.get({ name });
+      expect(image?.target?.digest).toBe(first.stdout.split(' ')[1]);
+      const second = await pull();
+      expect(second.stdout).toMatch(/ written=false /);
+    } finally {
+      await client.images.delete({ name, sync: true }).catch(() => undefined);
+    }
+  });
+});
