@@ -42,8 +42,20 @@ describe('PID 1 boot in fresh namespaces', () => {
     expect(root?.propagation.some((p) => p.startsWith('shared:'))).toBe(true);
   });
 
-  it('moves itself into the leaf cgroup /init', () => {
-    expect(readFileSync(`/proc/${instance.hostPid}/cgroup`, 'utf8')).toMatch(/^0::.*\/init$/m);
+  it('moves itself into the leaf cgroup /init only below the real root (a move costs an RCU grace period)', () => {
+    const inNs = (...argv: string[]) => execFileSync('nsenter', ['-t', String(instance.hostPid), '--mount', ...argv]).toString();
+    // The real root has no cgroup.type; a cgroup namespace whose root is a child cgroup has one.
+    const realRoot = inNs('sh', '-c', 'test -e /sys/fs/cgroup/cgroup.type && echo child || echo root').trim() === 'root';
+    const offered = inNs('cat', '/sys/fs/cgroup/cgroup.controllers').trim();
+    const own = readFileSync(`/proc/${instance.hostPid}/cgroup`, 'utf8');
+    const done = instance.lines.find((l) => l.json?.timeline === 'boot steps done')!.json!;
+    const step = (done.steps as { step: string; done?: string; skipped?: string }[]).find((s) => s.step === 'cgroups');
+    if (realRoot || offered === '') expect(own).not.toMatch(/^0::.*\/init$/m);
+    else expect(own).toMatch(/^0::.*\/init$/m);
+    // Every offered controller is enabled for the children either way.
+    const enabled = inNs('cat', '/sys/fs/cgroup/cgroup.subtree_control').trim().split(/\s+/);
+    for (const c of offered.split(/\s+/).filter((w) => w !== '')) expect(enabled).toContain(c);
+    expect(step?.done ?? step?.skipped).toBeDefined();
   });
 
   it('sets the hostname and names it in /etc/hosts', () => {
