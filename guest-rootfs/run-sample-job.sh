@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The main job (scripts/main.sh): builds the guest when it is missing or its inputs changed (concierge's
-# binary, this folder's scripts and lists), then boots it with the sample CI job's instance spec.
-# Exits with the job's exit code.
-# Usage: guest-rootfs/run-sample-job.sh [boot.sh arguments, e.g. --cache /tmp/cache.img]
+# binary, this folder's scripts and lists), then boots it on a closed test network with the CI job
+# (scripts/ci-job.ts, specs/ci-job.json, ci-job/). Needs root (network namespaces). Exits with the job's
+# exit code.
+# Usage: guest-rootfs/run-sample-job.sh [concierge vm options, e.g. --console /tmp/console.log --verbose]
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 inputs_hash() {
@@ -16,6 +17,5 @@ if [ ! -e "$here/out/initramfs" ] || [ "$(cat "$here/out/init-kind" 2>/dev/null)
   bash "$here/build.sh" --init=concierge
   echo "$want" > "$here/out/inputs.sha256"
 fi
-spec="$here/specs/sample-job.json"
-for a in "$@"; do [ "$a" = --cache ] && spec="$here/specs/sample-job-cached.json"; done
-exec bash "$here/boot.sh" --spec "$spec" "$@"
+cd "$here/.."
+exec npx tsx scripts/ci-job.ts "$@"
