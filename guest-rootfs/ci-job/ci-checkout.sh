@@ -6,7 +6,7 @@ set -eu
 step() { echo "ci: $(cut -d' ' -f1 /proc/uptime) s: $*"; }
 repository=$1 dir=$2
 shift 2
-step "job started in $(hostname): git $(git --version | cut -d' ' -f3), $(docker --version | cut -d, -f1), $(docker-compose version --short)"
+step "job started in $(hostname) ($(git --version))"
 git clone -q "$repository" "$dir"
 cd "$dir"
 step "cloned $repository at $(git rev-parse --short HEAD) ($(git log -1 --format=%s))"

@@ -134,7 +134,7 @@ export interface CiStep {
  */
 export function ciSteps(boot: Boot): CiStep[] {
   const marks: RegExp[] = [
-    /^concierge: \S+ boot steps done/, /^concierge: \S+ containerd ready/, /^concierge: \S+ dockerd ready/,
+    /^concierge: \S+ boot steps done/, /^concierge: \S+ containerd ready in/, /^concierge: \S+ dockerd ready in/,
     /^concierge: \S+ image \S+ pulled/, /^concierge: \S+ workload job started/, /^ci: /,
     /^concierge: \S+ workload job exited/, /^concierge: \S+ power-off/,
   ];
