@@ -125,5 +125,6 @@ describe.skipIf(initKind !== 'concierge')('guest: the job image pulled from a re
     expect(boot.output).toMatch(/workload job failed to start: pull registry\.test:5000\/ci\/job:2: cannot reach https:\/\/registry\.test:5000: .*EAI_AGAIN/);
     expect(boot.output).toMatch(/workload refused failed to start: pull 10\.88\.0\.1:5001\/ci\/job:2: cannot reach https:\/\/10\.88\.0\.1:5001: .*ECONNREFUSED/);
     expect(boot.code).toBe(125);
+    process.stdout.write(`${boot.lines.filter((l) => /failed to start|result exit-code|power-off/.test(l.text)).map((l) => l.text).join('\n')}\n`);
   }, minutes(11));
 });
