@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Writes the tools layer of the CI job's image (it goes on top of a busybox layer): the static docker CLI,
+# Writes the tools layer of the CI job's image (it goes on top of a busybox layer): the docker CLI,
 # git, Debian's docker-compose (Python 3.11 with its modules), the shared libraries all of them need,
 # and /usr/local/bin/ci-checkout. Taken from this machine's installed Debian packages (scripts/setup.sh
 # installs git and docker-compose), with their mtimes kept: Python checks its cached bytecode against
@@ -36,8 +36,11 @@ done >> "$list"
 # git: enough to clone (the exec path's own git runs index-pack), and its templates.
 { echo /usr/bin/git; echo /usr/lib/git-core; find /usr/share/git-core/templates; } >> "$list"
 
+# The docker CLI: the static one job/docker-cli.sh finds, else Debian's (docker.io), with its libraries.
+cli=$(bash "$here/../job/docker-cli.sh" 2>/dev/null) || cli=/usr/bin/docker
+
 # Shared libraries: what every ELF file above needs, as the loader here resolves it.
-grep -v '^/usr/lib/python3' "$list" | while read -r f; do if [ -f "$f" ] && [ ! -L "$f" ]; then echo "$f"; fi; done > "$work/candidates"
+{ echo "$cli"; grep -v '^/usr/lib/python3' "$list"; } | while read -r f; do if [ -f "$f" ] && [ ! -L "$f" ]; then echo "$f"; fi; done > "$work/candidates"
 find /usr/lib/python3.11/lib-dynload /usr/lib/python3/dist-packages -name '*.so' 2>/dev/null | grep -Fxf "$list" >> "$work/candidates" || true
 while read -r f; do
   head -c4 "$f" | grep -q 'ELF' || continue
@@ -55,7 +58,7 @@ tar -C / --no-recursion -cf - -T "$list.sorted" 2>"$work/tar.err" \
 # Symlinks dpkg made absolute (the loader's /lib64 entry) resolve through /lib.
 ln -s usr/lib "$root/lib"
 ln -s ../../bin/git "$root/usr/lib/git-core/git"
-install -m 755 "$(bash "$here/../job/docker-cli.sh")" "$root/usr/local/bin/docker"
+install -m 755 "$cli" "$root/usr/local/bin/docker"
 install -m 755 "$here/ci-checkout.sh" "$root/usr/local/bin/ci-checkout"
 tar -C "$root" --sort=name --owner=0 --group=0 --numeric-owner --format=gnu -cf "$dest.tmp" .
 mv "$dest.tmp" "$dest"
