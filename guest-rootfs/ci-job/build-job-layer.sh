@@ -44,7 +44,8 @@ cli=$(bash "$here/../job/docker-cli.sh" 2>/dev/null) || cli=/usr/bin/docker
 find /usr/lib/python3.11/lib-dynload /usr/lib/python3/dist-packages -name '*.so' 2>/dev/null | grep -Fxf "$list" >> "$work/candidates" || true
 while read -r f; do
   head -c4 "$f" | grep -q 'ELF' || continue
-  ldd "$f" 2>/dev/null | awk '/=> \// {print $3} /^\t\/lib64/ {print $1}'
+  # A static binary (the docker CLI) makes ldd fail: it needs nothing.
+  { ldd "$f" 2>/dev/null || true; } | awk '/=> \// {print $3} /^\t\/lib64/ {print $1}'
 done < "$work/candidates" | sort -u > "$work/libs"
 # Each library by its resolved file, with the soname link beside it.
 while read -r l; do echo "$l"; readlink -f "$l"; done < "$work/libs" >> "$list"
