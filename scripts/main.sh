@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The main job: boot a guest microVM with concierge as PID 1 and run a sample CI job in it.
+# The main job: boot a guest microVM with concierge as PID 1 on a closed test network and run a CI job in it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh

@@ -47,6 +47,10 @@ export interface BootOptions {
   net?: TestNet;
   /** More `concierge vm` arguments (--control, --spec-via, --console...). */
   args?: string[];
+  /** qemu's accelerator: tcg (the default: this machine's KVM crawls with Debian's kernel) or auto. */
+  accel?: 'tcg' | 'auto';
+  /** Called with each line as it arrives. */
+  onLine?: (text: string) => void;
 }
 
 export function scratchDir(): string {
@@ -66,7 +70,7 @@ export function startGuest(options: BootOptions): RunningBoot {
   const dir = scratchDir();
   const specPath = join(dir, 'spec.json');
   writeFileSync(specPath, typeof options.spec === 'string' ? options.spec : JSON.stringify(options.spec, null, 2));
-  const args = [join(guestDir, 'boot.sh'), '--spec', specPath, '--accel', 'tcg', '--timeout', String(options.timeoutSeconds ?? 540), ...(options.args ?? [])];
+  const args = [join(guestDir, 'boot.sh'), '--spec', specPath, '--accel', options.accel ?? 'tcg', '--timeout', String(options.timeoutSeconds ?? 540), ...(options.args ?? [])];
   if (options.cacheDisk !== undefined) args.push('--cache', options.cacheDisk);
   if (options.net !== undefined) args.push('--tap', options.net.tap);
   const [command, ...rest] = options.net === undefined ? ['bash', ...args] : options.net.command('bash', args);
@@ -84,6 +88,7 @@ export function startGuest(options: BootOptions): RunningBoot {
     while ((nl = pending[name].indexOf('\n')) >= 0) {
       const line = pending[name].slice(0, nl).replace(/\r$/, '');
       lines.push({ ms: performance.now() - started, text: line });
+      options.onLine?.(line);
       pending[name] = pending[name].slice(nl + 1);
       for (const w of waiters) if (w.pattern.test(line)) { waiters.delete(w); w.resolve(line); }
     }

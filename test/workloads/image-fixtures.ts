@@ -22,12 +22,14 @@ export interface ImageOptions {
   user?: string;
   /** The config's architecture (default: this machine's). */
   architecture?: string;
+  /** The config's Env (default: PATH=/usr/local/bin:/bin and FROM_IMAGE=yes). */
+  env?: string[];
 }
 
 function imageConfig(diffIds: string[], options: ImageOptions): Buffer {
   return Buffer.from(JSON.stringify({
     architecture: options.architecture ?? (process.arch === 'x64' ? 'amd64' : process.arch), os: 'linux',
-    config: { Env: ['PATH=/usr/local/bin:/bin', 'FROM_IMAGE=yes'], Cmd: options.cmd ?? ['sh'], WorkingDir: '/', ...(options.user === undefined ? {} : { User: options.user }) },
+    config: { Env: options.env ?? ['PATH=/usr/local/bin:/bin', 'FROM_IMAGE=yes'], Cmd: options.cmd ?? ['sh'], WorkingDir: '/', ...(options.user === undefined ? {} : { User: options.user }) },
     rootfs: { type: 'layers', diff_ids: diffIds },
   }));
 }
