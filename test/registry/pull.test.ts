@@ -2,7 +2,8 @@
 // with a CA made here and htpasswd basic auth, pulling into the test containerd; a stand-in registry
 // for what a real one will not do (bearer tokens from a token server of its own, bad bytes, a stall).
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,7 +15,7 @@ import { RegistryClient } from '../../concierge/registry/client.js';
 import { RegistryError, type PullFailure } from '../../concierge/registry/errors.js';
 import { pullImage } from '../../concierge/registry/pull.js';
 import { registriesAt } from '../../concierge/instance/spec-registries.js';
-import { connect } from '../workloads/containerd-env.js';
+import { connect, containerdSocket } from '../workloads/containerd-env.js';
 import { busyboxLayer, fileLayer, imageBlobs, sha, type ImageBlobs } from '../workloads/image-fixtures.js';
 import { startDockerRegistry, type RunningRegistry } from './harness/docker-registry.js';
 import { freePort } from './harness/ports.js';
@@ -23,6 +24,7 @@ import { StandInRegistry } from './harness/stand-in.js';
 import { makeTls, type TestTls } from './harness/tls.js';
 
 const client = connect();
+const bundle = join(import.meta.dirname, '../../dist/concierge.js');
 const dir = mkdtempSync(join(tmpdir(), 'concierge-registry-test-'));
 const run = randomBytes(3).toString('hex');
 const user = { username: 'ci', password: `pw-${randomBytes(8).toString('hex')}` };
@@ -154,6 +156,34 @@ describe('pull from docker-registry 2.8 (TLS, basic auth)', () => {
     const nobody = `127.0.0.1:${await freePort()}`;
     await expectFault(`${nobody}/ci/plain:1`, `${nobody}/ci/plain:1`, 'unreachable', /ECONNREFUSED/);
   });
+
+  it('fails clearly and leaves nothing when the DNS server never answers (concierge pull, its resolver pointed at a silent server)', async () => {
+    // concierge pull runs in mount, network and PID namespaces of its own (loopback only; the server ends
+    // with them), whose
+    // /etc/resolv.conf names a server there that reads every question and answers none (glibc asks port 53).
+    const resolvConf = join(dir, 'resolv.silent.conf');
+    writeFileSync(resolvConf, 'nameserver 127.0.0.53\noptions timeout:1 attempts:1\n');
+    const ready = join(dir, 'silent.ready');
+    const silentServer = `const s=require('dgram').createSocket('udp4');s.on('message',()=>process.stdout.write('question\\n'));s.bind(53,'127.0.0.53',()=>require('fs').writeFileSync('${ready}',''))`;
+    const name = `silent-${run}.registry.test`;
+    const reference = `${name}:5000/ci/plain:1`;
+    const script = [
+      'set -e',
+      `mount --bind ${resolvConf} /etc/resolv.conf`,
+      'ip link set lo up',
+      `${process.execPath} -e "${silentServer}" &`,
+      `while [ ! -e ${ready} ]; do sleep 0.05; done`,
+      `${process.execPath} ${bundle} pull ${reference} --containerd ${containerdSocket()}`,
+    ].join('\n');
+    const leasesBefore = await pullLeases();
+    const r = spawnSync('unshare', ['--mount', '--net', '--pid', '--fork', '--kill-child', 'sh', '-c', script], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.status, r.stderr).toBe(1);
+    expect(r.stdout).toContain('question');
+    expect(r.stderr).toContain(`pull ${reference}: `);
+    expect(r.stderr).toMatch(/EAI_AGAIN|ENOTFOUND/);
+    expect(await imageAbsent(reference)).toBe(true);
+    expect(await pullLeases()).toEqual(leasesBefore);
+  }, 90_000);
 });
 
 describe('pull from a stand-in registry (token auth, bad bytes, a stall, mirrors)', () => {
