@@ -159,8 +159,8 @@ describe('pull from docker-registry 2.8 (TLS, basic auth)', () => {
 
   it('fails clearly and leaves nothing when the DNS server never answers (concierge pull, its resolver pointed at a silent server)', async () => {
     // concierge pull runs in mount, network and PID namespaces of its own (loopback only; the server ends
-    // with them), whose
-    // /etc/resolv.conf names a server there that reads every question and answers none (glibc asks port 53).
+    // with them), whose /etc/resolv.conf names a server there that reads every question and answers none
+    // (glibc asks port 53).
     const resolvConf = join(dir, 'resolv.silent.conf');
     writeFileSync(resolvConf, 'nameserver 127.0.0.53\noptions timeout:1 attempts:1\n');
     const ready = join(dir, 'silent.ready');
