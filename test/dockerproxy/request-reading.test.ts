@@ -1,4 +1,6 @@
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request } from 'node:http';
 import { type AddressInfo, connect } from 'node:net';
 import { join } from 'node:path';
@@ -396,16 +398,20 @@ describe('build options: what reaches beyond the caller is refused, naming the p
     built.push(t);
     return t;
   };
-  // An interface of the machine's own network namespace that a container on the default bridge does not have.
-  const hostOnly = readdirSync('/sys/class/net').find((n) => !['lo', 'eth0'].includes(n))!;
+  // An interface of the machine's own network namespace that a container on the default bridge does not
+  // have: a dummy link (no address, no traffic) of this test's own, so that no other test's bridge coming
+  // and going decides the outcome.
+  const hostOnly = `ccrr${randomBytes(4).toString('hex')}`;
   const listNets = () => `FROM ${image}\nRUN echo nets: $(ls /sys/class/net)\n`;
   // Every build runs its step (a cached step would show the network of an earlier build).
   const buildRaw = (socket: string, query: string, dockerfile: string) => buildContext(socket, `nocache=1&${query}`, dockerfile);
 
   beforeAll(async () => {
+    execFileSync('ip', ['link', 'add', hostOnly, 'type', 'dummy']);
     trusted = await scene.caller('trusted', [], { policy: TRUSTED });
   });
   afterAll(async () => {
+    execFileSync('ip', ['link', 'del', hostOnly]);
     for (const t of built) await removeImage(t);
   });
 
