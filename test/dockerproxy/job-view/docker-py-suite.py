@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import tarfile
+import threading
 import time
 
 import docker
@@ -19,6 +20,24 @@ with open(scratch + '/a/f', 'w') as f:
 client = docker.from_env()
 api = client.api
 since = int(time.time()) - 1
+# Labels of this run only: other runs on the same dockerd list, prune and log their own.
+app = 'py-' + marker
+
+# The events of this run, followed from the start: dockerd keeps only its last 256 events, so a replay
+# (since, until) read at the end misses the first ones when other clients are busy on the same dockerd.
+# `since` covers what happens before dockerd subscribes the stream (it flushes its head first).
+followed = []
+following = api.events(since=since, decode=True, filters={'label': 'app=' + app, 'type': 'container'})
+
+
+def _follow():
+    try:
+        followed.extend(following)
+    except Exception:  # the stream closed at the end
+        pass
+
+
+threading.Thread(target=_follow, daemon=True).start()
 
 
 def _tar(name, data):
@@ -54,12 +73,12 @@ case('ping', lambda: api.ping())
 case('version api', lambda: api.version()['ApiVersion'])
 case('run with a bind of the scratch directory', lambda: client.containers.run(
     image, ['cat', '/data/f'], volumes={scratch + '/a': {'bind': '/data', 'mode': 'ro'}}, remove=True).decode())
-c = client.containers.create(image, ['sleep', '120'], name=marker + '-py', labels={'app': 'py'},
+c = client.containers.create(image, ['sleep', '120'], name=marker + '-py', labels={'app': app},
                              volumes={scratch + '/a': {'bind': '/data', 'mode': 'rw'}})
 c.start()
 c.reload()
 case('container attrs', lambda: {k: c.attrs[k] for k in ('Name', 'Mounts', 'Config', 'HostConfig')})
-case('list by label', lambda: [x.name for x in client.containers.list(filters={'label': 'app=py'})])
+case('list by label', lambda: [x.name for x in client.containers.list(filters={'label': 'app=' + app})])
 case('exec_run', lambda: list(c.exec_run(['sh', '-c', 'echo out; sleep 0.2; echo err >&2; exit 3'])))
 case('put and get archive', lambda: (
     c.put_archive('/tmp', _tar('hello.txt', b'archived\n')),
@@ -98,10 +117,20 @@ case('no such container', lambda: client.containers.get(marker + '-absent'))
 c.kill()
 case('wait', lambda: c.wait()['StatusCode'])
 case('remove', lambda: c.remove(v=True))
-case('events of this run', lambda: [
-    (e['Type'], e['Action'], sorted(k for k in e['Actor']['Attributes']))
-    for e in api.events(since=since, until=int(time.time()) + 1, decode=True, filters={'label': 'app=py', 'type': 'container'})])
-case('prune by label', lambda: api.prune_containers(filters={'label': 'app=py'}))
+
+
+def events_of_this_run():
+    # The container's destroy is its last event; the stream ends once it has come.
+    for _ in range(600):
+        if any(e['Actor']['ID'] == c.id and e['Action'] == 'destroy' for e in followed):
+            break
+        time.sleep(0.05)
+    following.close()
+    return [(e['Type'], e['Action'], sorted(k for k in e['Actor']['Attributes'])) for e in followed if e['Actor']['ID'] == c.id]
+
+
+case('events of this run', events_of_this_run)
+case('prune by label', lambda: api.prune_containers(filters={'label': 'app=' + app}))
 for cleanup in (lambda: v.remove(), lambda: bv.remove(), lambda: n.remove(),
                 lambda: client.images.remove(marker + '-pybuilt', force=True),
                 lambda: client.images.remove(marker + '-pycommit', force=True)):
