@@ -27,7 +27,11 @@ export interface PruneReport {
   reclaimed: bigint;
 }
 
-/** Reads the `filters` parameter (map form `{"label":{"a=b":true}}` or legacy `{"label":["a=b"]}`). */
+/**
+ * Reads the `filters` parameter as `filters.FromJSON` does: all in the map form (`{"label":{"a=b":true}}`)
+ * or all in the legacy list form (`{"label":["a=b"]}`), a null value being an empty one; anything else
+ * is dockerd's 400 (read here first: the check's rewriting of the filters must not make it valid).
+ */
 export function readPruneFilters(form: Values): PruneFilters {
   const raw = Buffer.from(firstValue(form, 'filters'), 'latin1').toString('utf8');
   const out: PruneFilters = new Map();
@@ -39,10 +43,13 @@ export function readPruneFilters(form: Values): PruneFilters {
     throw new ProxyError(400, 'invalid filters: not JSON');
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new ProxyError(400, 'invalid filters');
-  for (const [name, values] of Object.entries(parsed as Record<string, unknown>)) {
+  const entries = Object.entries(parsed as Record<string, unknown>);
+  const mapForm = entries.every(([, v]) => v === null || (typeof v === 'object' && !Array.isArray(v) && Object.values(v).every((b) => typeof b === 'boolean')));
+  const listForm = entries.every(([, v]) => v === null || (Array.isArray(v) && v.every((x) => typeof x === 'string')));
+  if (!mapForm && !listForm) throw new ProxyError(400, 'invalid filters: neither {"name":{"value":true}} nor {"name":["value"]}');
+  for (const [name, values] of entries) {
     if (Array.isArray(values)) out.set(name, [...new Set(values.map((v) => String(v)))]);
-    else if (typeof values === 'object' && values !== null) out.set(name, Object.keys(values));
-    else out.set(name, []);
+    else out.set(name, values === null ? [] : Object.keys(values as Record<string, boolean>));
   }
   return out;
 }

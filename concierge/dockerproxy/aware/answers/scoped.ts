@@ -242,9 +242,9 @@ export class ScopedAnswers {
     if (this.pruning.has(guard)) throw new ProxyError(409, 'a prune operation is already running');
     this.pruning.add(guard);
     try {
+      const filters = readPruneFilters(r.form);
       const checked = await this.send(r, check);
       if (checked.status !== 200) return replyFrom(checked);
-      const filters = readPruneFilters(r.form);
       const untilValue = kind === 'volumes' ? undefined : filters.get('until')?.[0];
       const until = untilValue === undefined ? undefined : untilNanos(untilValue, Date.now());
       const report = await pruneRecorded(kind, filters, until, this.dockerd, this.records, this);
