@@ -28,7 +28,11 @@ export async function startOwnDockerd(options: { etcDocker?: string; dataRoot: s
   const socket = join(options.runDir, 'docker.sock');
   const bridge = `crb${process.pid % 100000}`;
   execFileSync('ip', ['link', 'add', bridge, 'type', 'bridge']);
-  execFileSync('ip', ['addr', 'add', `10.213.${process.pid % 250}.1/24`, 'dev', bridge]);
+  // A /24 no interface holds yet (two such dockerds may run at once, from two test files).
+  const taken = execFileSync('ip', ['-o', '-4', 'addr', 'show'], { encoding: 'utf8' });
+  const subnet = [...Array(250).keys()].map((i) => (process.pid + i) % 250).find((x) => !taken.includes(` 10.213.${x}.`));
+  if (subnet === undefined) throw new Error('no free 10.213.x.0/24 for a test dockerd\'s bridge');
+  execFileSync('ip', ['addr', 'add', `10.213.${subnet}.1/24`, 'dev', bridge]);
   execFileSync('ip', ['link', 'set', bridge, 'up']);
   const removeBridge = () => { try { execFileSync('ip', ['link', 'del', bridge]); } catch { /* already gone */ } };
   const hostsFile = join(options.runDir, 'hosts');
