@@ -131,6 +131,8 @@ def events_of_this_run():
 
 case('events of this run', events_of_this_run)
 case('prune by label', lambda: api.prune_containers(filters={'label': 'app=' + app}))
+case('prune volumes by label', lambda: api.prune_volumes(filters={'label': 'v=' + app}))
+case('prune networks by label', lambda: api.prune_networks(filters={'label': 'n=' + app}))
 for cleanup in (lambda: v.remove(), lambda: bv.remove(), lambda: n.remove(),
                 lambda: client.images.remove(marker + '-pybuilt', force=True),
                 lambda: client.images.remove(marker + '-pycommit', force=True)):
