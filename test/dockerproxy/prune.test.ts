@@ -71,6 +71,16 @@ describe('containers prune', () => {
     await straight('DELETE', `/images/${marker}-committed?force=1`);
   });
 
+  it('reports the size of the writable layers it removed, as dockerd measures them', async () => {
+    const c = created(await api(a.socket, 'POST', '/containers/create', { Image: image, Cmd: ['sh', '-c', 'head -c 20000 /dev/zero > /written'], Labels: { sized: marker } }));
+    await api(a.socket, 'POST', `/containers/${c}/start`);
+    await api(a.socket, 'POST', `/containers/${c}/wait`);
+    const size = ((await straight('GET', `/containers/${c}/json?size=1`)).json as { SizeRw: number }).SizeRw;
+    expect(size).toBeGreaterThanOrEqual(20000);
+    const pruned = await api(a.socket, 'POST', `/containers/prune?filters=${q({ label: [`sized=${marker}`] })}`);
+    expect(pruned.json).toEqual({ ContainersDeleted: [c], SpaceReclaimed: size });
+  });
+
   it('a filter dockerd does not take is its error, and nothing is removed', async () => {
     const stopped = created(await api(a.socket, 'POST', '/containers/create', { Image: image }));
     for (const filters of [{ name: ['x'] }, { until: ['xyz'] }, { until: ['1h', '2h'] }]) {

@@ -155,7 +155,7 @@ async function pruneContainers(filters: PruneFilters, until: bigint | undefined,
   interface Seen { Id: string; Created?: string; SizeRw?: number; State?: { Running?: boolean }; Config?: { Labels?: Record<string, string> | null } }
   const candidates: Seen[] = [];
   for (const id of records.containerIds()) {
-    const { status, json } = await dockerd.call('GET', `/containers/${id}/json?size=1`);
+    const { status, json } = await dockerd.call('GET', `/containers/${id}/json`);
     if (status === 200) candidates.push(json as Seen);
   }
   // dockerd walks its containers newest first.
@@ -166,10 +166,13 @@ async function pruneContainers(filters: PruneFilters, until: bigint | undefined,
     const at = created(c.Created);
     if (until !== undefined && at !== undefined && at > until) continue;
     if (!matchPruneLabels(filters, c.Config?.Labels)) continue;
+    // The writable layer's size, computed (as dockerd's prune does) only for what goes.
+    const sized = await dockerd.call('GET', `/containers/${c.Id}/json?size=1`);
+    const size = sized.status === 200 ? ((sized.json as Seen).SizeRw ?? 0) : 0;
     // dockerd's prune removes without force or volumes; a container started meanwhile is left, as there.
     if ((await dockerd.call('DELETE', `/containers/${c.Id}`)).status !== 204) continue;
     await removal.forgetContainer(c.Id);
-    if ((c.SizeRw ?? 0) > 0) report.reclaimed += BigInt(c.SizeRw!);
+    if (size > 0) report.reclaimed += BigInt(size);
     report.deleted.push(c.Id);
   }
   return report;
