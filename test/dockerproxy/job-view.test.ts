@@ -294,9 +294,10 @@ describe('testcontainers\' reaper inside a job', () => {
    * Runs the scenario (direct or in a job); when the session hands its id over, looks at the reaper
    * straight at dockerd, makes a decoy straight at dockerd with the session's label (no caller's), and
    * lets the session end. Returns the scenario's sections, the reaper's bind, which file its source is
-   * (device and inode) beside which file the client's socket is, and whether the decoy is left.
+   * (device and inode) beside which file the client's socket is, whether the caller's records (when
+   * given) hold the reaper, and whether the decoy is left.
    */
-  async function reaped(run: (env: Record<string, string>) => Promise<{ code: number | null; stdout: string; stderr: string }>, clientSocket: string) {
+  async function reaped(run: (env: Record<string, string>) => Promise<{ code: number | null; stdout: string; stderr: string }>, clientSocket: string, recordsFile?: string) {
     rmSync(handoff, { recursive: true, force: true });
     mkdirSync(handoff);
     const env = { HANDOFF: handoff, RYUK_CONTAINER_IMAGE: reaperImage, TESTCONTAINERS_RYUK_DISABLED: 'false', TESTCONTAINERS_RYUK_RECONNECTION_TIMEOUT: '1s' };
@@ -304,6 +305,7 @@ describe('testcontainers\' reaper inside a job', () => {
     let binds: string[] = [];
     let socketFile = '';
     let clientFile = '';
+    let recorded = false;
     let decoy = '';
     let ended = false;
     void running.finally(() => (ended = true));
@@ -319,6 +321,7 @@ describe('testcontainers\' reaper inside a job', () => {
       binds = ((await api(own!.socket, 'GET', `/containers/${reapers[0]!.Id}/json`)).json as { HostConfig: { Binds: string[] } }).HostConfig.Binds;
       socketFile = fileIdentity(binds[0]!.split(':')[0]!);
       clientFile = fileIdentity(clientSocket);
+      if (recordsFile !== undefined) recorded = Object.keys((JSON.parse(readFileSync(recordsFile, 'utf8')) as { containers: Record<string, unknown> }).containers).includes(reapers[0]!.Id);
       const made = await api(own!.socket, 'POST', `/containers/create?name=${marker}-decoy`, { Image: image, Labels: { 'org.testcontainers.session-id': session } });
       expect(made.status, made.text).toBe(201);
       decoy = (made.json as { Id: string }).Id;
@@ -329,7 +332,7 @@ describe('testcontainers\' reaper inside a job', () => {
     expect(result.code, result.stderr).toBe(0);
     const decoyLeft = (await api(own!.socket, 'GET', `/containers/${decoy}/json`)).status === 200;
     await api(own!.socket, 'DELETE', `/containers/${decoy}?force=1`);
-    return { sections: sections(result.stdout), binds, socketFile, clientFile, decoyLeft };
+    return { sections: sections(result.stdout), binds, socketFile, clientFile, recorded, decoyLeft };
   }
 
   it('starts with Ryuk on, reaches a sibling on its published port, and the reaper it starts removes the session\'s siblings through the job\'s own socket', async () => {
@@ -339,7 +342,7 @@ describe('testcontainers\' reaper inside a job', () => {
     // testcontainers finds by itself (a job has no /.dockerenv): localhost.
     const straight = await reaped((env) => direct(argv, { socket: own!.socket, env: { ...env, TESTCONTAINERS_HOST_OVERRIDE: 'localhost' } }), own!.socket);
     const inside = await reaped((env) => job('reaper', argv, 'isolated', { runner: ownRunner!, env, mounts: [{ source: handoff, target: handoff }] }),
-      join(dir, 'own-concierge', 'docker', `${marker}-reaper.sock`));
+      join(dir, 'own-concierge', 'docker', `${marker}-reaper.sock`), join(dir, 'own-concierge', 'records', `${marker}-reaper.json`));
     expect(inside.sections).toEqual(straight.sections);
     expect(JSON.parse(inside.sections.session!)).toMatchObject({ host: 'localhost', reached: 'reached\n', containers: [`/${marker}-reaped`, '<reaper>'] });
     expect(JSON.parse(inside.sections['after the session']!)).toEqual({ left: [] });
@@ -350,6 +353,8 @@ describe('testcontainers\' reaper inside a job', () => {
     expect(inside.binds).toEqual([expect.stringMatching(/:\/var\/run\/docker\.sock:rw$/)]);
     expect(inside.socketFile).toBe(inside.clientFile);
     expect(inside.socketFile).not.toBe(straight.clientFile);
+    // The reaper is the job's sibling in concierge's records (its create came through the job's socket).
+    expect(inside.recorded).toBe(true);
     // What carries the session's label without being the job's: straight, the reaper removed it; from the
     // job's socket it never saw it.
     expect(straight.decoyLeft).toBe(false);
