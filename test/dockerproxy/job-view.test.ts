@@ -267,7 +267,7 @@ describe('testcontainers\' reaper inside a job', () => {
     // The reaper: a stand-in for testcontainers/ryuk (no registry is reachable), a static Go program.
     const binary = join(dir, 'ryuk-stand-in');
     execFileSync('go', ['build', '-o', binary, join(here, 'job-view', 'ryuk-stand-in.go')], {
-      env: { ...process.env, CGO_ENABLED: '0', GO111MODULE: 'off', GOFLAGS: '', GOPROXY: 'off', GOCACHE: join(tmpdir(), 'concierge-test-gocache') },
+      env: { ...process.env, CGO_ENABLED: '0', GO111MODULE: 'off', GOPATH: '/usr/share/gocode', GOFLAGS: '', GOPROXY: 'off', GOCACHE: join(tmpdir(), 'concierge-test-gocache') },
       stdio: 'pipe',
     });
     await importBusybox(own.socket, reaperImage, fileEntries('usr/local/bin/ryuk-stand-in', readFileSync(binary)), ['ryuk-stand-in']);
