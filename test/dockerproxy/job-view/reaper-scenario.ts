@@ -27,7 +27,8 @@ if (process.argv[2] === 'session') {
   const started = await new GenericContainer(image)
     .withName(`${marker}-reaped`)
     .withExposedPorts(8080)
-    .withCommand(['sh', '-c', 'mkdir -p /www && echo reached > /www/index.html && echo started && exec httpd -f -p 8080 -h /www'])
+    // busybox httpd listens before it goes to the background: once "started" is logged, it answers.
+    .withCommand(['sh', '-c', 'mkdir -p /www && echo reached > /www/index.html && httpd -p 8080 -h /www && echo started && exec sleep 600'])
     .withWaitStrategy(Wait.forLogMessage('started'))
     .start();
   const host = started.getHost();

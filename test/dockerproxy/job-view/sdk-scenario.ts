@@ -79,7 +79,8 @@ const started = await new GenericContainer(image)
   .withName(`${marker}-tc`)
   .withLabels({ app: 'tc' })
   .withExposedPorts(8080)
-  .withCommand(['sh', '-c', 'mkdir -p /www && echo reached > /www/index.html && echo started && exec httpd -f -p 8080 -h /www'])
+  // busybox httpd listens before it goes to the background: once "started" is logged, it answers.
+  .withCommand(['sh', '-c', 'mkdir -p /www && echo reached > /www/index.html && httpd -p 8080 -h /www && echo started && exec sleep 600'])
   .withWaitStrategy(Wait.forLogMessage('started'))
   .start();
 const inspected = await docker.getContainer(started.getId()).inspect();
@@ -90,5 +91,5 @@ const viaPublished = await fetch(`http://127.0.0.1:${mapped}/index.html`, { sign
   .then((r) => r.text(), () => 'not forwarded');
 section('testcontainers', { name: started.getName(), labels: started.getLabels(), reached, viaPublished, mappedIsNumber: typeof mapped === 'number' });
 // With no reaper on this dockerd (see the test), the session removes its sibling itself.
-await started.stop();
+await started.stop({ timeout: 0 });
 section('done', readFileSync(`${scratch}/a/f`, 'utf8'));
