@@ -276,6 +276,41 @@ describe('answers never show another caller\'s objects', () => {
     expect((await api(b.socket, 'GET', '/containers/json?all=1')).text).not.toContain(ids.a1);
     expect((await events(b.socket, since, { type: ['container', 'volume', 'network'] })).map((e) => e.Actor.ID)).not.toContain(ids.a1);
   });
+
+  it('events of shared images and of the build cache reach every caller, as images/json lists every image; a prune\'s filter check none', async () => {
+    const from = Math.floor(Date.now() / 1000) - 1;
+    const bContainer = created(await api(b.socket, 'POST', '/containers/create', { Image: image, Labels: { app: 'b-img' } }));
+    expect((await api(b.socket, 'POST', `/commit?container=${bContainer}&repo=${marker}-b-img&tag=v1`)).status).toBe(201);
+    expect((await api(b.socket, 'POST', `/images/${marker}-b-img:v1/tag?repo=${marker}-b-img&tag=v2`)).status).toBe(201);
+    const built = await api(b.socket, 'POST', `/build/prune?filters=${q({ id: [`nothing-${marker}`] })}`);
+    expect(built.status, built.text).toBe(200);
+    const pruned = await api(a.socket, 'POST', `/containers/prune?filters=${q({ label: [`nothing-${marker}`] })}`);
+    expect(pruned.text).toBe('{"ContainersDeleted":null,"SpaceReclaimed":0}\n');
+    try {
+      const imageId = ((await straight('GET', `/images/${marker}-b-img:v2/json`)).json as { Id: string }).Id;
+      const direct = (await events(dockerdSocket(), from, { type: ['image'], image: [imageId] }));
+      expect(direct.map((e) => e.Actor.Attributes.name)).toEqual([`${marker}-b-img:v1`, `${marker}-b-img:v2`]);
+      expect(direct[0]!.Actor.Attributes[OWNER_LABEL], 'the image carries B\'s owner label').toBe(b.caller.id);
+      // A lists B's image (images are shared) and gets its events, without concierge's labels.
+      expect((await api(a.socket, 'GET', '/images/json')).text).toContain(`${marker}-b-img:v2`);
+      const seen = await events(a.socket, from, { type: ['image'], image: [imageId] });
+      expect(seen.map((e) => [e.Action, e.Actor.ID, e.Actor.Attributes.name, e.Actor.Attributes.app])).toEqual(direct.map((e) => ['tag', imageId, e.Actor.Attributes.name, 'b-img']));
+      for (const e of seen) expect(Object.keys(e.Actor.Attributes).filter((k) => k.startsWith('io.concierge.'))).toEqual([]);
+      // The build cache is dockerd's own: B's prune of it is an event A's dockerd would send too.
+      const builder = (list: Awaited<ReturnType<typeof events>>) => list.filter((e) => e.Type === 'builder' && e.Action === 'prune').length;
+      expect(builder(await events(a.socket, from, { type: ['builder'] }))).toBe(builder(await events(dockerdSocket(), from, { type: ['builder'] })));
+      expect(builder(await events(a.socket, from, { type: ['builder'] }))).toBeGreaterThan(0);
+      // The prune event dockerd logs for concierge's check of A's filters is no caller's.
+      const prunes = (socket: string) => events(socket, from, { type: ['container'], event: ['prune'] }).then((l) => l.length);
+      expect(await prunes(dockerdSocket())).toBeGreaterThan(0);
+      expect(await prunes(a.socket)).toBe(0);
+      expect(await prunes(b.socket)).toBe(0);
+    } finally {
+      await api(b.socket, 'DELETE', `/containers/${bContainer}`);
+      await straight('DELETE', `/images/${marker}-b-img:v1?force=1`);
+      await straight('DELETE', `/images/${marker}-b-img:v2?force=1`);
+    }
+  });
 });
 
 describe('refusals as dockerd words them', () => {

@@ -40,13 +40,13 @@ export const dockerCliEntries = (): TarEntry[] => fileEntries(DOCKER_CLI.slice(1
 
 /**
  * `docker import` of the busybox layer (plus `extra`) as `reference`, through dockerd's API at
- * `dockerdSock`: PATH covers /usr/local/bin and /bin, and the command is `sh`.
+ * `dockerdSock`: PATH covers /usr/local/bin and /bin, and the command is `cmd` (default `sh`).
  */
-export async function importBusybox(dockerdSock: string, reference: string, extra: TarEntry[] = []): Promise<void> {
+export async function importBusybox(dockerdSock: string, reference: string, extra: TarEntry[] = [], cmd: readonly string[] = ['sh']): Promise<void> {
   const colon = reference.lastIndexOf(':');
   const [repo, tag] = colon > reference.lastIndexOf('/') ? [reference.slice(0, colon), reference.slice(colon + 1)] : [reference, 'latest'];
   const query = new URLSearchParams({ fromSrc: '-', repo, tag });
-  for (const change of ['ENV PATH=/usr/local/bin:/bin', 'CMD ["sh"]']) query.append('changes', change);
+  for (const change of ['ENV PATH=/usr/local/bin:/bin', `CMD ${JSON.stringify(cmd)}`]) query.append('changes', change);
   const layer = busyboxLayer(extra);
   const answer = await new Promise<{ status: number; text: string }>((resolve, reject) => {
     const req = request(

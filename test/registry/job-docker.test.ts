@@ -10,15 +10,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_POLICY, startCallerSocket, type CallerSocket } from '../../concierge/dockerproxy/aware/index.js';
 import { registriesAt } from '../../concierge/instance/spec-registries.js';
-import { ignoreNotFound } from '../../concierge/containerd/errors.js';
 import { RegistryClient } from '../../concierge/registry/client.js';
 import { parseReference } from '../../concierge/registry/reference.js';
 import { dockerdRegistryArgs, writeDockerCerts } from '../../concierge/supervise/dockerd-registries.js';
 import { runCommand } from '../lib/run-command.js';
-import { connect, containerdSocket } from '../workloads/containerd-env.js';
+import { containerdSocket } from '../workloads/containerd-env.js';
 import { busyboxLayer, fileLayer, imageBlobs } from '../workloads/image-fixtures.js';
 import { startDockerRegistry, type RunningRegistry } from './harness/docker-registry.js';
-import { startOwnDockerd, type OwnDockerd } from './harness/own-dockerd.js';
+import { removeDockerdNamespaces, startOwnDockerd, type OwnDockerd } from '../lib/own-dockerd.js';
 import { RegistryPusher } from './harness/push.js';
 import { makeTls, type TestTls } from './harness/tls.js';
 
@@ -79,17 +78,7 @@ afterAll(async () => {
   await registry?.stop();
   await mirror?.stop();
   try {
-    // dockerd keeps a lease per image it holds: what a failed test left is released before the namespace goes.
-    const client = connect(namespace);
-    for (const ns of [namespace, `${namespace}-plugins`]) {
-      const scoped = client.withNamespace(ns);
-      for (const lease of (await scoped.leases.list({})).leases) await ignoreNotFound(scoped.leases.delete({ id: lease.id }));
-      // A lease deleted with sync runs containerd's garbage collection now: the blobs dockerd left unreferenced go.
-      await scoped.leases.create({ id: `gc-${run}` });
-      await scoped.leases.delete({ id: `gc-${run}`, sync: true });
-      await ignoreNotFound(scoped.namespaces.delete({ name: ns }));
-    }
-    client.close();
+    await removeDockerdNamespaces(containerdSocket(), namespace);
   } finally {
     rmSync(dataRoot, { recursive: true, force: true });
     rmSync(runDir, { recursive: true, force: true });

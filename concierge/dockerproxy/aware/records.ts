@@ -189,7 +189,8 @@ export class CallerRecords {
 
   private forget(map: Map<string, StagedBind[]>, key: string): { staged: string[]; done: Promise<void> } {
     const binds = map.get(key);
-    if (binds === undefined) return { staged: [], done: Promise.resolve() };
+    // Forgotten already (a destroy seen first): done once that forgetting is on disk.
+    if (binds === undefined) return { staged: [], done: this.writing };
     map.delete(key);
     this.remember(key);
     // A path stays mapped for answers until the sibling is gone; only then is it released.

@@ -92,17 +92,19 @@ export class CallerRoutes implements Interceptor {
     if (path.includes('/checkpoints')) return handle(0, (r) => this.checkpoints(r));
     if (SHARED_ROUTES.has(key)) return handle(0, (r) => Promise.resolve(forward(r)));
     const owned = (r: DockerRequest) => ({ form: withOwnerFilter(r.form, this.caller.id) });
+    // The caller's prune filters, narrowed to an owner no object has (an unguessable one): dockerd reads them and deletes nothing.
+    const pruneCheck = (r: DockerRequest) => ({ form: withOwnerFilter(r.form, `${this.caller.id}/${randomBytes(16).toString('hex')}`) });
     switch (key) {
       case 'POST /containers/create':
         return handle(MAX_JSON_BODY, (r, b) => this.createContainer(r, b!));
       case 'GET /containers/json':
         return handle(0, (r) => this.answers.containerList(r, owned(r)));
       case 'POST /containers/prune':
-        return handle(0, (r) => this.answers.prune(r, owned(r), 'containers'));
+        return handle(0, (r) => this.answers.prune(r, pruneCheck(r), 'containers'));
       case 'POST /volumes/prune':
-        return handle(0, (r) => this.answers.prune(r, owned(r), 'volumes'));
+        return handle(0, (r) => this.answers.prune(r, pruneCheck(r), 'volumes'));
       case 'POST /networks/prune':
-        return handle(0, (r) => this.answers.prune(r, owned(r), 'networks'));
+        return handle(0, (r) => this.answers.prune(r, pruneCheck(r), 'networks'));
       case 'GET /events':
         return handle(0, (r) => this.answers.events(r));
       case 'GET /system/df':

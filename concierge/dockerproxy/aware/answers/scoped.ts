@@ -10,6 +10,7 @@ import type { CallerRecords, StagedBind } from '../records.js';
 import type { StagingArea } from '../staging.js';
 import type { TranslationContext } from '../translate.js';
 import { scopedEvents } from './events.js';
+import { type PruneKind, pruneRecorded, readPruneFilters, untilNanos } from './prune.js';
 import type { LocalAnswer } from './not-in-swarm.js';
 import { jsonOf, jsonReply, replyFrom } from './reply.js';
 import { AnswerRewriter } from './rewrite.js';
@@ -24,6 +25,8 @@ const PASSED_HEADERS = ['Content-Type', 'X-Registry-Auth'];
  */
 export class ScopedAnswers {
   private readonly rewrite: AnswerRewriter;
+  /** Prunes under way for this caller (by dockerd's guard: containers and networks share one). */
+  private readonly pruning = new Set<'containers' | 'volumes'>();
 
   constructor(
     private readonly caller: Caller,
@@ -228,20 +231,33 @@ export class ScopedAnswers {
   }
 
   /**
-   * Prunes run with the owner label among their filters; what dockerd deleted is then forgotten. Only
-   * the caller's recorded objects appear in the answer.
+   * A prune of the caller's recorded objects (answers/prune.ts). dockerd reads the caller's filters
+   * first, in its own prune of the same kind narrowed to an owner no object has (`check`): it deletes
+   * nothing and answers a bad filter or a prune already running in its own words. One prune of a kind
+   * at a time per caller, as dockerd runs one at a time.
    */
-  async prune(r: DockerRequest, parts: Pick<ForwardParts, 'form'>, kind: 'containers' | 'volumes' | 'networks'): Promise<Reply> {
-    const answer = await this.send(r, parts);
-    const json = jsonOf(answer) as Record<string, unknown> | undefined;
-    const key = { containers: 'ContainersDeleted', volumes: 'VolumesDeleted', networks: 'NetworksDeleted' }[kind];
-    const deleted = Array.isArray(json?.[key]) ? (json[key] as unknown[]).filter((v): v is string => typeof v === 'string') : [];
-    for (const d of deleted) {
-      if (kind === 'containers') await this.forgetContainer(d);
-      else if (kind === 'volumes') await this.forgetVolume(d);
-      else await this.records.removeNetwork(d);
+  async prune(r: DockerRequest, check: Pick<ForwardParts, 'form'>, kind: PruneKind): Promise<Reply> {
+    // dockerd's containers and networks prunes share one guard; volumes have their own.
+    const guard = kind === 'volumes' ? 'volumes' : 'containers';
+    if (this.pruning.has(guard)) throw new ProxyError(409, 'a prune operation is already running');
+    this.pruning.add(guard);
+    try {
+      const filters = readPruneFilters(r.form);
+      const checked = await this.send(r, check);
+      if (checked.status !== 200) return replyFrom(checked);
+      const untilValue = kind === 'volumes' ? undefined : filters.get('until')?.[0];
+      const until = untilValue === undefined ? undefined : untilNanos(untilValue, Date.now());
+      const report = await pruneRecorded(kind, filters, until, this.dockerd, this.records, this);
+      const deleted = kind === 'volumes' || report.deleted.length > 0 ? report.deleted : null;
+      const reclaimed = Number(report.reclaimed);
+      const json =
+        kind === 'containers' ? { ContainersDeleted: deleted, SpaceReclaimed: reclaimed }
+          : kind === 'volumes' ? { VolumesDeleted: deleted, SpaceReclaimed: reclaimed }
+            : { NetworksDeleted: deleted };
+      return jsonReply(200, fromPlain(json), this.identity());
+    } finally {
+      this.pruning.delete(guard);
     }
-    return replyFrom(answer);
   }
 
   /** The event stream, scoped: dockerd's stream read line by line, the caller's events handed on. */
