@@ -31,6 +31,8 @@ const inputs = [
   'github.com/containerd/containerd/protobuf/plugin/fieldpath.proto',
   // The runtime v2 shim's Task service (concierge/shim/ serves it over ttrpc).
   'github.com/containerd/containerd/runtime/v2/task/shim.proto',
+  // What a shim forwards its task events with (to containerd's TTRPC_ADDRESS).
+  `${api}/services/ttrpc/events/v1/events.proto`,
   'gogoproto/gogo.proto',
   'google/rpc/status.proto',
 ];

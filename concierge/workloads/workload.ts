@@ -2,6 +2,7 @@
 // task), Wait before Start, start, signal, stop (SIGTERM, then SIGKILL after the stop timeout), and
 // delete (task, container, snapshot, FIFOs, docker socket) once the task has exited.
 import { EventEmitter } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { join } from 'node:path';
 import type { ContainerdClient } from '../containerd/client.js';
@@ -77,6 +78,14 @@ function signalOfStatus(status: number): string | null {
   if (status <= 128 || status > 128 + 64) return null;
   const n = status - 128;
   return Object.entries(constants.signals).find(([, v]) => v === n)?.[0] ?? `signal ${n}`;
+}
+
+function readTextOrUndefined(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
 }
 
 const elapsed = (since: bigint): number => Number(process.hrtime.bigint() - since) / 1e6;
@@ -165,6 +174,9 @@ export class Workload extends EventEmitter<WorkloadEvents> {
       ...(dockerSocket === undefined ? {} : { dockerSocket }),
       user: lookup ? { uid: 0, gid: 0 } : this.resolveUser(user, {}),
     });
+    // A rootfs directory is the root as it is: no image, no snapshot (runc takes an absolute root path).
+    const rootfsDir = 'rootfs' in this.spec.image ? this.spec.image.rootfs : undefined;
+    if (rootfsDir !== undefined) spec.root.path = rootfsDir;
     this.mounts = spec.mounts;
     this.snapshotter = image.snapshotter;
     await client.containers.create({
@@ -174,17 +186,18 @@ export class Workload extends EventEmitter<WorkloadEvents> {
         labels: { [labels.workload]: this.spec.id, [labels.owner]: ownerId() },
         runtime: { name: this.ctx.runtime },
         spec: { typeUrl: runtimeSpecTypeUrl, value: Buffer.from(JSON.stringify(spec)) },
-        snapshotter: image.snapshotter,
-        snapshotKey: this.containerId,
+        ...(rootfsDir === undefined ? { snapshotter: image.snapshotter, snapshotKey: this.containerId } : {}),
       },
     });
     // The container, made first, references the snapshot key: GC keeps the snapshot from its creation on.
-    const { mounts } = await client.snapshots.prepare({
+    const { mounts } = rootfsDir !== undefined ? { mounts: [] } : await client.snapshots.prepare({
       snapshotter: image.snapshotter, key: this.containerId, parent: image.chainId,
       labels: { [labels.workload]: this.spec.id },
     });
     if (lookup) {
-      const [passwd, group] = readRootfsFiles(mounts, join(this.ctx.fifoRoot, `${this.containerId}.rootfs`), ['/etc/passwd', '/etc/group']);
+      const [passwd, group] = rootfsDir !== undefined
+        ? ['etc/passwd', 'etc/group'].map((f) => readTextOrUndefined(join(rootfsDir, f)))
+        : readRootfsFiles(mounts, join(this.ctx.fifoRoot, `${this.containerId}.rootfs`), ['/etc/passwd', '/etc/group']);
       spec.process.user = this.resolveUser(user, { passwd, group });
       await client.containers.update({
         container: { id: this.containerId, spec: { typeUrl: runtimeSpecTypeUrl, value: Buffer.from(JSON.stringify(spec)) } },
@@ -277,7 +290,7 @@ export class Workload extends EventEmitter<WorkloadEvents> {
     if (deleted && this.exit === undefined) this.taskExited(deleted.exitStatus, undefined);
     this.stdio?.dispose();
     await ignoreNotFound(client.containers.delete({ id: this.containerId }));
-    await ignoreNotFound(client.snapshots.remove({ snapshotter: this.snapshotter, key: this.containerId }));
+    if (this.snapshotter !== '') await ignoreNotFound(client.snapshots.remove({ snapshotter: this.snapshotter, key: this.containerId }));
     this.timings.delete = elapsed(t);
     if (this.exit === undefined) this.taskExited(-1, undefined);
     this.state = this.state === 'failed' ? 'failed' : 'removed';
