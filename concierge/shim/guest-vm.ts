@@ -1,0 +1,118 @@
+// The task's microVM: qemu (KVM when it really runs the kernel, TCG otherwise) booting the guest with the
+// bundle's instance spec on a config drive and its rootfs over virtio-9p, the guest's workload output
+// bridged to the task's stdout and stderr, signals sent to the workload over the host channel, and the
+// exit taken from the guest's power-off event (from qemu's status or console when the channel had none).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { encodeConfigDrive } from '../instance/config-drive.js';
+import { request } from '../hostchannel/http2-client.js';
+import { log } from '../log/logger.js';
+import { GuestLink } from '../vmm/guest-link.js';
+import { guestCodeFromConsole, guestCodeFromStatus, kvmRunsKernel, qemuArgs, type QemuOptions } from '../vmm/qemu.js';
+import { rootfsTag, workloadId } from './oci-bundle.js';
+
+export interface GuestImage {
+  kernel: string;
+  initrd: string;
+}
+
+export interface GuestVmOptions {
+  image: GuestImage;
+  /** Where the VM's files go (the config drive, the channel socket, qemu's pid). */
+  stateDir: string;
+  rootfs: string;
+  spec: Record<string, unknown>;
+  stdout: string;
+  stderr: string;
+  memoryMb: number;
+  cpus: number;
+}
+
+export interface GuestExit {
+  status: number;
+  at: Date;
+}
+
+/** A FIFO path opened for writing (ctr holds the reading end), or nowhere when the task has none. */
+function sink(path: string): Writable {
+  if (path === '') return new Writable({ write: (_c, _e, done) => done() });
+  const stream = createWriteStream(path);
+  stream.on('error', (err) => log.warn({ path, err: err.message }, 'task output pipe failed'));
+  return stream;
+}
+
+export class GuestVm {
+  pid = 0;
+  exit: GuestExit | undefined;
+  readonly exited: Promise<GuestExit>;
+  private resolveExit!: (e: GuestExit) => void;
+  private qemu: ChildProcess | undefined;
+  private link: GuestLink | undefined;
+
+  constructor(private readonly o: GuestVmOptions) {
+    this.exited = new Promise((resolve) => { this.resolveExit = resolve; });
+  }
+
+  get pidFile(): string {
+    return join(this.o.stateDir, 'qemu.pid');
+  }
+
+  async boot(): Promise<void> {
+    mkdirSync(this.o.stateDir, { recursive: true });
+    const options: QemuOptions = {
+      kernel: this.o.image.kernel, initrd: this.o.image.initrd,
+      accel: (await kvmRunsKernel(this.o.image.kernel)) ? 'kvm' : 'tcg',
+      memoryMb: this.o.memoryMb, cpus: this.o.cpus,
+      channelSocket: join(this.o.stateDir, 'channel.sock'),
+      specDrive: join(this.o.stateDir, 'spec.img'),
+      shares: [{ tag: rootfsTag, path: this.o.rootfs }],
+    };
+    writeFileSync(options.specDrive!, encodeConfigDrive(JSON.stringify(this.o.spec)), { mode: 0o600 });
+    // Its own session: the VM outlives a killed shim, and the shim's `delete` ends it by the pid file.
+    const qemu = spawn('qemu-system-x86_64', qemuArgs(options), { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    this.qemu = qemu;
+    this.pid = qemu.pid ?? 0;
+    writeFileSync(this.pidFile, String(this.pid));
+    let consoleTail = '';
+    let qemuErrors = '';
+    qemu.stdout.on('data', (c: Buffer) => { consoleTail = (consoleTail + c.toString()).slice(-64 * 1024); });
+    qemu.stderr.on('data', (c: Buffer) => { qemuErrors = (qemuErrors + c.toString()).slice(-16 * 1024); });
+    const stdout = sink(this.o.stdout);
+    const stderr = sink(this.o.stderr);
+    const link = new GuestLink(() => connect(options.channelSocket), { stdout, stderr, event: () => undefined });
+    this.link = link;
+    const linkDone = link.run();
+    log.info({ pid: this.pid, accel: options.accel }, 'guest booting');
+    qemu.once('exit', (status, signal) => {
+      void (async () => {
+        link.stop();
+        await linkDone;
+        const ended = (s: Writable): Promise<void> => new Promise((resolve) => { s.end(resolve); });
+        await Promise.all([ended(stdout), ended(stderr)]);
+        const code = link.result?.exitCode
+          ?? guestCodeFromStatus(status, /qemu-system|^qemu/m.test(qemuErrors))
+          ?? guestCodeFromConsole(consoleTail)
+          ?? (signal === null ? 255 : 128 + (signal === 'SIGKILL' ? 9 : 15));
+        if (link.result === undefined) log.warn({ status, signal, qemuErrors: qemuErrors.slice(-2000), console: consoleTail.slice(-2000) }, 'guest ended without a power-off event');
+        this.exit = { status: Math.min(code, 255), at: new Date() };
+        log.info({ exitStatus: this.exit.status }, 'guest exited');
+        this.resolveExit(this.exit);
+      })();
+    });
+  }
+
+  /** A signal for the workload: over the host channel once the guest answers, else to qemu (SIGKILL ends the VM at once). */
+  async signal(signal: number): Promise<void> {
+    if (this.exit !== undefined || this.qemu === undefined) return;
+    const session = this.link?.session;
+    if (signal !== 9 && session !== undefined) {
+      const answer = await request(session, 'POST', `/workloads/${workloadId}/signal?signal=${signal}`);
+      if (answer.status === 204) return;
+      log.warn({ status: answer.status, signal }, 'the guest refused the signal: ending the VM');
+    }
+    this.qemu.kill('SIGKILL');
+  }
+}

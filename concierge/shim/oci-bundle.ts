@@ -1,0 +1,74 @@
+// An OCI bundle's config.json (what containerd writes for the task) read into the guest's instance spec:
+// one workload whose root is the bundle's rootfs, shared into the guest over virtio-9p, with the
+// process's args, env, cwd and numeric user as the bundle says. The VM is the container's isolation, so
+// the workload shares the guest's network (a guest NIC is not made here).
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** Where the guest mounts the shared rootfs, and the 9p tag it is shared by. */
+export const guestRootfs = '/run/concierge-shim/rootfs';
+export const rootfsTag = 'ctr-rootfs';
+/** The workload's id in the guest (a containerd id can be longer than a workload id may be). */
+export const workloadId = 'task';
+
+export interface BundleProcess {
+  args: string[];
+  env: string[];
+  cwd: string;
+  uid: number;
+  gid: number;
+  terminal: boolean;
+}
+
+export interface BundleConfig {
+  process: BundleProcess;
+  hostname: string | undefined;
+  /** root.path, relative to the bundle unless absolute. */
+  rootPath: string;
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const strings = (v: unknown, where: string): string[] => {
+  if (!Array.isArray(v) || !v.every((s): s is string => typeof s === 'string')) throw new Error(`config.json: ${where}: expected an array of strings`);
+  return v;
+};
+const uint = (v: unknown, where: string): number => {
+  if (v === undefined) return 0;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new Error(`config.json: ${where}: expected a whole number`);
+  return v;
+};
+
+export function readBundleConfig(bundle: string): BundleConfig {
+  const doc: unknown = JSON.parse(readFileSync(join(bundle, 'config.json'), 'utf8'));
+  if (!isRecord(doc) || !isRecord(doc.process)) throw new Error('config.json: process: expected an object');
+  const p = doc.process;
+  const args = strings(p.args, 'process.args');
+  if (args.length === 0) throw new Error('config.json: process.args: must not be empty');
+  const user = isRecord(p.user) ? p.user : {};
+  const root = isRecord(doc.root) ? doc.root : {};
+  return {
+    process: {
+      args, env: p.env === undefined ? [] : strings(p.env, 'process.env'),
+      cwd: typeof p.cwd === 'string' && p.cwd !== '' ? p.cwd : '/',
+      uid: uint(user.uid, 'process.user.uid'), gid: uint(user.gid, 'process.user.gid'),
+      terminal: p.terminal === true,
+    },
+    hostname: typeof doc.hostname === 'string' && doc.hostname !== '' ? doc.hostname : undefined,
+    rootPath: typeof root.path === 'string' && root.path !== '' ? root.path : 'rootfs',
+  };
+}
+
+/** The instance spec the guest boots with: the 9p modules and mount, no dockerd, one workload, power off after it. */
+export function guestSpec(config: BundleConfig): Record<string, unknown> {
+  const p = config.process;
+  return {
+    ...(config.hostname === undefined ? {} : { hostname: config.hostname }),
+    modules: ['virtio_pci', '9pnet_virtio', '9p'],
+    mounts: [{ source: rootfsTag, target: guestRootfs, type: '9p', options: ['trans=virtio', 'version=9p2000.L', 'msize=524288'] }],
+    docker: { enabled: false },
+    workloads: [{
+      id: workloadId, rootfs: guestRootfs, args: p.args, env: p.env, cwd: p.cwd, user: `${p.uid}:${p.gid}`, network: 'host',
+    }],
+    afterWorkloads: 'poweroff',
+  };
+}
