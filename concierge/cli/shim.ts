@@ -3,6 +3,7 @@
 // dead one, and the server (`serve`, started by `start`) answers the Task service over ttrpc.
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import * as sea from 'node:sea';
 import { log } from '../log/logger.js';
 import { EventPublisher } from '../shim/events.js';
 import { parseShimFlags, type ShimFlags } from '../shim/shim-flags.js';
@@ -13,10 +14,9 @@ import { TaskService } from '../shim/task-service.js';
 import { TtrpcServer } from '../shim/ttrpc-server.js';
 import { UsageError } from './usage-error.js';
 
-/** This binary again, as `concierge shim <flags> serve` (a single executable is its own argv[1]). */
+/** This binary again, as `concierge shim <flags> serve` (the bundle script after node when not a single executable). */
 function selfCommand(flags: string[]): { file: string; args: string[] } {
-  const script = process.argv[1];
-  const lead = script === undefined || script === process.execPath ? [] : [script];
+  const lead = sea.isSea() || process.argv[1] === undefined ? [] : [process.argv[1]];
   return { file: process.execPath, args: [...lead, 'shim', ...flags, 'serve'] };
 }
 
