@@ -34,29 +34,54 @@ describe('containerd runtime io.containerd.concierge.v1', () => {
     expect((await containerd.ctr(['containers', 'ls', '-q'])).stdout).not.toContain('t1');
   }, bootMs);
 
-  it('ctr run -d, task ls, task kill, task delete: states as for runc; a killed shim\'s VM is cleaned by delete', async () => {
-    const started = await containerd.ctr(['run', '-d', '--runtime', runtime, image, 't2', 'sh', '-c', 'trap "exit 7" TERM; echo up; while :; do sleep 1; done']);
-    expect(started.code, started.stderr).toBe(0);
-    const ls = await containerd.ctr(['task', 'ls']);
-    expect(ls.stdout).toMatch(/t2\s+\d+\s+RUNNING/);
-    const bundle = join(containerd.state, 'io.containerd.runtime.v2.task/default/t2');
-    const stateDir = join(containerd.shims, createHash('sha256').update(bundle).digest('hex').slice(0, 16));
-    const qemuPid = Number(readFileSync(join(stateDir, 'qemu.pid'), 'utf8'));
-    expect(existsSync(`/proc/${qemuPid}`)).toBe(true);
-
-    // SIGTERM reaches the workload once the guest runs it (its trap exits 7); until then it ends the VM.
-    const kill = await containerd.ctr(['task', 'kill', 't2']);
-    expect(kill.code, kill.stderr).toBe(0);
-    let state = '';
-    for (let i = 0; i < 600 && !/STOPPED/.test(state); i++) {
-      state = (await containerd.ctr(['task', 'ls'])).stdout;
+  /** The shim's state directory and the task's rootfs on the host, for a container id. */
+  const paths = (id: string): { stateDir: string; rootfs: string } => {
+    const bundle = join(containerd.state, 'io.containerd.runtime.v2.task/default', id);
+    return { stateDir: join(containerd.shims, createHash('sha256').update(bundle).digest('hex').slice(0, 16)), rootfs: join(bundle, 'rootfs') };
+  };
+  /** Polls until `done` holds (a guest boot under TCG takes a minute or two). */
+  const until = async (done: () => boolean | Promise<boolean>, what: string): Promise<void> => {
+    for (let i = 0; i < 600; i++) {
+      if (await done()) return;
       await new Promise((r) => setTimeout(r, 500));
     }
-    expect(state).toMatch(/t2\s+\d+\s+STOPPED/);
-    const deleted = await containerd.ctr(['task', 'delete', 't2']);
-    expect(deleted.code, deleted.stderr).toBe(0);
+    throw new Error(`timed out waiting for ${what}\n${containerd.log().slice(-4000)}`);
+  };
+  // The workload marks its start in its rootfs, which is the host's (shared over virtio-9p).
+  const marksUp = 'trap "touch /termed; exit 7" TERM; touch /up; while :; do sleep 1; done';
+
+  it('ctr run -d, task ls, task kill, task delete: states as for runc; SIGTERM reaches the workload in the guest', async () => {
+    const started = await containerd.ctr(['run', '-d', '--runtime', runtime, image, 't2', 'sh', '-c', marksUp]);
+    expect(started.code, started.stderr).toBe(0);
+    expect((await containerd.ctr(['task', 'ls'])).stdout).toMatch(/t2\s+\d+\s+RUNNING/);
+    const { stateDir, rootfs } = paths('t2');
+    const qemuPid = Number(readFileSync(join(stateDir, 'qemu.pid'), 'utf8'));
+    expect(existsSync(`/proc/${qemuPid}`)).toBe(true);
+    await until(() => existsSync(join(rootfs, 'up')), 'the workload to start in the guest');
+
+    const kill = await containerd.ctr(['task', 'kill', 't2']);
+    expect(kill.code, kill.stderr).toBe(0);
+    await until(async () => /t2\s+\d+\s+STOPPED/.test((await containerd.ctr(['task', 'ls'])).stdout), 't2 to stop');
+    // The workload's trap ran: the signal went to it through the host channel, not to qemu.
+    expect(existsSync(join(rootfs, 'termed'))).toBe(true);
+    expect((await containerd.ctr(['task', 'delete', 't2'])).code).toBe(0);
     expect((await containerd.ctr(['task', 'ls'])).stdout).not.toContain('t2');
     expect(existsSync(`/proc/${qemuPid}`)).toBe(false);
+    expect(existsSync(join(rootfs, 'up'))).toBe(false); // unmounted
     expect((await containerd.ctr(['containers', 'rm', 't2'])).code).toBe(0);
+  }, bootMs);
+
+  it('a shim killed mid-task: containerd\'s delete path ends the VM and removes the shim\'s state', async () => {
+    const started = await containerd.ctr(['run', '-d', '--runtime', runtime, image, 't3', 'sh', '-c', marksUp]);
+    expect(started.code, started.stderr).toBe(0);
+    const { stateDir, rootfs } = paths('t3');
+    const qemuPid = Number(readFileSync(join(stateDir, 'qemu.pid'), 'utf8'));
+    await until(() => existsSync(join(rootfs, 'up')), 'the workload to start in the guest');
+    process.kill(Number(readFileSync(join(stateDir, 'shim.pid'), 'utf8')), 'SIGKILL');
+    await until(() => !existsSync(`/proc/${qemuPid}`), 'the VM to be ended');
+    await until(() => !existsSync(stateDir), 'the shim state to be removed');
+    expect((await containerd.ctr(['task', 'ls'])).stdout).not.toMatch(/t3\s+\d+\s+RUNNING/);
+    await containerd.ctr(['task', 'delete', 't3']);
+    expect((await containerd.ctr(['containers', 'rm', 't3'])).code).toBe(0);
   }, bootMs);
 });
