@@ -3,7 +3,7 @@
 // the workload then makes no snapshot and points the runtime spec's root at the directory.
 import type { ResolvedImage } from '../containerd/images/import.js';
 
-export function rootfsAsImage(rootfs: string): Promise<ResolvedImage> {
+export function rootfsAsImage(): Promise<ResolvedImage> {
   return Promise.resolve({
     name: '', manifestDigest: '', configDigest: '', chainId: '', snapshotter: '',
     config: { env: [], entrypoint: [], cmd: [], workingDir: '', user: '', os: 'linux', architecture: '' },

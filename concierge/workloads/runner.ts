@@ -119,7 +119,7 @@ export class WorkloadRunner extends EventEmitter<RunnerEvents> {
       if ('reference' in spec.image) {
         return imageByReference(this.client, spec.image.reference, spec.image.pullPolicy, (ref) => this.pull(ref));
       }
-      if ('rootfs' in spec.image) return rootfsAsImage(spec.image.rootfs);
+      if ('rootfs' in spec.image) return rootfsAsImage();
       const { archive } = spec.image;
       const st = await stat(archive).catch(() => { throw new Error(`workload ${spec.id}: image archive ${archive} does not exist`); });
       const key = `${archive}\0${st.size}\0${st.mtimeMs}`;
