@@ -4,6 +4,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { busyboxLayer } from '../lib/busybox.js';
+import { startCommand } from '../lib/run-command.js';
 import { buildGuest } from '../guest/vm.js';
 import { dockerArchive, writeArchive } from '../workloads/image-fixtures.js';
 import { runtime, startContainerd, type TestContainerd } from './containerd-with-shim.js';
@@ -25,13 +26,19 @@ describe('containerd runtime io.containerd.concierge.v1', () => {
     await containerd?.stop();
   });
 
-  it('ctr run --rm prints the container\'s output and exits with its status', async () => {
+  it('ctr run --rm prints the container\'s output and exits with its status; the task events reach containerd', async () => {
+    const events = startCommand(['ctr', '-a', containerd.socket, 'events'], { timeoutMs: bootMs });
     const r = await containerd.ctr(['run', '--runtime', runtime, '--rm', image, 't1', 'sh', '-c', 'echo hi; echo to-stderr >&2; exit 3'], { timeoutMs: bootMs });
     expect(r.stdout, `${r.stderr}\n${containerd.log().slice(-4000)}`).toContain('hi');
     expect(r.stderr).toContain('to-stderr');
     expect(r.code).toBe(3);
     // --rm removed the container and the shim its state.
     expect((await containerd.ctr(['containers', 'ls', '-q'])).stdout).not.toContain('t1');
+    await events.waitForStdout(/\/tasks\/delete/);
+    events.child.kill();
+    const topics = events.stdoutSoFar().split('\n').flatMap((l) => /\/tasks\/\w+/.exec(l) ?? []);
+    expect(topics).toEqual(['/tasks/create', '/tasks/start', '/tasks/exit', '/tasks/delete']);
+    expect(events.stdoutSoFar()).toMatch(/\/tasks\/exit .*"exit_status":3/);
   }, bootMs);
 
   /** The shim's state directory and the task's rootfs on the host, for a container id. */
