@@ -32,6 +32,8 @@ export interface WorkloadSpec {
   user?: string;
   mounts: BindMount[];
   network: 'host' | 'none';
+  /** The task gets a stdin FIFO, written through the control API's POST /workloads/{id}/stdin. */
+  stdin: boolean;
   dockerAccess: boolean;
   /** What siblings made through the docker socket may ask for (default "isolated"). */
   dockerPolicy: DockerPolicy;
@@ -43,7 +45,7 @@ export interface WorkloadSpec {
 
 const idPattern = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
 const userPattern = /^[A-Za-z0-9_.][A-Za-z0-9_.-]{0,63}\$?(:[A-Za-z0-9_.][A-Za-z0-9_.-]{0,63})?$/;
-const fields = ['id', 'image', 'rootfs', 'pullPolicy', 'args', 'env', 'cwd', 'user', 'mounts', 'network', 'dockerAccess', 'dockerPolicy', 'stopTimeout', 'resources'] as const;
+const fields = ['id', 'image', 'rootfs', 'pullPolicy', 'args', 'env', 'cwd', 'user', 'mounts', 'network', 'stdin', 'dockerAccess', 'dockerPolicy', 'stopTimeout', 'resources'] as const;
 
 /** docker run's floor for --memory: below it a container cannot even start its runtime. */
 export const minMemoryBytes = 6 * 1024 * 1024;
@@ -109,6 +111,7 @@ export function parseWorkloadSpec(input: unknown, options: { baseDir?: string; w
     env: optional(o.env, (v) => env(v, `${at}: env`)) ?? [],
     mounts: optional(o.mounts, (v) => arrayAt(v, `${at}: mounts`, (m, w) => bindMount(m, w, baseDir))) ?? [],
     network: optional(o.network, (v) => oneOf(v, `${at}: network`, ['host', 'none'] as const)) ?? 'none',
+    stdin: optional(o.stdin, (v) => booleanAt(v, `${at}: stdin`)) ?? false,
     dockerAccess: optional(o.dockerAccess, (v) => booleanAt(v, `${at}: dockerAccess`)) ?? false,
     dockerPolicy: optional(o.dockerPolicy, (v) => parseDockerPolicy(v, `${at}: dockerPolicy`)) ?? ISOLATED,
     stopTimeout: optional(o.stopTimeout, (v) => numberAt(v, `${at}: stopTimeout`, 0, 3600)) ?? 10,

@@ -3,10 +3,12 @@
 // bridged to the task's stdout and stderr, signals sent to the workload over the host channel, and the
 // exit taken from the guest's power-off event (from qemu's status or console when the channel had none).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
+import { createReadStream, createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
+import type { ClientHttp2Session } from 'node:http2';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { encodeConfigDrive } from '../instance/config-drive.js';
 import { request } from '../hostchannel/http2-client.js';
 import { log } from '../log/logger.js';
@@ -25,6 +27,8 @@ export interface GuestVmOptions {
   stateDir: string;
   rootfs: string;
   spec: Record<string, unknown>;
+  /** The task's FIFOs ("" for none); stdin is streamed to the workload once the guest has started it. */
+  stdin: string;
   stdout: string;
   stderr: string;
   memoryMb: number;
@@ -44,6 +48,33 @@ function sink(path: string): Writable {
   return stream;
 }
 
+/**
+ * The task's stdin FIFO (ctr holds the writing end) streamed into the workload's stdin over the host
+ * channel: the FIFO's end ends the request body, which closes the workload's stdin. CloseIO comes right
+ * after the client closed its end (ctr calls it at its stdin's EOF), often before the last bytes were
+ * read here: it ends the input only if the FIFO has not ended by itself within a grace period.
+ */
+function bridgeStdin(path: string, session: ClientHttp2Session): { close(): void } {
+  const fifo = createReadStream(path);
+  const upload = session.request({ ':method': 'POST', ':path': `/workloads/${workloadId}/stdin` });
+  upload.on('response', (h) => {
+    if (h[':status'] !== 204) log.warn({ status: h[':status'] }, 'the guest refused the task\'s stdin');
+  });
+  upload.resume();
+  let ended = false;
+  pipeline(fifo, upload).then(() => { ended = true; }, (err: Error) => log.warn({ err: err.message }, 'task stdin bridge ended'));
+  return {
+    close: () => {
+      setTimeout(() => {
+        if (ended) return;
+        fifo.unpipe(upload);
+        fifo.destroy();
+        upload.end();
+      }, 2000).unref();
+    },
+  };
+}
+
 export class GuestVm {
   pid = 0;
   exit: GuestExit | undefined;
@@ -51,6 +82,12 @@ export class GuestVm {
   private resolveExit!: (e: GuestExit) => void;
   private qemu: ChildProcess | undefined;
   private link: GuestLink | undefined;
+  private stdin: { close(): void } | undefined;
+
+  /** Ends the workload's input (CloseIO). */
+  closeStdin(): void {
+    this.stdin?.close();
+  }
 
   constructor(private readonly o: GuestVmOptions) {
     this.exited = new Promise((resolve) => { this.resolveExit = resolve; });
@@ -78,11 +115,25 @@ export class GuestVm {
     writeFileSync(this.pidFile, String(this.pid));
     let consoleTail = '';
     let qemuErrors = '';
-    qemu.stdout.on('data', (c: Buffer) => { consoleTail = (consoleTail + c.toString()).slice(-64 * 1024); });
+    // The guest's console (kernel and concierge lines) in the state directory, for a look while it runs.
+    const consoleFile = createWriteStream(join(this.o.stateDir, 'console.log'));
+    consoleFile.on('error', () => undefined);
+    qemu.stdout.on('data', (c: Buffer) => {
+      consoleTail = (consoleTail + c.toString()).slice(-64 * 1024);
+      consoleFile.write(c);
+    });
+    qemu.stdout.once('end', () => consoleFile.end());
     qemu.stderr.on('data', (c: Buffer) => { qemuErrors = (qemuErrors + c.toString()).slice(-16 * 1024); });
     const stdout = sink(this.o.stdout);
     const stderr = sink(this.o.stderr);
-    const link = new GuestLink(() => connect(options.channelSocket), { stdout, stderr, event: () => undefined });
+    const link = new GuestLink(() => connect(options.channelSocket), {
+      stdout, stderr,
+      event: (e) => {
+        if (e.type === 'workload.started' && e.workload === workloadId && this.o.stdin !== '' && link.session !== undefined) {
+          this.stdin = bridgeStdin(this.o.stdin, link.session);
+        }
+      },
+    });
     this.link = link;
     const linkDone = link.run();
     log.info({ pid: this.pid, accel: options.accel }, 'guest booting');

@@ -58,7 +58,10 @@ export class TaskService {
     this.on(server, m.delete, (r) => this.delete(r));
     this.on(server, m.pids, (r) => Promise.resolve({ processes: this.initOf(r).vm?.pid ? [{ pid: this.initOf(r).vm!.pid }] : [] }));
     this.on(server, m.connect, () => Promise.resolve({ shimPid: process.pid, taskPid: this.task?.vm?.pid ?? 0, version: '1' }));
-    this.on(server, m.closeIO, (r) => { this.initOf(r); return Promise.resolve({}); });
+    this.on(server, m.closeIO, (r) => {
+      if (r.stdin) this.initOf(r).vm?.closeStdin();
+      return Promise.resolve({});
+    });
     this.on(server, m.shutdown, () => this.shutdown());
   }
 
@@ -109,8 +112,8 @@ export class TaskService {
     const t = this.initOf(r);
     if (t.status !== Status.CREATED) throw new TtrpcError(code.failedPrecondition, `task ${t.id} is not in the created state`);
     const vm = new GuestVm({
-      image: this.o.image, stateDir: this.o.stateDir, rootfs: t.rootfs, spec: guestSpec(t.config),
-      stdout: t.io.stdout, stderr: t.io.stderr, memoryMb: this.o.memoryMb, cpus: this.o.cpus,
+      image: this.o.image, stateDir: this.o.stateDir, rootfs: t.rootfs, spec: guestSpec(t.config, { stdin: t.io.stdin !== '' }),
+      stdin: t.io.stdin, stdout: t.io.stdout, stderr: t.io.stderr, memoryMb: this.o.memoryMb, cpus: this.o.cpus,
     });
     t.vm = vm;
     await vm.boot();

@@ -119,6 +119,11 @@ export class Workload extends EventEmitter<WorkloadEvents> {
     };
   }
 
+  /** The writing end of the task's stdin (a spec with stdin), open until it is ended. */
+  get stdin(): NodeJS.WritableStream | undefined {
+    return this.stdio?.stdin;
+  }
+
   /** The workload's cgroup v2 directory (runc makes it, and removes it with the task). */
   get cgroupDir(): string {
     return join(cgroupRoot, cgroupsPath(this.ctx.client.namespace, this.containerId));
@@ -204,12 +209,12 @@ export class Workload extends EventEmitter<WorkloadEvents> {
         updateMask: { paths: ['spec'] },
       });
     }
-    const stdio = await openTaskStdio(join(this.ctx.fifoRoot, this.containerId));
+    const stdio = await openTaskStdio(join(this.ctx.fifoRoot, this.containerId), { stdin: this.spec.stdin });
     this.stdio = stdio;
     for (const name of ['stdout', 'stderr'] as const) stdio[name].on('data', (chunk: Buffer) => this.emit('output', name, chunk));
     try {
       await client.tasks.create({
-        containerId: this.containerId, rootfs: mounts, stdout: stdio.stdoutPath, stderr: stdio.stderrPath, terminal: false,
+        containerId: this.containerId, rootfs: mounts, stdin: stdio.stdinPath ?? '', stdout: stdio.stdoutPath, stderr: stdio.stderrPath, terminal: false,
       });
     } finally {
       stdio.releaseKeepers();

@@ -26,10 +26,11 @@ describe('containerd runtime io.containerd.concierge.v1', () => {
     await containerd?.stop();
   });
 
-  it('ctr run --rm prints the container\'s output and exits with its status; the task events reach containerd', async () => {
+  it('ctr run --rm prints the container\'s output, reads its stdin, exits with its status; the task events reach containerd', async () => {
     const events = startCommand(['ctr', '-a', containerd.socket, 'events'], { timeoutMs: bootMs });
-    const r = await containerd.ctr(['run', '--runtime', runtime, '--rm', image, 't1', 'sh', '-c', 'echo hi; echo to-stderr >&2; exit 3'], { timeoutMs: bootMs });
+    const r = await containerd.ctr(['run', '--runtime', runtime, '--rm', image, 't1', 'sh', '-c', 'echo hi; read line; echo "read:$line"; echo to-stderr >&2; exit 3'], { timeoutMs: bootMs, input: 'from-stdin\n' });
     expect(r.stdout, `${r.stderr}\n${containerd.log().slice(-4000)}`).toContain('hi');
+    expect(r.stdout).toContain('read:from-stdin');
     expect(r.stderr).toContain('to-stderr');
     expect(r.code).toBe(3);
     // --rm removed the container and the shim its state.
