@@ -14,7 +14,7 @@ import { request } from '../hostchannel/http2-client.js';
 import { log } from '../log/logger.js';
 import { GuestLink } from '../vmm/guest-link.js';
 import { guestCodeFromConsole, guestCodeFromStatus, kvmRunsKernel, qemuArgs, type QemuOptions } from '../vmm/qemu.js';
-import { rootfsTag, workloadId } from './oci-bundle.js';
+import { guestRootfs, rootfsTag, workloadId } from './oci-bundle.js';
 
 export interface GuestImage {
   kernel: string;
@@ -54,9 +54,9 @@ function sink(path: string): Writable {
  * after the client closed its end (ctr calls it at its stdin's EOF), often before the last bytes were
  * read here: it ends the input only if the FIFO has not ended by itself within a grace period.
  */
-function bridgeStdin(path: string, session: ClientHttp2Session): { close(): void } {
+function bridgeStdin(path: string, session: ClientHttp2Session, workload: string): { close(): void } {
   const fifo = createReadStream(path);
-  const upload = session.request({ ':method': 'POST', ':path': `/workloads/${workloadId}/stdin` });
+  const upload = session.request({ ':method': 'POST', ':path': `/workloads/${encodeURIComponent(workload)}/stdin` });
   upload.on('response', (h) => {
     if (h[':status'] !== 204) log.warn({ status: h[':status'] }, 'the guest refused the task\'s stdin');
   });
@@ -75,6 +75,29 @@ function bridgeStdin(path: string, session: ClientHttp2Session): { close(): void
   };
 }
 
+/** A process started in the running guest (an exec): a workload of its own over the same rootfs. */
+interface ExecWorkload {
+  io: { stdin: string };
+  stdout: Writable;
+  stderr: Writable;
+  stdin: { close(): void } | undefined;
+  /** Called when its output was read to the end and its pipes closed. */
+  outputEnded(): void;
+}
+
+/** An exec id as a workload id of the guest (letters, digits, "_", "." and "-", at most 63). */
+function execWorkloadId(execId: string): string {
+  return `exec-${execId}`.replace(/[^a-zA-Z0-9_.-]/g, '_').slice(0, 63);
+}
+
+export interface ExecSpec {
+  args: string[];
+  env: string[];
+  cwd: string;
+  uid: number;
+  gid: number;
+}
+
 export class GuestVm {
   pid = 0;
   exit: GuestExit | undefined;
@@ -83,6 +106,8 @@ export class GuestVm {
   private qemu: ChildProcess | undefined;
   private link: GuestLink | undefined;
   private stdin: { close(): void } | undefined;
+  /** Exec processes by their workload id in the guest. */
+  private readonly execs = new Map<string, ExecWorkload>();
 
   /** Ends the workload's input (CloseIO). */
   closeStdin(): void {
@@ -130,8 +155,14 @@ export class GuestVm {
       stdout, stderr,
       event: (e) => {
         if (e.type === 'workload.started' && e.workload === workloadId && this.o.stdin !== '' && link.session !== undefined) {
-          this.stdin = bridgeStdin(this.o.stdin, link.session);
+          this.stdin = bridgeStdin(this.o.stdin, link.session, workloadId);
         }
+      },
+      outputOf: (workload, stream) => this.execs.get(workload)?.[stream],
+      outputEnded: (workload) => {
+        const exec = this.execs.get(workload);
+        if (exec === undefined) return;
+        void Promise.all([exec.stdout, exec.stderr].map((w) => new Promise((resolve) => { w.end(resolve); }))).then(() => exec.outputEnded());
       },
     });
     this.link = link;
@@ -165,5 +196,56 @@ export class GuestVm {
       log.warn({ status: answer.status, signal }, 'the guest refused the signal: ending the VM');
     }
     this.qemu.kill('SIGKILL');
+  }
+
+  /**
+   * Starts an exec process as a workload over the same rootfs (its own namespaces: it shares the
+   * container's files, not its processes); resolves with its exit status once its output has ended.
+   */
+  async startExec(name: string, spec: ExecSpec, io: { stdin: string; stdout: string; stderr: string }): Promise<{ exited: Promise<number> }> {
+    const session = this.link?.session;
+    if (session === undefined || this.exit !== undefined) throw new Error('the guest is not running');
+    const workload = execWorkloadId(name);
+    let outputEnded!: () => void;
+    const outputDone = new Promise<void>((resolve) => { outputEnded = resolve; });
+    const exec: ExecWorkload = { io: { stdin: io.stdin }, stdout: sink(io.stdout), stderr: sink(io.stderr), stdin: undefined, outputEnded };
+    this.execs.set(workload, exec);
+    const answer = await request(session, 'POST', '/workloads', {
+      id: workload, rootfs: guestRootfs, args: spec.args, env: spec.env, cwd: spec.cwd, user: `${spec.uid}:${spec.gid}`,
+      network: 'host', stdin: io.stdin !== '',
+    });
+    if (answer.status !== 201) {
+      this.execs.delete(workload);
+      throw new Error(`the guest refused the exec (${answer.status}): ${answer.body.toString().slice(0, 500)}`);
+    }
+    // The guest's events name only its spec's workloads: this one's output and exit are asked for.
+    this.link!.follow(workload);
+    if (io.stdin !== '') exec.stdin = bridgeStdin(io.stdin, session, workload);
+    const waited = request(session, 'POST', `/workloads/${encodeURIComponent(workload)}/wait`).then((w) => {
+      const body: unknown = JSON.parse(w.body.toString() || '{}');
+      return typeof body === 'object' && body !== null && 'exitCode' in body && typeof body.exitCode === 'number' ? body.exitCode : 255;
+    });
+    // The status once the output is complete too (the guest ends the output when it removes the workload);
+    // a VM that ends first ends the exec with a SIGKILL's status.
+    const exited = Promise.race([
+      Promise.all([waited, outputDone]).then(([code]) => code),
+      this.exited.then(() => 137),
+    ]).catch((err: Error) => {
+      log.warn({ workload, err: err.message }, 'waiting for an exec failed');
+      return 255;
+    });
+    return { exited };
+  }
+
+  /** A signal for an exec process's workload. */
+  async signalExec(name: string, signal: number): Promise<void> {
+    const session = this.link?.session;
+    if (session === undefined) return;
+    const workload = execWorkloadId(name);
+    await request(session, 'POST', `/workloads/${encodeURIComponent(workload)}/signal?signal=${signal}`);
+  }
+
+  closeExecStdin(name: string): void {
+    this.execs.get(execWorkloadId(name))?.stdin?.close();
   }
 }

@@ -29,30 +29,35 @@ export interface BundleConfig {
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const strings = (v: unknown, where: string): string[] => {
-  if (!Array.isArray(v) || !v.every((s): s is string => typeof s === 'string')) throw new Error(`config.json: ${where}: expected an array of strings`);
+  if (!Array.isArray(v) || !v.every((s): s is string => typeof s === 'string')) throw new Error(`${where}: expected an array of strings`);
   return v;
 };
 const uint = (v: unknown, where: string): number => {
   if (v === undefined) return 0;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new Error(`config.json: ${where}: expected a whole number`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new Error(`${where}: expected a whole number`);
   return v;
 };
 
+/** An OCI process object (config.json's `process`, or the spec of an exec). */
+export function readProcess(p: unknown, where = 'process'): BundleProcess {
+  if (!isRecord(p)) throw new Error(`${where}: expected an object`);
+  const args = strings(p.args, `${where}.args`);
+  if (args.length === 0) throw new Error(`${where}.args: must not be empty`);
+  const user = isRecord(p.user) ? p.user : {};
+  return {
+    args, env: p.env === undefined ? [] : strings(p.env, `${where}.env`),
+    cwd: typeof p.cwd === 'string' && p.cwd !== '' ? p.cwd : '/',
+    uid: uint(user.uid, `${where}.user.uid`), gid: uint(user.gid, `${where}.user.gid`),
+    terminal: p.terminal === true,
+  };
+}
+
 export function readBundleConfig(bundle: string): BundleConfig {
   const doc: unknown = JSON.parse(readFileSync(join(bundle, 'config.json'), 'utf8'));
-  if (!isRecord(doc) || !isRecord(doc.process)) throw new Error('config.json: process: expected an object');
-  const p = doc.process;
-  const args = strings(p.args, 'process.args');
-  if (args.length === 0) throw new Error('config.json: process.args: must not be empty');
-  const user = isRecord(p.user) ? p.user : {};
+  if (!isRecord(doc)) throw new Error('config.json: expected an object');
   const root = isRecord(doc.root) ? doc.root : {};
   return {
-    process: {
-      args, env: p.env === undefined ? [] : strings(p.env, 'process.env'),
-      cwd: typeof p.cwd === 'string' && p.cwd !== '' ? p.cwd : '/',
-      uid: uint(user.uid, 'process.user.uid'), gid: uint(user.gid, 'process.user.gid'),
-      terminal: p.terminal === true,
-    },
+    process: readProcess(doc.process, 'config.json: process'),
     hostname: typeof doc.hostname === 'string' && doc.hostname !== '' ? doc.hostname : undefined,
     rootPath: typeof root.path === 'string' && root.path !== '' ? root.path : 'rootfs',
   };

@@ -1,17 +1,21 @@
 // containerd's runtime v2 Task service (containerd.task.v2.Task) for one container run as a microVM:
 // Create reads the bundle and mounts its rootfs, Start boots the guest with the workload, Wait/State/Pids
 // report the VM (its qemu pid stands for the task's), Kill signals the workload, Delete stops the VM and
-// removes what the shim made, Shutdown ends the shim once its task is gone. Exec, ResizePty, Stats,
-// Update, Pause, Resume and Checkpoint answer Unimplemented (no second process or terminal in the guest yet).
+// removes what the shim made, Shutdown ends the shim once its task is gone; Exec adds a process that
+// Start runs in the guest (exec-process.ts). ResizePty, Stats, Update, Pause, Resume and Checkpoint
+// answer Unimplemented (no terminal in the guest yet).
 import { create, fromBinary, toBinary, type DescMessage, type MessageInitShape, type MessageShape } from '@bufbuild/protobuf';
 import { timestampFromDate, type Timestamp } from '@bufbuild/protobuf/wkt';
 import { rmSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
-import { TaskCreateSchema, TaskDeleteSchema, TaskExitSchema, TaskStartSchema } from '../../proto/gen/github.com/containerd/containerd/api/events/task_pb.js';
+import {
+  TaskCreateSchema, TaskDeleteSchema, TaskExecAddedSchema, TaskExecStartedSchema, TaskExitSchema, TaskStartSchema,
+} from '../../proto/gen/github.com/containerd/containerd/api/events/task_pb.js';
 import { Status } from '../../proto/gen/github.com/containerd/containerd/api/types/task/task_pb.js';
 import { Task } from '../../proto/gen/github.com/containerd/containerd/runtime/v2/task/shim_pb.js';
 import { log } from '../log/logger.js';
 import type { EventPublisher } from './events.js';
+import { newExec, type ExecRecord } from './exec-process.js';
 import { GuestVm, type GuestImage } from './guest-vm.js';
 import { mountRootfs, unmountRootfs } from './host-rootfs.js';
 import { guestSpec, readBundleConfig, type BundleConfig } from './oci-bundle.js';
@@ -31,6 +35,7 @@ interface TaskRecord {
   exit: { status: number; at: Date } | undefined;
   exited: Promise<{ status: number; at: Date }>;
   setExit(status: number, at: Date): void;
+  execs: Map<string, ExecRecord>;
 }
 
 export interface TaskServiceOptions {
@@ -56,10 +61,14 @@ export class TaskService {
     this.on(server, m.wait, (r) => this.wait(r));
     this.on(server, m.kill, (r) => this.kill(r));
     this.on(server, m.delete, (r) => this.delete(r));
+    this.on(server, m.exec, (r) => this.exec(r));
     this.on(server, m.pids, (r) => Promise.resolve({ processes: this.initOf(r).vm?.pid ? [{ pid: this.initOf(r).vm!.pid }] : [] }));
     this.on(server, m.connect, () => Promise.resolve({ shimPid: process.pid, taskPid: this.task?.vm?.pid ?? 0, version: '1' }));
     this.on(server, m.closeIO, (r) => {
-      if (r.stdin) this.initOf(r).vm?.closeStdin();
+      if (!r.stdin) return Promise.resolve({});
+      const t = this.taskOf(r.id);
+      if (r.execId === '') t.vm?.closeStdin();
+      else t.vm?.closeExecStdin(this.execOf(t, r.execId).execId);
       return Promise.resolve({});
     });
     this.on(server, m.shutdown, () => this.shutdown());
@@ -73,12 +82,21 @@ export class TaskService {
     });
   }
 
-  /** The task's init process (exec id ""); exec processes do not exist here. */
-  private initOf(r: { id: string; execId?: string }): TaskRecord {
+  private taskOf(id: string): TaskRecord {
     const t = this.task;
-    if (t === undefined || t.id !== r.id) throw new TtrpcError(code.notFound, `task ${r.id} not found`);
-    if (r.execId !== undefined && r.execId !== '') throw new TtrpcError(code.notFound, `process ${r.execId} not found`);
+    if (t === undefined || t.id !== id) throw new TtrpcError(code.notFound, `task ${id} not found`);
     return t;
+  }
+
+  private execOf(t: TaskRecord, execId: string): ExecRecord {
+    const e = t.execs.get(execId);
+    if (e === undefined) throw new TtrpcError(code.notFound, `process ${execId} not found`);
+    return e;
+  }
+
+  /** The task's init process (exec id ""). */
+  private initOf(r: { id: string }): TaskRecord {
+    return this.taskOf(r.id);
   }
 
   private async create(r: MessageShape<typeof Task.method.create.input>): Promise<MessageInitShape<typeof Task.method.create.output>> {
@@ -92,7 +110,7 @@ export class TaskService {
     const exited = new Promise<{ status: number; at: Date }>((resolve) => { setExit = (status, at) => resolve({ status, at }); });
     const task: TaskRecord = {
       id: r.id, bundle: r.bundle, rootfs, config, io: { stdin: r.stdin, stdout: r.stdout, stderr: r.stderr, terminal: r.terminal },
-      status: Status.CREATED, vm: undefined, exit: undefined, exited,
+      status: Status.CREATED, vm: undefined, exit: undefined, exited, execs: new Map(),
       setExit: (status, at) => {
         if (task.exit !== undefined) return;
         task.exit = { status, at };
@@ -109,6 +127,7 @@ export class TaskService {
   }
 
   private async start(r: MessageShape<typeof Task.method.start.input>): Promise<MessageInitShape<typeof Task.method.start.output>> {
+    if (r.execId !== '') return this.startExec(this.taskOf(r.id), r.execId);
     const t = this.initOf(r);
     if (t.status !== Status.CREATED) throw new TtrpcError(code.failedPrecondition, `task ${t.id} is not in the created state`);
     const vm = new GuestVm({
@@ -128,7 +147,46 @@ export class TaskService {
     return { pid: vm.pid };
   }
 
+  private async exec(r: MessageShape<typeof Task.method.exec.input>): Promise<MessageInitShape<typeof Task.method.exec.output>> {
+    const t = this.taskOf(r.id);
+    if (t.status !== Status.RUNNING) throw new TtrpcError(code.failedPrecondition, `task ${t.id} is not running`);
+    if (t.execs.has(r.execId)) throw new TtrpcError(code.alreadyExists, `process ${r.execId} already exists`);
+    t.execs.set(r.execId, newExec(r.execId, r.spec?.value, { stdin: r.stdin, stdout: r.stdout, stderr: r.stderr, terminal: r.terminal }));
+    await this.o.events.publish('/tasks/exec-added', TaskExecAddedSchema, create(TaskExecAddedSchema, { containerId: t.id, execId: r.execId }));
+    return {};
+  }
+
+  private async startExec(t: TaskRecord, execId: string): Promise<MessageInitShape<typeof Task.method.start.output>> {
+    const e = this.execOf(t, execId);
+    if (e.status !== Status.CREATED || t.vm === undefined) throw new TtrpcError(code.failedPrecondition, `process ${execId} cannot be started`);
+    const vm = t.vm;
+    const { exited } = await vm.startExec(execId, e.process, e.io);
+    e.status = Status.RUNNING;
+    void exited.then(async (status) => {
+      e.setExit(status, new Date());
+      await this.o.events.publish('/tasks/exit', TaskExitSchema, create(TaskExitSchema, {
+        containerId: t.id, id: execId, pid: vm.pid, exitStatus: status, exitedAt: timestampFromDate(e.exit!.at),
+      }));
+    });
+    await this.o.events.publish('/tasks/exec-started', TaskExecStartedSchema, create(TaskExecStartedSchema, { containerId: t.id, execId, pid: vm.pid }));
+    return { pid: vm.pid };
+  }
+
+  /** The process a request names: the init (exec id "") or an exec. */
+  private processOf(r: { id: string; execId: string }): TaskRecord | ExecRecord {
+    const t = this.taskOf(r.id);
+    return r.execId === '' ? t : this.execOf(t, r.execId);
+  }
+
   private state(r: MessageShape<typeof Task.method.state.input>): MessageInitShape<typeof Task.method.state.output> {
+    if (r.execId !== '') {
+      const t = this.taskOf(r.id);
+      const e = this.execOf(t, r.execId);
+      return {
+        id: t.id, bundle: t.bundle, pid: t.vm?.pid ?? 0, status: e.status, ...e.io, execId: e.execId,
+        exitStatus: e.exit?.status ?? 0, ...(e.exit === undefined ? {} : { exitedAt: timestampFromDate(e.exit.at) }),
+      };
+    }
     const t = this.initOf(r);
     return {
       id: t.id, bundle: t.bundle, pid: t.vm?.pid ?? 0, status: t.status, ...t.io, execId: '',
@@ -137,11 +195,18 @@ export class TaskService {
   }
 
   private async wait(r: MessageShape<typeof Task.method.wait.input>): Promise<MessageInitShape<typeof Task.method.wait.output>> {
-    const e = await this.initOf(r).exited;
+    const e = await this.processOf(r).exited;
     return { exitStatus: e.status, exitedAt: timestampFromDate(e.at) };
   }
 
   private async kill(r: MessageShape<typeof Task.method.kill.input>): Promise<MessageInitShape<typeof Task.method.kill.output>> {
+    if (r.execId !== '') {
+      const t = this.taskOf(r.id);
+      const e = this.execOf(t, r.execId);
+      if (e.exit !== undefined) throw new TtrpcError(code.notFound, 'process already finished');
+      await t.vm?.signalExec(e.execId, r.signal);
+      return {};
+    }
     const t = this.initOf(r);
     if (t.exit !== undefined) throw new TtrpcError(code.notFound, `process already finished`);
     if (t.vm === undefined) t.setExit(128 + r.signal, new Date()); // created, never started: nothing runs
@@ -150,6 +215,14 @@ export class TaskService {
   }
 
   private async delete(r: MessageShape<typeof Task.method.delete.input>): Promise<MessageInitShape<typeof Task.method.delete.output>> {
+    if (r.execId !== '') {
+      const t = this.taskOf(r.id);
+      const e = this.execOf(t, r.execId);
+      if (e.status === Status.RUNNING) throw new TtrpcError(code.failedPrecondition, `process ${e.execId} is running: kill it first`);
+      if (e.exit === undefined) e.setExit(128 + 9, new Date());
+      t.execs.delete(e.execId);
+      return { pid: t.vm?.pid ?? 0, exitStatus: e.exit!.status, exitedAt: timestampFromDate(e.exit!.at) };
+    }
     const t = this.initOf(r);
     if (t.status === Status.RUNNING) throw new TtrpcError(code.failedPrecondition, `task ${t.id} is running: kill it first`);
     if (t.exit === undefined) t.setExit(128 + 9, new Date());

@@ -58,7 +58,7 @@ describe('containerd runtime io.containerd.concierge.v1', () => {
   // The workload marks its start in its rootfs, which is the host's (shared over virtio-9p).
   const marksUp = 'trap "touch /termed; exit 7" TERM; touch /up; while :; do sleep 1; done';
 
-  it('ctr run -d, task ls, task kill, task delete: states as for runc; SIGTERM reaches the workload in the guest', async () => {
+  it('ctr run -d, task ls, task exec, task kill, task delete: states as for runc; SIGTERM reaches the workload in the guest', async () => {
     const started = await containerd.ctr(['run', '-d', '--runtime', runtime, image, 't2', 'sh', '-c', marksUp]);
     expect(started.code, started.stderr).toBe(0);
     expect((await containerd.ctr(['task', 'ls'])).stdout).toMatch(/t2\s+\d+\s+RUNNING/);
@@ -66,6 +66,13 @@ describe('containerd runtime io.containerd.concierge.v1', () => {
     const qemuPid = Number(readFileSync(join(stateDir, 'qemu.pid'), 'utf8'));
     expect(existsSync(`/proc/${qemuPid}`)).toBe(true);
     await until(() => existsSync(join(rootfs, 'up')), 'the workload to start in the guest');
+
+    // A second process in the running guest, over the same rootfs, with its own output and exit status.
+    const exec = await containerd.ctr(['task', 'exec', '--exec-id', 'e1', 't2', 'sh', '-c', 'test -f /up && echo from-exec; echo exec-err >&2; exit 4'], { timeoutMs: 120_000 });
+    expect(exec.stdout, exec.stderr).toContain('from-exec');
+    expect(exec.stderr).toContain('exec-err');
+    expect(exec.code).toBe(4);
+    expect((await containerd.ctr(['task', 'ls'])).stdout).toMatch(/t2\s+\d+\s+RUNNING/);
 
     const kill = await containerd.ctr(['task', 'kill', 't2']);
     expect(kill.code, kill.stderr).toBe(0);
