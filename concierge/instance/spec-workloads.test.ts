@@ -11,7 +11,7 @@ describe('workload spec', () => {
     }, { baseDir: '/specs' });
     expect(spec).toEqual({
       id: 'job-1', image: { archive: '/specs/img.tar' }, args: ['sh', '-c', 'true'], env: ['A=1'], cwd: '/work', user: '1000:1000',
-      mounts: [{ source: '/specs/data', target: '/data', readonly: true }], network: 'host', stdin: false, dockerAccess: true, dockerPolicy: ISOLATED, stopTimeout: 3,
+      mounts: [{ source: '/specs/data', target: '/data', readonly: true }], network: 'host', stdin: false, terminal: false, dockerAccess: true, dockerPolicy: ISOLATED, stopTimeout: 3,
       resources: { memoryBytes: 64 * 1024 * 1024, cpus: 0.5 },
     });
     expect(parseWorkloadSpec({ id: 'a', image: 'registry.test:5000/ci/job@sha256:' + 'a'.repeat(64), pullPolicy: 'always' }))

@@ -34,6 +34,8 @@ export interface WorkloadSpec {
   network: 'host' | 'none';
   /** The task gets a stdin FIFO, written through the control API's POST /workloads/{id}/stdin. */
   stdin: boolean;
+  /** The process gets a terminal: its output (stdout and stderr both) comes on stdout, resized through POST /workloads/{id}/resize. */
+  terminal: boolean;
   dockerAccess: boolean;
   /** What siblings made through the docker socket may ask for (default "isolated"). */
   dockerPolicy: DockerPolicy;
@@ -45,7 +47,7 @@ export interface WorkloadSpec {
 
 const idPattern = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
 const userPattern = /^[A-Za-z0-9_.][A-Za-z0-9_.-]{0,63}\$?(:[A-Za-z0-9_.][A-Za-z0-9_.-]{0,63})?$/;
-const fields = ['id', 'image', 'rootfs', 'pullPolicy', 'args', 'env', 'cwd', 'user', 'mounts', 'network', 'stdin', 'dockerAccess', 'dockerPolicy', 'stopTimeout', 'resources'] as const;
+const fields = ['id', 'image', 'rootfs', 'pullPolicy', 'args', 'env', 'cwd', 'user', 'mounts', 'network', 'stdin', 'terminal', 'dockerAccess', 'dockerPolicy', 'stopTimeout', 'resources'] as const;
 
 /** docker run's floor for --memory: below it a container cannot even start its runtime. */
 export const minMemoryBytes = 6 * 1024 * 1024;
@@ -112,6 +114,7 @@ export function parseWorkloadSpec(input: unknown, options: { baseDir?: string; w
     mounts: optional(o.mounts, (v) => arrayAt(v, `${at}: mounts`, (m, w) => bindMount(m, w, baseDir))) ?? [],
     network: optional(o.network, (v) => oneOf(v, `${at}: network`, ['host', 'none'] as const)) ?? 'none',
     stdin: optional(o.stdin, (v) => booleanAt(v, `${at}: stdin`)) ?? false,
+    terminal: optional(o.terminal, (v) => booleanAt(v, `${at}: terminal`)) ?? false,
     dockerAccess: optional(o.dockerAccess, (v) => booleanAt(v, `${at}: dockerAccess`)) ?? false,
     dockerPolicy: optional(o.dockerPolicy, (v) => parseDockerPolicy(v, `${at}: dockerPolicy`)) ?? ISOLATED,
     stopTimeout: optional(o.stopTimeout, (v) => numberAt(v, `${at}: stopTimeout`, 0, 3600)) ?? 10,

@@ -106,6 +106,8 @@ export class GuestVm {
   private qemu: ChildProcess | undefined;
   private link: GuestLink | undefined;
   private stdin: { close(): void } | undefined;
+  /** The terminal's last size asked for. */
+  private size: { width: number; height: number } | undefined;
   /** Exec processes by their workload id in the guest. */
   private readonly execs = new Map<string, ExecWorkload>();
 
@@ -157,6 +159,8 @@ export class GuestVm {
         if (e.type === 'workload.started' && e.workload === workloadId && this.o.stdin !== '' && link.session !== undefined) {
           this.stdin = bridgeStdin(this.o.stdin, link.session, workloadId);
         }
+        // A size asked for before the guest ran the workload is applied now.
+        if (e.type === 'workload.started' && e.workload === workloadId && this.size !== undefined) void this.resize(this.size.width, this.size.height);
       },
       outputOf: (workload, stream) => this.execs.get(workload)?.[stream],
       outputEnded: (workload) => {
@@ -235,6 +239,15 @@ export class GuestVm {
       return 255;
     });
     return { exited };
+  }
+
+  /** The workload's terminal size: sent once the guest runs it (kept until then). */
+  async resize(width: number, height: number): Promise<void> {
+    this.size = { width, height };
+    const session = this.link?.session;
+    if (session === undefined || this.exit !== undefined) return;
+    const answer = await request(session, 'POST', `/workloads/${workloadId}/resize?width=${width}&height=${height}`).catch(() => undefined);
+    if (answer !== undefined && answer.status !== 204 && answer.status !== 404) log.warn({ status: answer.status }, 'the guest refused a terminal resize');
   }
 
   /** A signal for an exec process's workload. */

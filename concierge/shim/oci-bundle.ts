@@ -64,7 +64,7 @@ export function readBundleConfig(bundle: string): BundleConfig {
 }
 
 /** The instance spec the guest boots with: the 9p modules and mount, no dockerd, one workload, power off after it. */
-export function guestSpec(config: BundleConfig, io: { stdin: boolean }): Record<string, unknown> {
+export function guestSpec(config: BundleConfig, io: { stdin: boolean; terminal: boolean }): Record<string, unknown> {
   const p = config.process;
   return {
     ...(config.hostname === undefined ? {} : { hostname: config.hostname }),
@@ -72,7 +72,7 @@ export function guestSpec(config: BundleConfig, io: { stdin: boolean }): Record<
     mounts: [{ source: rootfsTag, target: guestRootfs, type: '9p', options: ['trans=virtio', 'version=9p2000.L', 'msize=524288'] }],
     docker: { enabled: false },
     workloads: [{
-      id: workloadId, rootfs: guestRootfs, args: p.args, env: p.env, cwd: p.cwd, user: `${p.uid}:${p.gid}`, network: 'host', stdin: io.stdin,
+      id: workloadId, rootfs: guestRootfs, args: p.args, env: p.env, cwd: p.cwd, user: `${p.uid}:${p.gid}`, network: 'host', stdin: io.stdin, terminal: io.terminal,
     }],
     afterWorkloads: 'poweroff',
   };

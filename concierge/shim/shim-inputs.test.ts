@@ -29,7 +29,7 @@ describe('OCI bundle to the guest\'s instance spec', () => {
     expect(config).toEqual({
       process: { args: ['sh', '-c', 'id'], env: ['PATH=/bin', 'A=1'], cwd: '/work', uid: 1000, gid: 100, terminal: false }, hostname: 'box', rootPath: 'rootfs',
     });
-    const spec = guestSpec(config, { stdin: true });
+    const spec = guestSpec(config, { stdin: true, terminal: false });
     expect(spec).toMatchObject({
       hostname: 'box', docker: { enabled: false }, afterWorkloads: 'poweroff',
       mounts: [{ target: guestRootfs, type: '9p' }],

@@ -2,8 +2,8 @@
 // Create reads the bundle and mounts its rootfs, Start boots the guest with the workload, Wait/State/Pids
 // report the VM (its qemu pid stands for the task's), Kill signals the workload, Delete stops the VM and
 // removes what the shim made, Shutdown ends the shim once its task is gone; Exec adds a process that
-// Start runs in the guest (exec-process.ts). ResizePty, Stats, Update, Pause, Resume and Checkpoint
-// answer Unimplemented (no terminal in the guest yet).
+// Start runs in the guest (exec-process.ts); a terminal (-t) is the guest's, resized by ResizePty. Stats,
+// Update, Pause, Resume and Checkpoint answer Unimplemented, as do an exec's terminal and its resize.
 import { create, fromBinary, toBinary, type DescMessage, type MessageInitShape, type MessageShape } from '@bufbuild/protobuf';
 import { timestampFromDate, type Timestamp } from '@bufbuild/protobuf/wkt';
 import { rmSync } from 'node:fs';
@@ -62,6 +62,11 @@ export class TaskService {
     this.on(server, m.kill, (r) => this.kill(r));
     this.on(server, m.delete, (r) => this.delete(r));
     this.on(server, m.exec, (r) => this.exec(r));
+    this.on(server, m.resizePty, async (r) => {
+      if (r.execId !== '') throw new TtrpcError(code.unimplemented, 'an exec has no terminal here');
+      await this.initOf(r).vm?.resize(r.width, r.height);
+      return {};
+    });
     this.on(server, m.pids, (r) => Promise.resolve({ processes: this.initOf(r).vm?.pid ? [{ pid: this.initOf(r).vm!.pid }] : [] }));
     this.on(server, m.connect, () => Promise.resolve({ shimPid: process.pid, taskPid: this.task?.vm?.pid ?? 0, version: '1' }));
     this.on(server, m.closeIO, (r) => {
@@ -103,7 +108,6 @@ export class TaskService {
     if (this.task !== undefined) throw new TtrpcError(code.alreadyExists, `task ${this.task.id} already exists in this shim`);
     if (r.checkpoint !== '') throw new TtrpcError(code.unimplemented, 'checkpoint restore is not supported');
     const config = readBundleConfig(r.bundle);
-    if (r.terminal || config.process.terminal) throw new TtrpcError(code.unimplemented, 'a terminal (-t) is not supported by the concierge runtime yet');
     const rootfs = isAbsolute(config.rootPath) ? config.rootPath : join(r.bundle, config.rootPath);
     mountRootfs(r.rootfs.map((m) => ({ type: m.type, source: m.source, options: m.options })), rootfs);
     let setExit!: TaskRecord['setExit'];
@@ -131,7 +135,7 @@ export class TaskService {
     const t = this.initOf(r);
     if (t.status !== Status.CREATED) throw new TtrpcError(code.failedPrecondition, `task ${t.id} is not in the created state`);
     const vm = new GuestVm({
-      image: this.o.image, stateDir: this.o.stateDir, rootfs: t.rootfs, spec: guestSpec(t.config, { stdin: t.io.stdin !== '' }),
+      image: this.o.image, stateDir: this.o.stateDir, rootfs: t.rootfs, spec: guestSpec(t.config, { stdin: t.io.stdin !== '', terminal: t.io.terminal || t.config.process.terminal }),
       stdin: t.io.stdin, stdout: t.io.stdout, stderr: t.io.stderr, memoryMb: this.o.memoryMb, cpus: this.o.cpus,
     });
     t.vm = vm;

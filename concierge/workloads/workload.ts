@@ -214,7 +214,7 @@ export class Workload extends EventEmitter<WorkloadEvents> {
     for (const name of ['stdout', 'stderr'] as const) stdio[name].on('data', (chunk: Buffer) => this.emit('output', name, chunk));
     try {
       await client.tasks.create({
-        containerId: this.containerId, rootfs: mounts, stdin: stdio.stdinPath ?? '', stdout: stdio.stdoutPath, stderr: stdio.stderrPath, terminal: false,
+        containerId: this.containerId, rootfs: mounts, stdin: stdio.stdinPath ?? '', stdout: stdio.stdoutPath, stderr: stdio.stderrPath, terminal: this.spec.terminal,
       });
     } finally {
       stdio.releaseKeepers();
@@ -250,6 +250,11 @@ export class Workload extends EventEmitter<WorkloadEvents> {
     const exit = await this.exited;
     await this.remove();
     return exit;
+  }
+
+  /** The size of the workload's terminal (a spec with terminal). */
+  async resize(width: number, height: number): Promise<void> {
+    await this.ctx.client.tasks.resizePty({ containerId: this.containerId, width, height });
   }
 
   async signal(signal: number): Promise<void> {

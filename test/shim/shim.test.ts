@@ -4,7 +4,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { busyboxLayer } from '../lib/busybox.js';
-import { startCommand } from '../lib/run-command.js';
+import { runCommand, startCommand } from '../lib/run-command.js';
 import { buildGuest } from '../guest/vm.js';
 import { dockerArchive, writeArchive } from '../workloads/image-fixtures.js';
 import { runtime, startContainerd, type TestContainerd } from './containerd-with-shim.js';
@@ -40,6 +40,15 @@ describe('containerd runtime io.containerd.concierge.v1', () => {
     const topics = events.stdoutSoFar().split('\n').flatMap((l) => /\/tasks\/\w+/.exec(l) ?? []);
     expect(topics).toEqual(['/tasks/create', '/tasks/start', '/tasks/exit', '/tasks/delete']);
     expect(events.stdoutSoFar()).toMatch(/\/tasks\/exit .*"exit_status":3/);
+  }, bootMs);
+
+  it('ctr run -t: the container gets a terminal in the guest, of the size ctr\'s terminal has', async () => {
+    // script(1) gives ctr a terminal of its own, sized 30x100 before ctr reads it.
+    const ctr = ['ctr', '-a', containerd.socket, 'run', '-t', '--runtime', runtime, '--rm', image, 't4', 'sh', '-c', 'tty; stty size; exit 5'].join(' ');
+    const r = await runCommand(['script', '-qec', `stty rows 30 cols 100; ${ctr}`, '/dev/null'], { timeoutMs: bootMs });
+    expect(r.stdout, r.stderr).toMatch(/\/dev\/pts\/\d+/);
+    expect(r.stdout).toMatch(/30 100/);
+    expect(r.code).toBe(5);
   }, bootMs);
 
   /** The shim's state directory and the task's rootfs on the host, for a container id. */
