@@ -20,8 +20,14 @@ export interface BundleProcess {
   terminal: boolean;
 }
 
+/** Annotations (ctr run --annotation, a pod's) that give the workload its caller-aware docker socket, and its policy. */
+export const dockerAccessAnnotation = 'io.concierge.docker-access';
+export const dockerPolicyAnnotation = 'io.concierge.docker-policy';
+
 export interface BundleConfig {
   process: BundleProcess;
+  /** From the annotations: a docker socket for the workload, and its policy ("isolated", "trusted" or a JSON object). */
+  docker: { access: boolean; policy: unknown };
   hostname: string | undefined;
   /** root.path, relative to the bundle unless absolute. */
   rootPath: string;
@@ -56,23 +62,33 @@ export function readBundleConfig(bundle: string): BundleConfig {
   const doc: unknown = JSON.parse(readFileSync(join(bundle, 'config.json'), 'utf8'));
   if (!isRecord(doc)) throw new Error('config.json: expected an object');
   const root = isRecord(doc.root) ? doc.root : {};
+  const annotations = isRecord(doc.annotations) ? doc.annotations : {};
+  const policy = annotations[dockerPolicyAnnotation];
   return {
     process: readProcess(doc.process, 'config.json: process'),
+    docker: {
+      access: annotations[dockerAccessAnnotation] === 'true',
+      policy: typeof policy !== 'string' || policy === '' ? undefined : policy.trimStart().startsWith('{') ? JSON.parse(policy) as unknown : policy,
+    },
     hostname: typeof doc.hostname === 'string' && doc.hostname !== '' ? doc.hostname : undefined,
     rootPath: typeof root.path === 'string' && root.path !== '' ? root.path : 'rootfs',
   };
 }
 
-/** The instance spec the guest boots with: the 9p modules and mount, no dockerd, one workload, power off after it. */
+/**
+ * The instance spec the guest boots with: the 9p modules and mount, one workload, power off after it;
+ * dockerd (without iptables or a default bridge, as the sample job has it) only for a workload with docker access.
+ */
 export function guestSpec(config: BundleConfig, io: { stdin: boolean; terminal: boolean }): Record<string, unknown> {
   const p = config.process;
   return {
     ...(config.hostname === undefined ? {} : { hostname: config.hostname }),
-    modules: ['virtio_pci', '9pnet_virtio', '9p'],
+    modules: ['virtio_pci', '9pnet_virtio', '9p', ...(config.docker.access ? ['overlay'] : [])],
     mounts: [{ source: rootfsTag, target: guestRootfs, type: '9p', options: ['trans=virtio', 'version=9p2000.L', 'msize=524288'] }],
-    docker: { enabled: false },
+    docker: config.docker.access ? { iptables: false, bridge: 'none' } : { enabled: false },
     workloads: [{
       id: workloadId, rootfs: guestRootfs, args: p.args, env: p.env, cwd: p.cwd, user: `${p.uid}:${p.gid}`, network: 'host', stdin: io.stdin, terminal: io.terminal,
+      ...(config.docker.access ? { dockerAccess: true, ...(config.docker.policy === undefined ? {} : { dockerPolicy: config.docker.policy }) } : {}),
     }],
     afterWorkloads: 'poweroff',
   };

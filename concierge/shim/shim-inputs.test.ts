@@ -28,6 +28,7 @@ describe('OCI bundle to the guest\'s instance spec', () => {
     const config = readBundleConfig(dir);
     expect(config).toEqual({
       process: { args: ['sh', '-c', 'id'], env: ['PATH=/bin', 'A=1'], cwd: '/work', uid: 1000, gid: 100, terminal: false }, hostname: 'box', rootPath: 'rootfs',
+      docker: { access: false, policy: undefined },
     });
     const spec = guestSpec(config, { stdin: true, terminal: false });
     expect(spec).toMatchObject({
@@ -35,6 +36,17 @@ describe('OCI bundle to the guest\'s instance spec', () => {
       mounts: [{ target: guestRootfs, type: '9p' }],
       workloads: [{ id: 'task', rootfs: guestRootfs, args: ['sh', '-c', 'id'], env: ['PATH=/bin', 'A=1'], cwd: '/work', user: '1000:100', stdin: true }],
     });
+    expect((spec.workloads as object[])[0]).not.toHaveProperty('dockerAccess');
+  });
+
+  it('gives the workload a docker socket (and dockerd to the guest) when the annotation asks, with the policy of the other', () => {
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({
+      process: { args: ['sh'] }, annotations: { 'io.concierge.docker-access': 'true', 'io.concierge.docker-policy': 'trusted' },
+    }));
+    const spec = guestSpec(readBundleConfig(dir), { stdin: false, terminal: false });
+    expect(spec.docker).toEqual({ iptables: false, bridge: 'none' });
+    expect(spec.modules).toContain('overlay');
+    expect(spec.workloads).toMatchObject([{ dockerAccess: true, dockerPolicy: 'trusted' }]);
   });
 
   it('refuses a process without args or with a malformed user, naming the field', () => {

@@ -130,6 +130,7 @@ export class Workload extends EventEmitter<WorkloadEvents> {
   }
 
   get rootfsPath(): string {
+    if ('rootfs' in this.spec.image) return this.spec.image.rootfs; // the root as it is: no task mount
     return taskRootfs(this.ctx.containerdState, this.ctx.client.namespace, this.containerId);
   }
 

@@ -3,7 +3,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { busyboxLayer } from '../lib/busybox.js';
+import { busyboxLayer, dockerCliEntries } from '../lib/busybox.js';
 import { runCommand, startCommand } from '../lib/run-command.js';
 import { buildGuest } from '../guest/vm.js';
 import { dockerArchive, writeArchive } from '../workloads/image-fixtures.js';
@@ -11,6 +11,8 @@ import { runtime, startContainerd, type TestContainerd } from './containerd-with
 import { createHash } from 'node:crypto';
 
 const image = 'concierge.test/shim-busybox:1';
+/** busybox with a static docker CLI, for the docker-access annotation. */
+const dockerImage = 'concierge.test/shim-busybox-docker:1';
 const bootMs = 300_000;
 
 describe('containerd runtime io.containerd.concierge.v1', () => {
@@ -21,6 +23,8 @@ describe('containerd runtime io.containerd.concierge.v1', () => {
     const archive = writeArchive(join(containerd.dir, 'busybox.tar'), dockerArchive([busyboxLayer()], image));
     const imported = await containerd.ctr(['images', 'import', archive]);
     expect(imported.code, imported.stderr).toBe(0);
+    const withDocker = writeArchive(join(containerd.dir, 'busybox-docker.tar'), dockerArchive([busyboxLayer(dockerCliEntries())], dockerImage));
+    expect((await containerd.ctr(['images', 'import', withDocker])).code).toBe(0);
   }, 600_000);
   afterAll(async () => {
     await containerd?.stop();
@@ -49,6 +53,19 @@ describe('containerd runtime io.containerd.concierge.v1', () => {
     expect(r.stdout, r.stderr).toMatch(/\/dev\/pts\/\d+/);
     expect(r.stdout).toMatch(/30 100/);
     expect(r.code).toBe(5);
+  }, bootMs);
+
+  it('the docker-access annotation: the container runs docker in its VM, a sibling reading its file through the bind translation', async () => {
+    // An image built from the container's own busybox (no registry), then a sibling with a bind of the container's /data.
+    const job = [
+      'mkdir -p /data && echo made-in-the-container > /data/f',
+      'ctx=$(mktemp -d) && cp /bin/busybox $ctx/ && printf "FROM scratch\\nCOPY busybox /bin/busybox\\n" > $ctx/Dockerfile',
+      'docker build -q -t shim-sibling:1 $ctx >/dev/null',
+      'docker run --rm -v /data:/d shim-sibling:1 /bin/busybox cat /d/f',
+    ].join(' && ');
+    const r = await containerd.ctr(['run', '--runtime', runtime, '--rm', '--annotation', 'io.concierge.docker-access=true', dockerImage, 't5', 'sh', '-c', job], { timeoutMs: bootMs });
+    expect(r.stdout, `${r.stderr}\n${containerd.log().slice(-3000)}`).toContain('made-in-the-container');
+    expect(r.code).toBe(0);
   }, bootMs);
 
   /** The shim's state directory and the task's rootfs on the host, for a container id. */
