@@ -112,6 +112,17 @@ describe('containerd runtime io.containerd.concierge.v1', () => {
     expect((await containerd.ctr(['containers', 'rm', 't2'])).code).toBe(0);
   }, bootMs);
 
+  it('a VM that dies is a task exit, never a hang', async () => {
+    const started = await containerd.ctr(['run', '-d', '--runtime', runtime, image, 't6', 'sh', '-c', marksUp]);
+    expect(started.code, started.stderr).toBe(0);
+    const { stateDir, rootfs } = paths('t6');
+    await until(() => existsSync(join(rootfs, 'up')), 'the workload to start in the guest');
+    process.kill(Number(readFileSync(join(stateDir, 'qemu.pid'), 'utf8')), 'SIGKILL');
+    await until(async () => /t6\s+\d+\s+STOPPED/.test((await containerd.ctr(['task', 'ls'])).stdout), 't6 to stop');
+    expect((await containerd.ctr(['task', 'delete', 't6'])).code).toBe(0);
+    expect((await containerd.ctr(['containers', 'rm', 't6'])).code).toBe(0);
+  }, bootMs);
+
   it('a shim killed mid-task: containerd\'s delete path ends the VM and removes the shim\'s state', async () => {
     const started = await containerd.ctr(['run', '-d', '--runtime', runtime, image, 't3', 'sh', '-c', marksUp]);
     expect(started.code, started.stderr).toBe(0);
