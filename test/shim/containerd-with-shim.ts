@@ -2,7 +2,7 @@
 // dist/concierge linked as containerd-shim-concierge-v1 in a directory put first on containerd's PATH.
 // Its state, sockets and images are the test's, removed with it.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCommand, type CommandResult } from '../lib/run-command.js';
@@ -50,6 +50,16 @@ export async function startContainerd(): Promise<TestContainerd> {
   return {
     dir, socket, state, shims, ctr, log: () => log,
     stop: async () => {
+      // A failed test may leave tasks running: their VMs and shims outlive containerd, so they go first.
+      for (const state of existsSync(shims) ? readdirSync(shims) : []) {
+        for (const file of ['qemu.pid', 'shim.pid']) {
+          try {
+            process.kill(Number(readFileSync(join(shims, state, file), 'utf8')), 'SIGKILL');
+          } catch {
+            // gone already, or never written
+          }
+        }
+      }
       daemon.kill('SIGTERM');
       await new Promise((r) => daemon.once('exit', r));
       // Mounts left by a failed test (a task's rootfs) would keep the tree from going.
