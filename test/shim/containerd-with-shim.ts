@@ -54,7 +54,9 @@ export async function startContainerd(): Promise<TestContainerd> {
       for (const state of existsSync(shims) ? readdirSync(shims) : []) {
         for (const file of ['qemu.pid', 'shim.pid']) {
           try {
-            process.kill(Number(readFileSync(join(shims, state, file), 'utf8')), 'SIGKILL');
+            const pid = Number(readFileSync(join(shims, state, file), 'utf8'));
+            // Only while that pid is still ours: its command line names this test's directory.
+            if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dir)) process.kill(pid, 'SIGKILL');
           } catch {
             // gone already, or never written
           }
