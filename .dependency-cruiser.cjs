@@ -41,6 +41,12 @@ module.exports = {
       from: { path: part('dockerproxy') }, to: { path: [part('boot'), part('instance'), part('supervise'), part('workloads'), part('cli')] },
     },
     {
+      name: 'shim-drives-a-vm-from-the-host', severity: 'error',
+      comment: 'shim/ is the host side of a containerd runtime shim: it boots guests through vmm/ and hostchannel/ and writes their instance spec, never running guest-side parts (workloads, containerd client, boot).',
+      from: { path: part('shim') },
+      to: { path: '^concierge/', pathNot: [part('shim'), part('vmm'), part('hostchannel'), part('instance'), part('log'), part('os'), part('sys')] },
+    },
+    {
       name: 'only-roots-compose', severity: 'error',
       comment: 'Only cli/ and supervise/ (and main.ts) wire parts together: no part imports them, the proxy or the boot steps.',
       from: { path: '^concierge/', pathNot: [part('cli'), part('supervise'), '^concierge/main\\.ts$'] },

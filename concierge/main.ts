@@ -1,3 +1,4 @@
+import { basename } from 'node:path';
 import { commands } from './cli/commands.js';
 import { log } from './log/logger.js';
 import { UsageError } from './cli/usage-error.js';
@@ -16,9 +17,11 @@ async function main(argv: string[]): Promise<number | undefined> {
   return (await command.load()).run(rest);
 }
 
-// As PID 1 concierge is the init, whatever words the kernel passed along.
+// As PID 1 concierge is the init, whatever words the kernel passed along; run by containerd under the
+// shim's name (a link to this binary), it is the shim.
 const argv = process.argv.slice(2);
-main(process.pid === 1 && argv[0] !== 'init' ? ['init', ...argv] : argv).then(
+const asShim = basename(process.argv0) === 'containerd-shim-concierge-v1';
+main(process.pid === 1 && argv[0] !== 'init' ? ['init', ...argv] : asShim ? ['shim', ...argv] : argv).then(
   (code) => {
     if (code !== undefined) process.exitCode = code;
   },

@@ -22,13 +22,17 @@ const includes = [
   join(gocode, 'github.com/gogo/googleapis'), // google/rpc/status.proto (introspection)
 ];
 
-/** The services concierge calls, the events it decodes, and what they import that is not a well-known type. */
+/** The services concierge calls or serves, the events it decodes or publishes, and what they import that is not a well-known type. */
 const inputs = [
   ...['version', 'namespaces', 'containers', 'tasks', 'content', 'images', 'snapshots', 'diff', 'leases', 'events', 'introspection']
     .map((s) => `${api}/services/${s}/v1/${s === 'namespaces' ? 'namespace' : s}.proto`),
   ...['container', 'content', 'image', 'namespace', 'snapshot', 'task'].map((e) => `${api}/events/${e}.proto`),
   ...['descriptor', 'metrics', 'mount', 'platform', 'task/task'].map((t) => `${api}/types/${t}.proto`),
   'github.com/containerd/containerd/protobuf/plugin/fieldpath.proto',
+  // The runtime v2 shim's Task service (concierge/shim/ serves it over ttrpc).
+  'github.com/containerd/containerd/runtime/v2/task/shim.proto',
+  // What a shim forwards its task events with (to containerd's TTRPC_ADDRESS).
+  `${api}/services/ttrpc/events/v1/events.proto`,
   'gogoproto/gogo.proto',
   'google/rpc/status.proto',
 ];

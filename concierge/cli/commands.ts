@@ -11,5 +11,6 @@ export const commands: Record<string, Command> = {
   pull: { summary: 'pull an image from its registry (or import an archive) into containerd', load: () => import('./pull.js') },
   serve: { summary: 'run an instance spec\'s workloads with a control API on a unix socket', load: () => import('./serve.js') },
   vm: { summary: 'host side: boot a guest under qemu, stream its job, serve its control API, exit with the job\'s code', load: () => import('./vm.js') },
+  shim: { summary: 'containerd runtime v2 shim (io.containerd.concierge.v1): a container as a microVM; also run as containerd-shim-concierge-v1', load: () => import('./shim.js') },
   proxy: { summary: 'serve the Docker API on a unix socket, forwarding to dockerd', load: () => import('./proxy.js') },
 };

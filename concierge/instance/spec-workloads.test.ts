@@ -11,7 +11,7 @@ describe('workload spec', () => {
     }, { baseDir: '/specs' });
     expect(spec).toEqual({
       id: 'job-1', image: { archive: '/specs/img.tar' }, args: ['sh', '-c', 'true'], env: ['A=1'], cwd: '/work', user: '1000:1000',
-      mounts: [{ source: '/specs/data', target: '/data', readonly: true }], network: 'host', dockerAccess: true, dockerPolicy: ISOLATED, stopTimeout: 3,
+      mounts: [{ source: '/specs/data', target: '/data', readonly: true }], network: 'host', stdin: false, terminal: false, dockerAccess: true, dockerPolicy: ISOLATED, stopTimeout: 3,
       resources: { memoryBytes: 64 * 1024 * 1024, cpus: 0.5 },
     });
     expect(parseWorkloadSpec({ id: 'a', image: 'registry.test:5000/ci/job@sha256:' + 'a'.repeat(64), pullPolicy: 'always' }))
@@ -21,6 +21,15 @@ describe('workload spec', () => {
     });
     expect(parseWorkloadSpec({ id: 'a', image: 'x', resources: { memory: 10_000_000 } }).resources).toEqual({ memoryBytes: 10_000_000 });
     expect(parseWorkloadSpec({ id: 'a', image: 'x', resources: { memory: '1G' } }).resources).toEqual({ memoryBytes: 1024 ** 3 });
+  });
+
+  it('takes a guest directory as the root (rootfs, with args and no image), and a stdin', () => {
+    expect(parseWorkloadSpec({ id: 'task', rootfs: '/run/r', args: ['sh'], stdin: true })).toMatchObject({ image: { rootfs: '/run/r' }, args: ['sh'], stdin: true });
+    expect(() => parseWorkloadSpec({ id: 'task', rootfs: '/run/r' })).toThrow(/args: required with rootfs/);
+    expect(() => parseWorkloadSpec({ id: 'task', rootfs: '/run/r', image: 'x', args: ['sh'] })).toThrow(/either image or rootfs/);
+    expect(() => parseWorkloadSpec({ id: 'task', rootfs: 'rel', args: ['sh'] })).toThrow(/rootfs/);
+    expect(() => parseWorkloadSpec({ id: 'task', rootfs: '/r', args: ['sh'], pullPolicy: 'always' })).toThrow(/pullPolicy/);
+    expect(() => parseWorkloadSpec({ id: 'a', image: 'x', stdin: 'yes' })).toThrow(/stdin/);
   });
 
   it.each([

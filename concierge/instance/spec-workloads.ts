@@ -17,8 +17,12 @@ export interface BindMount {
 
 export interface WorkloadSpec {
   id: string;
-  /** An archive path (absolute after validation) or an image reference, pulled as `pullPolicy` says. */
-  image: { archive: string } | { reference: string; pullPolicy: PullPolicy };
+  /**
+   * An archive path (absolute after validation), an image reference pulled as `pullPolicy` says, or a
+   * directory of the guest used as the container's root as it is (`rootfs`: a container runtime shim
+   * hands the guest a bundle's rootfs that way; no image, no snapshot, and `args` are required).
+   */
+  image: { archive: string } | { reference: string; pullPolicy: PullPolicy } | { rootfs: string };
   /** The process; by default the image's entrypoint and cmd. */
   args?: string[];
   /** KEY=value entries, added to (and overriding) the image's. */
@@ -28,6 +32,10 @@ export interface WorkloadSpec {
   user?: string;
   mounts: BindMount[];
   network: 'host' | 'none';
+  /** The task gets a stdin FIFO, written through the control API's POST /workloads/{id}/stdin. */
+  stdin: boolean;
+  /** The process gets a terminal: its output (stdout and stderr both) comes on stdout, resized through POST /workloads/{id}/resize. */
+  terminal: boolean;
   dockerAccess: boolean;
   /** What siblings made through the docker socket may ask for (default "isolated"). */
   dockerPolicy: DockerPolicy;
@@ -39,7 +47,7 @@ export interface WorkloadSpec {
 
 const idPattern = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
 const userPattern = /^[A-Za-z0-9_.][A-Za-z0-9_.-]{0,63}\$?(:[A-Za-z0-9_.][A-Za-z0-9_.-]{0,63})?$/;
-const fields = ['id', 'image', 'pullPolicy', 'args', 'env', 'cwd', 'user', 'mounts', 'network', 'dockerAccess', 'dockerPolicy', 'stopTimeout', 'resources'] as const;
+const fields = ['id', 'image', 'rootfs', 'pullPolicy', 'args', 'env', 'cwd', 'user', 'mounts', 'network', 'stdin', 'terminal', 'dockerAccess', 'dockerPolicy', 'stopTimeout', 'resources'] as const;
 
 /** docker run's floor for --memory: below it a container cannot even start its runtime. */
 export const minMemoryBytes = 6 * 1024 * 1024;
@@ -85,17 +93,28 @@ export function parseWorkloadSpec(input: unknown, options: { baseDir?: string; w
   }
   // The field path first (it is what a spec author searches for), then the id.
   const at = where === 'workload' ? `workload ${o.id}` : `${where} (${o.id})`;
-  if (typeof o.image !== 'string' || o.image === '') throw new SpecError(`${at}: image: expected an archive path or an image reference`);
-  const image = stringAt(o.image, `${at}: image`);
   const pullPolicy = optional(o.pullPolicy, (v) => oneOf(v, `${at}: pullPolicy`, ['always', 'if-not-present', 'never'] as const));
-  const archive = isArchivePath(image);
-  if (archive && pullPolicy !== undefined) throw new SpecError(`${at}: pullPolicy: applies to an image reference, not an archive path`);
+  let source: WorkloadSpec['image'];
+  if (o.rootfs !== undefined) {
+    if (o.image !== undefined) throw new SpecError(`${at}: rootfs: give either image or rootfs, not both`);
+    if (pullPolicy !== undefined) throw new SpecError(`${at}: pullPolicy: applies to an image reference, not a rootfs`);
+    if (o.args === undefined) throw new SpecError(`${at}: args: required with rootfs (there is no image command)`);
+    source = { rootfs: pathAt(o.rootfs, `${at}: rootfs`) };
+  } else {
+    if (typeof o.image !== 'string' || o.image === '') throw new SpecError(`${at}: image: expected an archive path or an image reference`);
+    const image = stringAt(o.image, `${at}: image`);
+    const archive = isArchivePath(image);
+    if (archive && pullPolicy !== undefined) throw new SpecError(`${at}: pullPolicy: applies to an image reference, not an archive path`);
+    source = archive ? { archive: resolve(baseDir, image) } : { reference: image, pullPolicy: pullPolicy ?? 'if-not-present' };
+  }
   const spec: WorkloadSpec = {
     id: o.id,
-    image: archive ? { archive: resolve(baseDir, image) } : { reference: image, pullPolicy: pullPolicy ?? 'if-not-present' },
+    image: source,
     env: optional(o.env, (v) => env(v, `${at}: env`)) ?? [],
     mounts: optional(o.mounts, (v) => arrayAt(v, `${at}: mounts`, (m, w) => bindMount(m, w, baseDir))) ?? [],
     network: optional(o.network, (v) => oneOf(v, `${at}: network`, ['host', 'none'] as const)) ?? 'none',
+    stdin: optional(o.stdin, (v) => booleanAt(v, `${at}: stdin`)) ?? false,
+    terminal: optional(o.terminal, (v) => booleanAt(v, `${at}: terminal`)) ?? false,
     dockerAccess: optional(o.dockerAccess, (v) => booleanAt(v, `${at}: dockerAccess`)) ?? false,
     dockerPolicy: optional(o.dockerPolicy, (v) => parseDockerPolicy(v, `${at}: dockerPolicy`)) ?? ISOLATED,
     stopTimeout: optional(o.stopTimeout, (v) => numberAt(v, `${at}: stopTimeout`, 0, 3600)) ?? 10,

@@ -11,9 +11,13 @@ export interface GuestLinkSinks {
   stdout: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream;
   event(event: InstanceEvent): void;
+  /** Where one workload's output goes instead of stdout/stderr (a shim's exec process has pipes of its own). */
+  outputOf?(workload: string, stream: Stream): NodeJS.WritableStream | undefined;
+  /** A workload's output was read to its end (it was removed). */
+  outputEnded?(workload: string): void;
 }
 
-type Stream = 'stdout' | 'stderr';
+export type Stream = 'stdout' | 'stderr';
 
 export class GuestLink {
   session: ClientHttp2Session | undefined;
@@ -75,6 +79,13 @@ export class GuestLink {
     this.wake?.();
   }
 
+  /** Follows the output of a workload the host started itself (the guest's events name only the spec's). */
+  follow(workload: string): void {
+    if (this.offsets.has(workload)) return;
+    this.offsets.set(workload, { stdout: 0, stderr: 0 });
+    if (this.session !== undefined) this.followOutput(this.session, workload);
+  }
+
   /** Drops the current session (the channel is reopened): what the guest sends meanwhile is caught up. */
   reopen(): void {
     this.session?.destroy();
@@ -126,16 +137,20 @@ export class GuestLink {
           stream.resume();
           return;
         }
+        const sink = this.sinks.outputOf?.(id, name) ?? this.sinks[name];
         stream.on('data', (chunk: Buffer) => {
           offsets[name] += chunk.length;
-          this.sinks[name].write(chunk);
+          sink.write(chunk);
         });
       });
       stream.on('error', () => undefined);
       stream.on('end', () => {
         // A whole answer (not one cut by a broken session): the workload's output is complete.
         if (session.destroyed || session.closed) return;
-        if (status === 200 && ++ended === 2) this.outputEnded.add(id);
+        if (status === 200 && ++ended === 2) {
+          this.outputEnded.add(id);
+          this.sinks.outputEnded?.(id);
+        }
         if (status === 404) this.outputEnded.add(id);
       });
     }

@@ -21,6 +21,13 @@ describe('qemu launcher', () => {
     expect(args).not.toContain('-fw_cfg');
   });
 
+  it('shares host directories over virtio-9p by tag, and refuses what would break qemu\'s option syntax', () => {
+    const args = qemuArgs({ ...base, shares: [{ tag: 'rootfs', path: '/b/rootfs' }] });
+    expect(after(args, '-fsdev')).toEqual(['local,id=fs0,path=/b/rootfs,security_model=passthrough']);
+    expect(after(args, '-device')).toContain('virtio-9p-pci,fsdev=fs0,mount_tag=rootfs');
+    expect(() => qemuArgs({ ...base, shares: [{ tag: 'rootfs', path: '/a,b' }] })).toThrow(/unusable/);
+  });
+
   it('puts the cache disk first (/dev/vda), the config drive after it, fw_cfg and NICs when asked, KVM with -cpu host', () => {
     const args = qemuArgs({ ...base, accel: 'kvm', cacheDisk: '/c.img', fwCfgSpec: '/s.json', nics: [{ tap: 'tap-hc0', mac: '52:54:00:12:34:56' }], verbose: true });
     expect(after(args, '-accel')).toEqual(['kvm']);

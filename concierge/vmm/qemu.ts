@@ -1,5 +1,6 @@
 // qemu as the VMM of `concierge vm`: the command line for a guest with the kernel and initramfs, an
-// optional read-only root disk, the config drive, an optional cache disk, the host channel (a virtio-serial port named concierge.0 on a
+// optional read-only root disk, the config drive, an optional cache disk, optional virtio-9p shares, the
+// host channel (a virtio-serial port named concierge.0 on a
 // chardev unix socket qemu serves), optional NICs, and isa-debug-exit; KVM when it really runs the
 // kernel, software emulation (TCG) otherwise.
 import { spawn } from 'node:child_process';
@@ -37,6 +38,11 @@ export interface QemuOptions {
   /** Where qemu serves the host channel's chardev. */
   channelSocket: string;
   nics?: NicOption[];
+  /**
+   * Host directories shared with the guest over virtio-9p, mounted there by their tag. Passthrough
+   * security: files keep the guest's owners and modes on the host (qemu runs as root here).
+   */
+  shares?: { tag: string; path: string }[];
   /** Kernel messages on the console too (otherwise `quiet`). */
   verbose?: boolean;
   append?: string;
@@ -79,6 +85,11 @@ export function qemuArgs(o: QemuOptions): string[] {
     '-chardev', `socket,id=hostchannel,path=${o.channelSocket},server=on,wait=off`,
     '-device', `virtserialport,bus=vser0.0,chardev=hostchannel,name=${portName}`,
   );
+  for (const [i, share] of (o.shares ?? []).entries()) {
+    if (!/^[a-zA-Z0-9_-]{1,31}$/.test(share.tag) || share.path.includes(',')) throw new Error(`share ${i}: tag ${JSON.stringify(share.tag)} or path unusable on qemu's command line`);
+    args.push('-fsdev', `local,id=fs${i},path=${share.path},security_model=passthrough`,
+      '-device', `virtio-9p-pci,fsdev=fs${i},mount_tag=${share.tag}`);
+  }
   for (const [i, nic] of (o.nics ?? []).entries()) {
     if (!tapPattern.test(nic.tap)) throw new Error(`nic ${i}: tap device name ${JSON.stringify(nic.tap)} is not an interface name`);
     if (nic.mac !== undefined && !macPattern.test(nic.mac)) throw new Error(`nic ${i}: ${JSON.stringify(nic.mac)} is not a MAC address`);

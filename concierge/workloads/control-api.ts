@@ -5,10 +5,13 @@
 //   GET  /workloads/{id}                 info
 //   POST /workloads/{id}/wait            waits for the exit -> {"exitCode": n}
 //   POST /workloads/{id}/signal?signal=  sends a signal (name or number, default TERM) -> 204
+//   POST /workloads/{id}/stdin           the request body is the task's stdin; its end closes it -> 204
+//   POST /workloads/{id}/resize?width=&height=  the size of its terminal (a workload with terminal) -> 204
 //   POST /workloads/{id}/stop            SIGTERM, SIGKILL after the stop timeout, removal -> {"exitCode": n}
 //   GET  /workloads/{id}/logs?stream=stdout|stderr&from=<byte>&follow=1   output as raw bytes
 // Errors are {"message": "..."} with a 4xx or 5xx status.
 import { constants } from 'node:os';
+import { pipeline } from 'node:stream/promises';
 import {
   dispatch, HttpError, listenUnix, readJson, send, wantsFollow, type ControlHandler, type ControlResponse,
 } from '../control/http.js';
@@ -135,6 +138,19 @@ export function workloadRoutes(runner: WorkloadRunner, options: WorkloadRoutesOp
     else if (action === 'signal' && method === 'POST') {
       if (workload.state !== 'running' && workload.state !== 'stopping') throw new HttpError(409, `workload ${workload.spec.id} is ${workload.state}`);
       await workload.signal(signalNumber(url.searchParams.get('signal')));
+      send(res, 204);
+    } else if (action === 'stdin' && method === 'POST') {
+      const stdin = workload.stdin;
+      if (stdin === undefined) throw new HttpError(409, `workload ${workload.spec.id} has no stdin (its spec's stdin is false)`);
+      await pipeline(req, stdin);
+      send(res, 204);
+    } else if (action === 'resize' && method === 'POST') {
+      const [width, height] = ['width', 'height'].map((k) => Number(url.searchParams.get(k)));
+      if (!workload.spec.terminal) throw new HttpError(409, `workload ${workload.spec.id} has no terminal`);
+      if (!Number.isInteger(width) || !Number.isInteger(height) || width! < 0 || height! < 0 || width! > 65535 || height! > 65535) {
+        throw new HttpError(400, 'width and height: expected whole numbers up to 65535');
+      }
+      await workload.resize(width!, height!);
       send(res, 204);
     } else if (action === 'logs' && method === 'GET') streamOutput(res, url, logs.get(workload.spec.id));
     else return false;

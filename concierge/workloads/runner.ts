@@ -15,6 +15,7 @@ import { log } from '../log/logger.js';
 import { removeOrphanedWorkloads } from './cleanup.js';
 import { noDockerAccess, type DockerAccessProvider } from './docker-access.js';
 import { imageByReference } from './image-reference.js';
+import { rootfsAsImage } from './rootfs-image.js';
 import { labels } from './owner.js';
 import type { WorkloadSpec } from '../instance/spec-workloads.js';
 import { Workload, type WorkloadExit, type WorkloadInfo } from './workload.js';
@@ -112,12 +113,13 @@ export class WorkloadRunner extends EventEmitter<RunnerEvents> {
     }
   }
 
-  /** The image of a spec, imported once per archive (path, size and mtime) for the runner's life. */
+  /** The image of a spec (a rootfs directory stands for one with an empty config), imported once per archive (path, size and mtime) for the runner's life. */
   private image(spec: WorkloadSpec): Promise<ResolvedImage> {
     const load = async (): Promise<ResolvedImage> => {
       if ('reference' in spec.image) {
         return imageByReference(this.client, spec.image.reference, spec.image.pullPolicy, (ref) => this.pull(ref));
       }
+      if ('rootfs' in spec.image) return rootfsAsImage();
       const { archive } = spec.image;
       const st = await stat(archive).catch(() => { throw new Error(`workload ${spec.id}: image archive ${archive} does not exist`); });
       const key = `${archive}\0${st.size}\0${st.mtimeMs}`;

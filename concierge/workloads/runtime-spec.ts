@@ -104,7 +104,7 @@ export function buildRuntimeSpec(workload: WorkloadSpec, image: ImageRuntimeConf
   return {
     ociVersion: '1.0.2-dev',
     process: {
-      terminal: false,
+      terminal: workload.terminal,
       user: ctx.user,
       args,
       env: mergeEnv(image.env, workload.env),

@@ -1,6 +1,8 @@
 // A task's stdout and stderr as FIFOs that the runc shim writes and concierge reads:
 // the shim opens the write ends during tasks.Create and would block with no reader, so an O_RDWR
 // "keeper" fd is held on each FIFO until Create returns; the readers are then ordinary pipes to libuv.
+// A stdin FIFO, when asked, is written by concierge through an O_RDWR fd (it never waits for the shim's
+// reader); closing it is the workload's end of input.
 import { execFile } from 'node:child_process';
 import { closeSync, constants, mkdirSync, openSync, rmSync } from 'node:fs';
 import { Socket } from 'node:net';
@@ -14,6 +16,9 @@ export interface TaskStdio {
   stderrPath: string;
   stdout: Socket;
   stderr: Socket;
+  /** The stdin FIFO and its writing end, when asked for. */
+  stdinPath?: string;
+  stdin?: Socket;
   /** Closes the keeper fds: call once tasks.Create has returned (or failed). */
   releaseKeepers(): void;
   /** Resolves when both streams have ended (the shim closed its write ends). */
@@ -35,14 +40,15 @@ function ended(stream: Socket): Promise<void> {
   });
 }
 
-export async function openTaskStdio(dir: string): Promise<TaskStdio> {
+export async function openTaskStdio(dir: string, options: { stdin?: boolean } = {}): Promise<TaskStdio> {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const stdoutPath = join(dir, 'stdout');
   const stderrPath = join(dir, 'stderr');
   const fds: number[] = [];
   try {
-    await makeFifos([stdoutPath, stderrPath]);
+    const stdinPath = options.stdin === true ? join(dir, 'stdin') : undefined;
+    await makeFifos([stdoutPath, stderrPath, ...(stdinPath === undefined ? [] : [stdinPath])]);
     const flags = constants.O_NONBLOCK; // libuv opens with O_CLOEXEC itself
     const keepers = [openSync(stdoutPath, constants.O_RDWR | flags), openSync(stderrPath, constants.O_RDWR | flags)];
     fds.push(...keepers);
@@ -50,6 +56,13 @@ export async function openTaskStdio(dir: string): Promise<TaskStdio> {
     fds.push(...readers);
     const stdout = new Socket({ fd: readers[0]!, readable: true, writable: false });
     const stderr = new Socket({ fd: readers[1]!, readable: true, writable: false });
+    let stdin: Socket | undefined;
+    if (stdinPath !== undefined) {
+      const writer = openSync(stdinPath, constants.O_RDWR | flags);
+      fds.push(writer);
+      stdin = new Socket({ fd: writer, readable: false, writable: true });
+      stdin.on('error', () => undefined); // a reader gone (the task ended) is not concierge's failure
+    }
     let keepersOpen = true;
     const releaseKeepers = () => {
       if (!keepersOpen) return;
@@ -58,11 +71,13 @@ export async function openTaskStdio(dir: string): Promise<TaskStdio> {
     };
     return {
       stdoutPath, stderrPath, stdout, stderr, releaseKeepers,
+      ...(stdinPath === undefined || stdin === undefined ? {} : { stdinPath, stdin }),
       ended: Promise.all([ended(stdout), ended(stderr)]).then(() => undefined),
       dispose() {
         releaseKeepers();
         stdout.destroy();
         stderr.destroy();
+        stdin?.destroy();
         rmSync(dir, { recursive: true, force: true });
       },
     };

@@ -2,6 +2,7 @@
 // task), Wait before Start, start, signal, stop (SIGTERM, then SIGKILL after the stop timeout), and
 // delete (task, container, snapshot, FIFOs, docker socket) once the task has exited.
 import { EventEmitter } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { join } from 'node:path';
 import type { ContainerdClient } from '../containerd/client.js';
@@ -79,6 +80,14 @@ function signalOfStatus(status: number): string | null {
   return Object.entries(constants.signals).find(([, v]) => v === n)?.[0] ?? `signal ${n}`;
 }
 
+function readTextOrUndefined(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
 const elapsed = (since: bigint): number => Number(process.hrtime.bigint() - since) / 1e6;
 
 export class Workload extends EventEmitter<WorkloadEvents> {
@@ -110,12 +119,18 @@ export class Workload extends EventEmitter<WorkloadEvents> {
     };
   }
 
+  /** The writing end of the task's stdin (a spec with stdin), open until it is ended. */
+  get stdin(): NodeJS.WritableStream | undefined {
+    return this.stdio?.stdin;
+  }
+
   /** The workload's cgroup v2 directory (runc makes it, and removes it with the task). */
   get cgroupDir(): string {
     return join(cgroupRoot, cgroupsPath(this.ctx.client.namespace, this.containerId));
   }
 
   get rootfsPath(): string {
+    if ('rootfs' in this.spec.image) return this.spec.image.rootfs; // the root as it is: no task mount
     return taskRootfs(this.ctx.containerdState, this.ctx.client.namespace, this.containerId);
   }
 
@@ -165,6 +180,9 @@ export class Workload extends EventEmitter<WorkloadEvents> {
       ...(dockerSocket === undefined ? {} : { dockerSocket }),
       user: lookup ? { uid: 0, gid: 0 } : this.resolveUser(user, {}),
     });
+    // A rootfs directory is the root as it is: no image, no snapshot (runc takes an absolute root path).
+    const rootfsDir = 'rootfs' in this.spec.image ? this.spec.image.rootfs : undefined;
+    if (rootfsDir !== undefined) spec.root.path = rootfsDir;
     this.mounts = spec.mounts;
     this.snapshotter = image.snapshotter;
     await client.containers.create({
@@ -174,29 +192,30 @@ export class Workload extends EventEmitter<WorkloadEvents> {
         labels: { [labels.workload]: this.spec.id, [labels.owner]: ownerId() },
         runtime: { name: this.ctx.runtime },
         spec: { typeUrl: runtimeSpecTypeUrl, value: Buffer.from(JSON.stringify(spec)) },
-        snapshotter: image.snapshotter,
-        snapshotKey: this.containerId,
+        ...(rootfsDir === undefined ? { snapshotter: image.snapshotter, snapshotKey: this.containerId } : {}),
       },
     });
     // The container, made first, references the snapshot key: GC keeps the snapshot from its creation on.
-    const { mounts } = await client.snapshots.prepare({
+    const { mounts } = rootfsDir !== undefined ? { mounts: [] } : await client.snapshots.prepare({
       snapshotter: image.snapshotter, key: this.containerId, parent: image.chainId,
       labels: { [labels.workload]: this.spec.id },
     });
     if (lookup) {
-      const [passwd, group] = readRootfsFiles(mounts, join(this.ctx.fifoRoot, `${this.containerId}.rootfs`), ['/etc/passwd', '/etc/group']);
+      const [passwd, group] = rootfsDir !== undefined
+        ? ['etc/passwd', 'etc/group'].map((f) => readTextOrUndefined(join(rootfsDir, f)))
+        : readRootfsFiles(mounts, join(this.ctx.fifoRoot, `${this.containerId}.rootfs`), ['/etc/passwd', '/etc/group']);
       spec.process.user = this.resolveUser(user, { passwd, group });
       await client.containers.update({
         container: { id: this.containerId, spec: { typeUrl: runtimeSpecTypeUrl, value: Buffer.from(JSON.stringify(spec)) } },
         updateMask: { paths: ['spec'] },
       });
     }
-    const stdio = await openTaskStdio(join(this.ctx.fifoRoot, this.containerId));
+    const stdio = await openTaskStdio(join(this.ctx.fifoRoot, this.containerId), { stdin: this.spec.stdin });
     this.stdio = stdio;
     for (const name of ['stdout', 'stderr'] as const) stdio[name].on('data', (chunk: Buffer) => this.emit('output', name, chunk));
     try {
       await client.tasks.create({
-        containerId: this.containerId, rootfs: mounts, stdout: stdio.stdoutPath, stderr: stdio.stderrPath, terminal: false,
+        containerId: this.containerId, rootfs: mounts, stdin: stdio.stdinPath ?? '', stdout: stdio.stdoutPath, stderr: stdio.stderrPath, terminal: this.spec.terminal,
       });
     } finally {
       stdio.releaseKeepers();
@@ -232,6 +251,11 @@ export class Workload extends EventEmitter<WorkloadEvents> {
     const exit = await this.exited;
     await this.remove();
     return exit;
+  }
+
+  /** The size of the workload's terminal (a spec with terminal). */
+  async resize(width: number, height: number): Promise<void> {
+    await this.ctx.client.tasks.resizePty({ containerId: this.containerId, width, height });
   }
 
   async signal(signal: number): Promise<void> {
@@ -277,7 +301,7 @@ export class Workload extends EventEmitter<WorkloadEvents> {
     if (deleted && this.exit === undefined) this.taskExited(deleted.exitStatus, undefined);
     this.stdio?.dispose();
     await ignoreNotFound(client.containers.delete({ id: this.containerId }));
-    await ignoreNotFound(client.snapshots.remove({ snapshotter: this.snapshotter, key: this.containerId }));
+    if (this.snapshotter !== '') await ignoreNotFound(client.snapshots.remove({ snapshotter: this.snapshotter, key: this.containerId }));
     this.timings.delete = elapsed(t);
     if (this.exit === undefined) this.taskExited(-1, undefined);
     this.state = this.state === 'failed' ? 'failed' : 'removed';

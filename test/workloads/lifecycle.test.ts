@@ -1,4 +1,5 @@
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -44,6 +45,26 @@ async function run(spec: Record<string, unknown>) {
 }
 
 describe('workload lifecycle on a real containerd', () => {
+  it('runs a directory as its root as it is (rootfs: no image, no snapshot), its writes landing there, with a stdin', async () => {
+    const root = join(dir, 'rootfs-dir');
+    mkdirSync(root);
+    writeFileSync(join(dir, 'layer.tar'), busyboxLayer());
+    expect(spawnSync('tar', ['-xf', join(dir, 'layer.tar'), '-C', root]).status).toBe(0);
+    const client = connect();
+    const before = await inventory(client);
+    const out: Buffer[] = [];
+    const workload = await runner.start(parseWorkloadSpec({
+      id: 'lc-rootfs', rootfs: root, args: ['sh', '-c', 'read line; echo "got:$line"; echo written > /written'], stdin: true,
+    }), (stream, chunk) => { if (stream === 'stdout') out.push(chunk); });
+    workload.stdin!.end('from-stdin\n');
+    const exit = await workload.wait();
+    expect(exit.exitCode).toBe(0);
+    expect(Buffer.concat(out).toString()).toBe('got:from-stdin\n');
+    expect(readFileSync(join(root, 'written'), 'utf8')).toBe('written\n');
+    expect(await inventory(client)).toEqual(before);
+    client.close();
+  });
+
   it('returns exact stdout, stderr and exit status, and leaves nothing behind', async () => {
     const client = connect();
     const before = await inventory(client);

@@ -1,0 +1,264 @@
+// The task's microVM: qemu (KVM when it really runs the kernel, TCG otherwise) booting the guest with the
+// bundle's instance spec on a config drive and its rootfs over virtio-9p, the guest's workload output
+// bridged to the task's stdout and stderr, signals sent to the workload over the host channel, and the
+// exit taken from the guest's power-off event (from qemu's status or console when the channel had none).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createReadStream, createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
+import type { ClientHttp2Session } from 'node:http2';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { encodeConfigDrive } from '../instance/config-drive.js';
+import { request } from '../hostchannel/http2-client.js';
+import { log } from '../log/logger.js';
+import { GuestLink } from '../vmm/guest-link.js';
+import { guestCodeFromConsole, guestCodeFromStatus, kvmRunsKernel, qemuArgs, type QemuOptions } from '../vmm/qemu.js';
+import { guestRootfs, rootfsTag, workloadId } from './oci-bundle.js';
+
+export interface GuestImage {
+  kernel: string;
+  initrd: string;
+}
+
+export interface GuestVmOptions {
+  image: GuestImage;
+  /** Where the VM's files go (the config drive, the channel socket, qemu's pid). */
+  stateDir: string;
+  rootfs: string;
+  spec: Record<string, unknown>;
+  /** The task's FIFOs ("" for none); stdin is streamed to the workload once the guest has started it. */
+  stdin: string;
+  stdout: string;
+  stderr: string;
+  memoryMb: number;
+  cpus: number;
+}
+
+export interface GuestExit {
+  status: number;
+  at: Date;
+}
+
+/** A FIFO path opened for writing (ctr holds the reading end), or nowhere when the task has none. */
+function sink(path: string): Writable {
+  if (path === '') return new Writable({ write: (_c, _e, done) => done() });
+  const stream = createWriteStream(path);
+  stream.on('error', (err) => log.warn({ path, err: err.message }, 'task output pipe failed'));
+  return stream;
+}
+
+/**
+ * The task's stdin FIFO (ctr holds the writing end) streamed into the workload's stdin over the host
+ * channel: the FIFO's end ends the request body, which closes the workload's stdin. CloseIO comes right
+ * after the client closed its end (ctr calls it at its stdin's EOF), often before the last bytes were
+ * read here: it ends the input only if the FIFO has not ended by itself within a grace period.
+ */
+function bridgeStdin(path: string, session: ClientHttp2Session, workload: string): { close(): void } {
+  const fifo = createReadStream(path);
+  const upload = session.request({ ':method': 'POST', ':path': `/workloads/${encodeURIComponent(workload)}/stdin` });
+  upload.on('response', (h) => {
+    if (h[':status'] !== 204) log.warn({ status: h[':status'] }, 'the guest refused the task\'s stdin');
+  });
+  upload.resume();
+  let ended = false;
+  pipeline(fifo, upload).then(() => { ended = true; }, (err: Error) => log.warn({ err: err.message }, 'task stdin bridge ended'));
+  return {
+    close: () => {
+      setTimeout(() => {
+        if (ended) return;
+        fifo.unpipe(upload);
+        fifo.destroy();
+        upload.end();
+      }, 2000).unref();
+    },
+  };
+}
+
+/** A process started in the running guest (an exec): a workload of its own over the same rootfs. */
+interface ExecWorkload {
+  io: { stdin: string };
+  stdout: Writable;
+  stderr: Writable;
+  stdin: { close(): void } | undefined;
+  /** Called when its output was read to the end and its pipes closed. */
+  outputEnded(): void;
+}
+
+/** An exec id as a workload id of the guest (letters, digits, "_", "." and "-", at most 63). */
+function execWorkloadId(execId: string): string {
+  return `exec-${execId}`.replace(/[^a-zA-Z0-9_.-]/g, '_').slice(0, 63);
+}
+
+export interface ExecSpec {
+  args: string[];
+  env: string[];
+  cwd: string;
+  uid: number;
+  gid: number;
+}
+
+export class GuestVm {
+  pid = 0;
+  exit: GuestExit | undefined;
+  readonly exited: Promise<GuestExit>;
+  private resolveExit!: (e: GuestExit) => void;
+  private qemu: ChildProcess | undefined;
+  private link: GuestLink | undefined;
+  private stdin: { close(): void } | undefined;
+  /** The terminal's last size asked for. */
+  private size: { width: number; height: number } | undefined;
+  /** Exec processes by their workload id in the guest. */
+  private readonly execs = new Map<string, ExecWorkload>();
+
+  /** Ends the workload's input (CloseIO). */
+  closeStdin(): void {
+    this.stdin?.close();
+  }
+
+  constructor(private readonly o: GuestVmOptions) {
+    this.exited = new Promise((resolve) => { this.resolveExit = resolve; });
+  }
+
+  get pidFile(): string {
+    return join(this.o.stateDir, 'qemu.pid');
+  }
+
+  async boot(): Promise<void> {
+    mkdirSync(this.o.stateDir, { recursive: true });
+    const options: QemuOptions = {
+      kernel: this.o.image.kernel, initrd: this.o.image.initrd,
+      accel: (await kvmRunsKernel(this.o.image.kernel)) ? 'kvm' : 'tcg',
+      memoryMb: this.o.memoryMb, cpus: this.o.cpus,
+      channelSocket: join(this.o.stateDir, 'channel.sock'),
+      specDrive: join(this.o.stateDir, 'spec.img'),
+      shares: [{ tag: rootfsTag, path: this.o.rootfs }],
+    };
+    writeFileSync(options.specDrive!, encodeConfigDrive(JSON.stringify(this.o.spec)), { mode: 0o600 });
+    // Its own session: the VM outlives a killed shim, and the shim's `delete` ends it by the pid file.
+    const qemu = spawn('qemu-system-x86_64', qemuArgs(options), { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    this.qemu = qemu;
+    this.pid = qemu.pid ?? 0;
+    writeFileSync(this.pidFile, String(this.pid));
+    let consoleTail = '';
+    let qemuErrors = '';
+    // The guest's console (kernel and concierge lines) in the state directory, for a look while it runs.
+    const consoleFile = createWriteStream(join(this.o.stateDir, 'console.log'));
+    consoleFile.on('error', () => undefined);
+    qemu.stdout.on('data', (c: Buffer) => {
+      consoleTail = (consoleTail + c.toString()).slice(-64 * 1024);
+      consoleFile.write(c);
+    });
+    qemu.stdout.once('end', () => consoleFile.end());
+    qemu.stderr.on('data', (c: Buffer) => { qemuErrors = (qemuErrors + c.toString()).slice(-16 * 1024); });
+    const stdout = sink(this.o.stdout);
+    const stderr = sink(this.o.stderr);
+    const link = new GuestLink(() => connect(options.channelSocket), {
+      stdout, stderr,
+      event: (e) => {
+        if (e.type === 'workload.started' && e.workload === workloadId && this.o.stdin !== '' && link.session !== undefined) {
+          this.stdin = bridgeStdin(this.o.stdin, link.session, workloadId);
+        }
+        // A size asked for before the guest ran the workload is applied now.
+        if (e.type === 'workload.started' && e.workload === workloadId && this.size !== undefined) void this.resize(this.size.width, this.size.height);
+      },
+      outputOf: (workload, stream) => this.execs.get(workload)?.[stream],
+      outputEnded: (workload) => {
+        const exec = this.execs.get(workload);
+        if (exec === undefined) return;
+        void Promise.all([exec.stdout, exec.stderr].map((w) => new Promise((resolve) => { w.end(resolve); }))).then(() => exec.outputEnded());
+      },
+    });
+    this.link = link;
+    const linkDone = link.run();
+    log.info({ pid: this.pid, accel: options.accel }, 'guest booting');
+    qemu.once('exit', (status, signal) => {
+      void (async () => {
+        link.stop();
+        await linkDone;
+        const ended = (s: Writable): Promise<void> => new Promise((resolve) => { s.end(resolve); });
+        await Promise.all([ended(stdout), ended(stderr)]);
+        const code = link.result?.exitCode
+          ?? guestCodeFromStatus(status, /qemu-system|^qemu/m.test(qemuErrors))
+          ?? guestCodeFromConsole(consoleTail)
+          ?? (signal === null ? 255 : 128 + (signal === 'SIGKILL' ? 9 : 15));
+        if (link.result === undefined) log.warn({ status, signal, qemuErrors: qemuErrors.slice(-2000), console: consoleTail.slice(-2000) }, 'guest ended without a power-off event');
+        this.exit = { status: Math.min(code, 255), at: new Date() };
+        log.info({ exitStatus: this.exit.status }, 'guest exited');
+        this.resolveExit(this.exit);
+      })();
+    });
+  }
+
+  /** A signal for the workload: over the host channel once the guest answers, else to qemu (SIGKILL ends the VM at once). */
+  async signal(signal: number): Promise<void> {
+    if (this.exit !== undefined || this.qemu === undefined) return;
+    const session = this.link?.session;
+    if (signal !== 9 && session !== undefined) {
+      const answer = await request(session, 'POST', `/workloads/${workloadId}/signal?signal=${signal}`);
+      if (answer.status === 204) return;
+      log.warn({ status: answer.status, signal }, 'the guest refused the signal: ending the VM');
+    }
+    this.qemu.kill('SIGKILL');
+  }
+
+  /**
+   * Starts an exec process as a workload over the same rootfs (its own namespaces: it shares the
+   * container's files, not its processes); resolves with its exit status once its output has ended.
+   */
+  async startExec(name: string, spec: ExecSpec, io: { stdin: string; stdout: string; stderr: string }): Promise<{ exited: Promise<number> }> {
+    const session = this.link?.session;
+    if (session === undefined || this.exit !== undefined) throw new Error('the guest is not running');
+    const workload = execWorkloadId(name);
+    let outputEnded!: () => void;
+    const outputDone = new Promise<void>((resolve) => { outputEnded = resolve; });
+    const exec: ExecWorkload = { io: { stdin: io.stdin }, stdout: sink(io.stdout), stderr: sink(io.stderr), stdin: undefined, outputEnded };
+    this.execs.set(workload, exec);
+    const answer = await request(session, 'POST', '/workloads', {
+      id: workload, rootfs: guestRootfs, args: spec.args, env: spec.env, cwd: spec.cwd, user: `${spec.uid}:${spec.gid}`,
+      network: 'host', stdin: io.stdin !== '',
+    });
+    if (answer.status !== 201) {
+      this.execs.delete(workload);
+      throw new Error(`the guest refused the exec (${answer.status}): ${answer.body.toString().slice(0, 500)}`);
+    }
+    // The guest's events name only its spec's workloads: this one's output and exit are asked for.
+    this.link!.follow(workload);
+    if (io.stdin !== '') exec.stdin = bridgeStdin(io.stdin, session, workload);
+    const waited = request(session, 'POST', `/workloads/${encodeURIComponent(workload)}/wait`).then((w) => {
+      const body: unknown = JSON.parse(w.body.toString() || '{}');
+      return typeof body === 'object' && body !== null && 'exitCode' in body && typeof body.exitCode === 'number' ? body.exitCode : 255;
+    });
+    // The status once the output is complete too (the guest ends the output when it removes the workload);
+    // a VM that ends first ends the exec with a SIGKILL's status.
+    const exited = Promise.race([
+      Promise.all([waited, outputDone]).then(([code]) => code),
+      this.exited.then(() => 137),
+    ]).catch((err: Error) => {
+      log.warn({ workload, err: err.message }, 'waiting for an exec failed');
+      return 255;
+    });
+    return { exited };
+  }
+
+  /** The workload's terminal size: sent once the guest runs it (kept until then). */
+  async resize(width: number, height: number): Promise<void> {
+    this.size = { width, height };
+    const session = this.link?.session;
+    if (session === undefined || this.exit !== undefined) return;
+    const answer = await request(session, 'POST', `/workloads/${workloadId}/resize?width=${width}&height=${height}`).catch(() => undefined);
+    if (answer !== undefined && answer.status !== 204 && answer.status !== 404) log.warn({ status: answer.status }, 'the guest refused a terminal resize');
+  }
+
+  /** A signal for an exec process's workload. */
+  async signalExec(name: string, signal: number): Promise<void> {
+    const session = this.link?.session;
+    if (session === undefined) return;
+    const workload = execWorkloadId(name);
+    await request(session, 'POST', `/workloads/${encodeURIComponent(workload)}/signal?signal=${signal}`);
+  }
+
+  closeExecStdin(name: string): void {
+    this.execs.get(execWorkloadId(name))?.stdin?.close();
+  }
+}

@@ -1,0 +1,40 @@
+// `delete`: containerd's cleanup after a shim died. Ends the bundle's VM (by the qemu pid the shim
+// recorded, only if that pid still is a qemu), the shim server if it lives on, unmounts the rootfs and
+// removes the shim's state; the answer is a DeleteResponse on stdout, the status a SIGKILL death gives.
+import { create, toBinary } from '@bufbuild/protobuf';
+import { timestampNow } from '@bufbuild/protobuf/wkt';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { DeleteResponseSchema } from '../../proto/gen/github.com/containerd/containerd/runtime/v2/task/shim_pb.js';
+import { unmountRootfs } from './host-rootfs.js';
+import { shimStateDir } from './shim-paths.js';
+
+function pidFrom(file: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(file, 'utf8').trim());
+    return Number.isInteger(pid) && pid > 1 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function killIf(pid: number | undefined, isIt: (cmdline: string) => boolean): void {
+  if (pid === undefined) return;
+  let cmdline: string;
+  try {
+    cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return; // gone
+  }
+  if (isIt(cmdline)) process.kill(pid, 'SIGKILL');
+}
+
+export function deleteShimState(bundle: string, stateDir = shimStateDir(bundle)): Uint8Array {
+  const qemuPid = pidFrom(join(stateDir, 'qemu.pid'));
+  killIf(qemuPid, (c) => c.includes('qemu-system') && c.includes(stateDir));
+  killIf(pidFrom(join(stateDir, 'shim.pid')), (c) => c.includes('serve') && c.includes('-id'));
+  const rootfs = join(bundle, 'rootfs');
+  if (existsSync(rootfs)) unmountRootfs(rootfs);
+  rmSync(stateDir, { recursive: true, force: true });
+  return toBinary(DeleteResponseSchema, create(DeleteResponseSchema, { pid: qemuPid ?? 0, exitStatus: 128 + 9, exitedAt: timestampNow() }));
+}

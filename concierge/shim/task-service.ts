@@ -1,0 +1,253 @@
+// containerd's runtime v2 Task service (containerd.task.v2.Task) for one container run as a microVM:
+// Create reads the bundle and mounts its rootfs, Start boots the guest with the workload, Wait/State/Pids
+// report the VM (its qemu pid stands for the task's), Kill signals the workload, Delete stops the VM and
+// removes what the shim made, Shutdown ends the shim once its task is gone; Exec adds a process that
+// Start runs in the guest (exec-process.ts); a terminal (-t) is the guest's, resized by ResizePty. Stats,
+// Update, Pause, Resume and Checkpoint answer Unimplemented, as do an exec's terminal and its resize.
+import { create, fromBinary, toBinary, type DescMessage, type MessageInitShape, type MessageShape } from '@bufbuild/protobuf';
+import { timestampFromDate, type Timestamp } from '@bufbuild/protobuf/wkt';
+import { rmSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
+import {
+  TaskCreateSchema, TaskDeleteSchema, TaskExecAddedSchema, TaskExecStartedSchema, TaskExitSchema, TaskStartSchema,
+} from '../../proto/gen/github.com/containerd/containerd/api/events/task_pb.js';
+import { Status } from '../../proto/gen/github.com/containerd/containerd/api/types/task/task_pb.js';
+import { Task } from '../../proto/gen/github.com/containerd/containerd/runtime/v2/task/shim_pb.js';
+import { log } from '../log/logger.js';
+import type { EventPublisher } from './events.js';
+import { newExec, type ExecRecord } from './exec-process.js';
+import { GuestVm, type GuestImage } from './guest-vm.js';
+import { mountRootfs, unmountRootfs } from './host-rootfs.js';
+import { guestSpec, readBundleConfig, type BundleConfig } from './oci-bundle.js';
+import { code } from './ttrpc-messages.js';
+import { TtrpcError, type TtrpcServer } from './ttrpc-server.js';
+
+const serviceName = Task.typeName;
+
+interface TaskRecord {
+  id: string;
+  bundle: string;
+  rootfs: string;
+  config: BundleConfig;
+  io: { stdin: string; stdout: string; stderr: string; terminal: boolean };
+  status: Status;
+  vm: GuestVm | undefined;
+  exit: { status: number; at: Date } | undefined;
+  exited: Promise<{ status: number; at: Date }>;
+  setExit(status: number, at: Date): void;
+  execs: Map<string, ExecRecord>;
+}
+
+export interface TaskServiceOptions {
+  image: GuestImage;
+  stateDir: string;
+  events: EventPublisher;
+  memoryMb: number;
+  cpus: number;
+  /** Called once Shutdown was answered and no task is left. */
+  onShutdown(): void;
+}
+
+export class TaskService {
+  private task: TaskRecord | undefined;
+
+  constructor(private readonly o: TaskServiceOptions) {}
+
+  register(server: TtrpcServer): void {
+    const m = Task.method;
+    this.on(server, m.create, (r) => this.create(r));
+    this.on(server, m.start, (r) => this.start(r));
+    this.on(server, m.state, (r) => Promise.resolve(this.state(r)));
+    this.on(server, m.wait, (r) => this.wait(r));
+    this.on(server, m.kill, (r) => this.kill(r));
+    this.on(server, m.delete, (r) => this.delete(r));
+    this.on(server, m.exec, (r) => this.exec(r));
+    this.on(server, m.resizePty, async (r) => {
+      if (r.execId !== '') throw new TtrpcError(code.unimplemented, 'an exec has no terminal here');
+      await this.initOf(r).vm?.resize(r.width, r.height);
+      return {};
+    });
+    this.on(server, m.pids, (r) => Promise.resolve({ processes: this.initOf(r).vm?.pid ? [{ pid: this.initOf(r).vm!.pid }] : [] }));
+    this.on(server, m.connect, () => Promise.resolve({ shimPid: process.pid, taskPid: this.task?.vm?.pid ?? 0, version: '1' }));
+    this.on(server, m.closeIO, (r) => {
+      if (!r.stdin) return Promise.resolve({});
+      const t = this.taskOf(r.id);
+      if (r.execId === '') t.vm?.closeStdin();
+      else t.vm?.closeExecStdin(this.execOf(t, r.execId).execId);
+      return Promise.resolve({});
+    });
+    this.on(server, m.shutdown, () => this.shutdown());
+  }
+
+  private on<I extends DescMessage, O extends DescMessage>(server: TtrpcServer, method: { name: string; input: I; output: O },
+    handler: (request: MessageShape<I>) => Promise<MessageInitShape<O>>): void {
+    server.register(serviceName, method.name, async (payload) => {
+      const request = fromBinary(method.input, payload);
+      return toBinary(method.output, create(method.output, await handler(request)));
+    });
+  }
+
+  private taskOf(id: string): TaskRecord {
+    const t = this.task;
+    if (t === undefined || t.id !== id) throw new TtrpcError(code.notFound, `task ${id} not found`);
+    return t;
+  }
+
+  private execOf(t: TaskRecord, execId: string): ExecRecord {
+    const e = t.execs.get(execId);
+    if (e === undefined) throw new TtrpcError(code.notFound, `process ${execId} not found`);
+    return e;
+  }
+
+  /** The task's init process (exec id ""). */
+  private initOf(r: { id: string }): TaskRecord {
+    return this.taskOf(r.id);
+  }
+
+  private async create(r: MessageShape<typeof Task.method.create.input>): Promise<MessageInitShape<typeof Task.method.create.output>> {
+    if (this.task !== undefined) throw new TtrpcError(code.alreadyExists, `task ${this.task.id} already exists in this shim`);
+    if (r.checkpoint !== '') throw new TtrpcError(code.unimplemented, 'checkpoint restore is not supported');
+    const config = readBundleConfig(r.bundle);
+    const rootfs = isAbsolute(config.rootPath) ? config.rootPath : join(r.bundle, config.rootPath);
+    mountRootfs(r.rootfs.map((m) => ({ type: m.type, source: m.source, options: m.options })), rootfs);
+    let setExit!: TaskRecord['setExit'];
+    const exited = new Promise<{ status: number; at: Date }>((resolve) => { setExit = (status, at) => resolve({ status, at }); });
+    const task: TaskRecord = {
+      id: r.id, bundle: r.bundle, rootfs, config, io: { stdin: r.stdin, stdout: r.stdout, stderr: r.stderr, terminal: r.terminal },
+      status: Status.CREATED, vm: undefined, exit: undefined, exited, execs: new Map(),
+      setExit: (status, at) => {
+        if (task.exit !== undefined) return;
+        task.exit = { status, at };
+        task.status = Status.STOPPED;
+        setExit(status, at);
+      },
+    };
+    this.task = task;
+    log.info({ id: r.id, bundle: r.bundle, args: config.process.args }, 'task created');
+    await this.o.events.publish('/tasks/create', TaskCreateSchema, create(TaskCreateSchema, {
+      containerId: r.id, bundle: r.bundle, rootfs: r.rootfs, io: { stdin: r.stdin, stdout: r.stdout, stderr: r.stderr, terminal: r.terminal }, pid: 0,
+    }));
+    return { pid: 0 };
+  }
+
+  private async start(r: MessageShape<typeof Task.method.start.input>): Promise<MessageInitShape<typeof Task.method.start.output>> {
+    if (r.execId !== '') return this.startExec(this.taskOf(r.id), r.execId);
+    const t = this.initOf(r);
+    if (t.status !== Status.CREATED) throw new TtrpcError(code.failedPrecondition, `task ${t.id} is not in the created state`);
+    const vm = new GuestVm({
+      image: this.o.image, stateDir: this.o.stateDir, rootfs: t.rootfs, spec: guestSpec(t.config, { stdin: t.io.stdin !== '', terminal: t.io.terminal || t.config.process.terminal }),
+      stdin: t.io.stdin, stdout: t.io.stdout, stderr: t.io.stderr, memoryMb: this.o.memoryMb, cpus: this.o.cpus,
+    });
+    t.vm = vm;
+    await vm.boot();
+    t.status = Status.RUNNING;
+    void vm.exited.then(async (e) => {
+      t.setExit(e.status, e.at);
+      await this.o.events.publish('/tasks/exit', TaskExitSchema, create(TaskExitSchema, {
+        containerId: t.id, id: t.id, pid: vm.pid, exitStatus: e.status, exitedAt: timestampFromDate(e.at),
+      }));
+    });
+    await this.o.events.publish('/tasks/start', TaskStartSchema, create(TaskStartSchema, { containerId: t.id, pid: vm.pid }));
+    return { pid: vm.pid };
+  }
+
+  private async exec(r: MessageShape<typeof Task.method.exec.input>): Promise<MessageInitShape<typeof Task.method.exec.output>> {
+    const t = this.taskOf(r.id);
+    if (t.status !== Status.RUNNING) throw new TtrpcError(code.failedPrecondition, `task ${t.id} is not running`);
+    if (t.execs.has(r.execId)) throw new TtrpcError(code.alreadyExists, `process ${r.execId} already exists`);
+    t.execs.set(r.execId, newExec(r.execId, r.spec?.value, { stdin: r.stdin, stdout: r.stdout, stderr: r.stderr, terminal: r.terminal }));
+    await this.o.events.publish('/tasks/exec-added', TaskExecAddedSchema, create(TaskExecAddedSchema, { containerId: t.id, execId: r.execId }));
+    return {};
+  }
+
+  private async startExec(t: TaskRecord, execId: string): Promise<MessageInitShape<typeof Task.method.start.output>> {
+    const e = this.execOf(t, execId);
+    if (e.status !== Status.CREATED || t.vm === undefined) throw new TtrpcError(code.failedPrecondition, `process ${execId} cannot be started`);
+    const vm = t.vm;
+    const { exited } = await vm.startExec(execId, e.process, e.io);
+    e.status = Status.RUNNING;
+    void exited.then(async (status) => {
+      e.setExit(status, new Date());
+      await this.o.events.publish('/tasks/exit', TaskExitSchema, create(TaskExitSchema, {
+        containerId: t.id, id: execId, pid: vm.pid, exitStatus: status, exitedAt: timestampFromDate(e.exit!.at),
+      }));
+    });
+    await this.o.events.publish('/tasks/exec-started', TaskExecStartedSchema, create(TaskExecStartedSchema, { containerId: t.id, execId, pid: vm.pid }));
+    return { pid: vm.pid };
+  }
+
+  /** The process a request names: the init (exec id "") or an exec. */
+  private processOf(r: { id: string; execId: string }): TaskRecord | ExecRecord {
+    const t = this.taskOf(r.id);
+    return r.execId === '' ? t : this.execOf(t, r.execId);
+  }
+
+  private state(r: MessageShape<typeof Task.method.state.input>): MessageInitShape<typeof Task.method.state.output> {
+    if (r.execId !== '') {
+      const t = this.taskOf(r.id);
+      const e = this.execOf(t, r.execId);
+      return {
+        id: t.id, bundle: t.bundle, pid: t.vm?.pid ?? 0, status: e.status, ...e.io, execId: e.execId,
+        exitStatus: e.exit?.status ?? 0, ...(e.exit === undefined ? {} : { exitedAt: timestampFromDate(e.exit.at) }),
+      };
+    }
+    const t = this.initOf(r);
+    return {
+      id: t.id, bundle: t.bundle, pid: t.vm?.pid ?? 0, status: t.status, ...t.io, execId: '',
+      exitStatus: t.exit?.status ?? 0, ...(t.exit === undefined ? {} : { exitedAt: timestampFromDate(t.exit.at) }),
+    };
+  }
+
+  private async wait(r: MessageShape<typeof Task.method.wait.input>): Promise<MessageInitShape<typeof Task.method.wait.output>> {
+    const e = await this.processOf(r).exited;
+    return { exitStatus: e.status, exitedAt: timestampFromDate(e.at) };
+  }
+
+  private async kill(r: MessageShape<typeof Task.method.kill.input>): Promise<MessageInitShape<typeof Task.method.kill.output>> {
+    if (r.execId !== '') {
+      const t = this.taskOf(r.id);
+      const e = this.execOf(t, r.execId);
+      if (e.exit !== undefined) throw new TtrpcError(code.notFound, 'process already finished');
+      await t.vm?.signalExec(e.execId, r.signal);
+      return {};
+    }
+    const t = this.initOf(r);
+    if (t.exit !== undefined) throw new TtrpcError(code.notFound, `process already finished`);
+    if (t.vm === undefined) t.setExit(128 + r.signal, new Date()); // created, never started: nothing runs
+    else await t.vm.signal(r.signal);
+    return {};
+  }
+
+  private async delete(r: MessageShape<typeof Task.method.delete.input>): Promise<MessageInitShape<typeof Task.method.delete.output>> {
+    if (r.execId !== '') {
+      const t = this.taskOf(r.id);
+      const e = this.execOf(t, r.execId);
+      if (e.status === Status.RUNNING) throw new TtrpcError(code.failedPrecondition, `process ${e.execId} is running: kill it first`);
+      if (e.exit === undefined) e.setExit(128 + 9, new Date());
+      t.execs.delete(e.execId);
+      return { pid: t.vm?.pid ?? 0, exitStatus: e.exit!.status, exitedAt: timestampFromDate(e.exit!.at) };
+    }
+    const t = this.initOf(r);
+    if (t.status === Status.RUNNING) throw new TtrpcError(code.failedPrecondition, `task ${t.id} is running: kill it first`);
+    if (t.exit === undefined) t.setExit(128 + 9, new Date());
+    this.cleanup(t);
+    this.task = undefined;
+    const exitedAt: Timestamp = timestampFromDate(t.exit!.at);
+    const pid = t.vm?.pid ?? 0;
+    await this.o.events.publish('/tasks/delete', TaskDeleteSchema, create(TaskDeleteSchema, {
+      containerId: t.id, id: t.id, pid, exitStatus: t.exit!.status, exitedAt,
+    }));
+    log.info({ id: t.id, exitStatus: t.exit!.status }, 'task deleted');
+    return { pid, exitStatus: t.exit!.status, exitedAt };
+  }
+
+  private cleanup(t: TaskRecord): void {
+    unmountRootfs(t.rootfs);
+    rmSync(join(this.o.stateDir, 'spec.img'), { force: true });
+  }
+
+  private shutdown(): Promise<MessageInitShape<typeof Task.method.shutdown.output>> {
+    if (this.task === undefined) setImmediate(() => this.o.onShutdown());
+    return Promise.resolve({});
+  }
+}

@@ -1,0 +1,72 @@
+// A containerd of the test's own with the concierge runtime (io.containerd.concierge.v1): the shim is
+// dist/concierge linked as containerd-shim-concierge-v1 in a directory put first on containerd's PATH.
+// Its state, sockets and images are the test's, removed with it.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCommand, type CommandResult } from '../lib/run-command.js';
+
+export const repoRoot = new URL('../..', import.meta.url).pathname;
+export const runtime = 'io.containerd.concierge.v1';
+
+export interface TestContainerd {
+  dir: string;
+  socket: string;
+  state: string;
+  /** Where the shims keep their state (CONCIERGE_SHIM_ROOT). */
+  shims: string;
+  /** containerd's log so far (the shims' logs reach it through their bundles' log FIFOs). */
+  log(): string;
+  ctr(args: string[], options?: { timeoutMs?: number; input?: string }): Promise<CommandResult>;
+  stop(): Promise<void>;
+}
+
+export async function startContainerd(): Promise<TestContainerd> {
+  const dir = mkdtempSync(join(tmpdir(), 'concierge-shim-test-'));
+  const bin = join(dir, 'bin');
+  mkdirSync(bin);
+  symlinkSync(join(repoRoot, 'dist/concierge'), join(bin, 'containerd-shim-concierge-v1'));
+  const socket = join(dir, 'containerd.sock');
+  const state = join(dir, 'state');
+  writeFileSync(join(dir, 'containerd.toml'), [
+    'version = 2', `root = "${join(dir, 'root')}"`, `state = "${state}"`,
+    'disabled_plugins = ["io.containerd.grpc.v1.cri"]',
+    '[grpc]', `  address = "${socket}"`, '[ttrpc]', `  address = "${socket}.ttrpc"`,
+    '[debug]', '  address = ""', '[metrics]', '  address = ""', '',
+  ].join('\n'));
+  const shims = join(dir, 'shims');
+  const env = { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}`, CONCIERGE_SHIM_ROOT: shims };
+  const daemon: ChildProcess = spawn('containerd', ['--config', join(dir, 'containerd.toml')], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  daemon.stderr!.on('data', (c: Buffer) => { log = (log + c.toString()).slice(-64 * 1024); });
+  const ctr = (args: string[], options: { timeoutMs?: number; input?: string } = {}): Promise<CommandResult> =>
+    runCommand(['ctr', '-a', socket, ...args], { timeoutMs: options.timeoutMs ?? 60_000, ...(options.input === undefined ? {} : { input: options.input }) });
+  for (let i = 0; ; i++) {
+    if (existsSync(socket) && spawnSync('ctr', ['-a', socket, 'version'], { timeout: 5000 }).status === 0) break;
+    if (i > 100 || daemon.exitCode !== null) throw new Error(`containerd did not start:\n${log}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    dir, socket, state, shims, ctr, log: () => log,
+    stop: async () => {
+      // A failed test may leave tasks running: their VMs and shims outlive containerd, so they go first.
+      for (const state of existsSync(shims) ? readdirSync(shims) : []) {
+        for (const file of ['qemu.pid', 'shim.pid']) {
+          try {
+            const pid = Number(readFileSync(join(shims, state, file), 'utf8'));
+            // Only while that pid is still ours: its command line names this test's directory.
+            if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dir)) process.kill(pid, 'SIGKILL');
+          } catch {
+            // gone already, or never written
+          }
+        }
+      }
+      daemon.kill('SIGTERM');
+      await new Promise((r) => daemon.once('exit', r));
+      // Mounts left by a failed test (a task's rootfs) would keep the tree from going.
+      spawnSync('sh', ['-c', `grep -o " ${dir}[^ ]*" /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l`]);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
