@@ -28,7 +28,7 @@ async function serve(flags: ShimFlags): Promise<void> {
   const events = new EventPublisher(process.env.TTRPC_ADDRESS, flags.namespace);
   const tasks = new TaskService({
     image: guestImage(), stateDir, events,
-    memoryMb: Number(process.env.CONCIERGE_SHIM_MEMORY_MB ?? 2048), cpus: Number(process.env.CONCIERGE_SHIM_CPUS ?? 2),
+    memoryMb: Number(process.env.CONCIERGE_SHIM_MEMORY_MB ?? 2048), cpus: Number(process.env.CONCIERGE_SHIM_CPUS ?? 1),
     onShutdown: () => {
       log.info({ id: flags.id }, 'shim shutting down');
       events.close();
