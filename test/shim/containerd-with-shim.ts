@@ -64,6 +64,18 @@ export async function startContainerd(): Promise<TestContainerd> {
       }
       daemon.kill('SIGTERM');
       await new Promise((r) => daemon.once('exit', r));
+      // Shim servers whose state is gone but that live on (seen after run -d/task delete, the docker-access
+      // run and the dead-VM run: Shutdown did not end them; not yet understood) are this test's too.
+      const leftover = readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
+        try {
+          const cmdline = readFileSync(`/proc/${p}/cmdline`, 'utf8');
+          return cmdline.includes(`${dir}/`) && cmdline.includes('\0shim\0');
+        } catch {
+          return false;
+        }
+      });
+      for (const pid of leftover) process.kill(Number(pid), 'SIGKILL');
+      if (leftover.length > 0) process.stderr.write(`test/shim: ${String(leftover.length)} shim server(s) outlived their tasks; killed\n`);
       // Mounts left by a failed test (a task's rootfs) would keep the tree from going.
       spawnSync('sh', ['-c', `grep -o " ${dir}[^ ]*" /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l`]);
       rmSync(dir, { recursive: true, force: true });
