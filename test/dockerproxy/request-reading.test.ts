@@ -399,7 +399,7 @@ describe('build options: what reaches beyond the caller is refused, naming the p
     return t;
   };
   // An interface of the machine's own network namespace that a container on the default bridge does not
-  // have: a dummy link (no address, no traffic) of this test's own, so that no other test's bridge coming
+  // have: a bridge of this test's own (no address, no port, no traffic), so that no other test's bridge coming
   // and going decides the outcome.
   const hostOnly = `ccrr${randomBytes(4).toString('hex')}`;
   const listNets = () => `FROM ${image}\nRUN echo nets: $(ls /sys/class/net)\n`;
@@ -407,7 +407,7 @@ describe('build options: what reaches beyond the caller is refused, naming the p
   const buildRaw = (socket: string, query: string, dockerfile: string) => buildContext(socket, `nocache=1&${query}`, dockerfile);
 
   beforeAll(async () => {
-    execFileSync('ip', ['link', 'add', hostOnly, 'type', 'dummy']);
+    execFileSync('ip', ['link', 'add', hostOnly, 'type', 'bridge']);
     trusted = await scene.caller('trusted', [], { policy: TRUSTED });
   });
   afterAll(async () => {
