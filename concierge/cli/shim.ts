@@ -32,10 +32,12 @@ async function serve(flags: ShimFlags): Promise<void> {
     onShutdown: () => {
       log.info({ id: flags.id }, 'shim shutting down');
       events.close();
-      void server.close().then(() => {
-        rmSync(stateDir, { recursive: true, force: true });
-        process.exit(0);
-      });
+      // Shutdown was answered and no task is left: end at once, as runc's shim does (os.Exit). Node's own
+      // exit could wait forever here (main thread in a futex wait, seen after `ctr run -d` + `task delete`:
+      // a stdio FIFO open that ctr's side never matched still holds a libuv thread), so the shim kills itself.
+      void server.close();
+      rmSync(stateDir, { recursive: true, force: true });
+      process.kill(process.pid, 'SIGKILL');
     },
   });
   tasks.register(server);
