@@ -12,6 +12,7 @@ import { AmbiguousJsonError, isObject, isString, JsonObject, parseJson, stringif
 import { type Caller, OWNER_LABEL } from './caller.js';
 import { callerBuildId, CallerSessions, vetBuildOptions } from './build-options.js';
 import type { DockerdClient } from './dockerd.js';
+import { readFiltersObject } from './filters.js';
 import { refusal } from './policy.js';
 import { checkExecCreate, checkNetworkCreate, checkNetworkingConfig } from './references.js';
 import { Ownership } from './ownership.js';
@@ -384,18 +385,7 @@ function boolValue(v: string): boolean {
  * reads the first `filters` value only; the result carries exactly one.
  */
 export function withOwnerFilter(form: Values, ownerId: string): Values {
-  let filters: Record<string, unknown> = {};
-  const raw = Buffer.from(firstValue(form, 'filters'), 'latin1').toString('utf8');
-  if (raw !== '') {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(raw);
-    } catch {
-      throw new ProxyError(400, 'invalid filters: not JSON');
-    }
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new ProxyError(400, 'invalid filters');
-    filters = parsed as Record<string, unknown>;
-  }
+  const filters = readFiltersObject(form);
   // A client's own owner label stays: label filters must all match, so it can only narrow the answer.
   // dockerd reads filters either all in the map form ({"label": {"a=b": true}}) or all in the legacy
   // list form ({"label": ["a=b"]}); a mix is an error, so the owner filter follows the client's form.

@@ -1,7 +1,8 @@
 import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { firstValue, type Values } from '../../gohttp/url.js';
+import type { Values } from '../../gohttp/url.js';
 import { ProxyError } from '../../errors.js';
+import { readFiltersObject } from '../filters.js';
 import { OWNER_LABEL, STAGING_LABEL } from '../caller.js';
 import type { DockerdClient } from '../dockerd.js';
 import type { CallerRecords } from '../records.js';
@@ -33,17 +34,9 @@ export interface PruneReport {
  * is dockerd's 400 (read here first: the check's rewriting of the filters must not make it valid).
  */
 export function readPruneFilters(form: Values): PruneFilters {
-  const raw = Buffer.from(firstValue(form, 'filters'), 'latin1').toString('utf8');
   const out: PruneFilters = new Map();
-  if (raw === '') return out;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch {
-    throw new ProxyError(400, 'invalid filters: not JSON');
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new ProxyError(400, 'invalid filters');
-  const entries = Object.entries(parsed as Record<string, unknown>);
+  const entries = Object.entries(readFiltersObject(form));
+  if (entries.length === 0) return out;
   const mapForm = entries.every(([, v]) => v === null || (typeof v === 'object' && !Array.isArray(v) && Object.values(v).every((b) => typeof b === 'boolean')));
   const listForm = entries.every(([, v]) => v === null || (Array.isArray(v) && v.every((x) => typeof x === 'string')));
   if (!mapForm && !listForm) throw new ProxyError(400, 'invalid filters: neither {"name":{"value":true}} nor {"name":["value"]}');
