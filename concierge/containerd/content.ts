@@ -17,6 +17,13 @@ export interface BlobToWrite {
   labels?: Record<string, string>;
 }
 
+/** containerd refused to commit a blob whose bytes hash to another digest (it checks every commit). */
+export class DigestMismatchError extends Error {
+  constructor(readonly digest: string, readonly details: string) {
+    super(`blob ${digest}: content does not match its digest (corrupt archive?)`);
+  }
+}
+
 /** Puts the blob under the client's lease; 'exists' when the store already had it (nothing was read). */
 export async function writeBlob(client: ContainerdClient, blob: BlobToWrite): Promise<'written' | 'exists'> {
   if (await blobExists(client, blob.digest)) {
@@ -66,9 +73,7 @@ export async function writeBlob(client: ContainerdClient, blob: BlobToWrite): Pr
       return 'exists';
     }
     await ignoreNotFound(client.content.abort({ ref })).catch(() => undefined);
-    if (err instanceof ContainerdError && err.details.includes('unexpected commit digest')) {
-      throw new Error(`blob ${blob.digest}: content does not match its digest (corrupt archive?)`);
-    }
+    if (err instanceof ContainerdError && err.details.includes('unexpected commit digest')) throw new DigestMismatchError(blob.digest, err.details);
     throw err;
   }
 }
