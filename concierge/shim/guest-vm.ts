@@ -3,7 +3,7 @@
 // bridged to the task's stdout and stderr, signals sent to the workload over the host channel, and the
 // exit taken from the guest's power-off event (from qemu's status or console when the channel had none).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createReadStream, createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
 import type { ClientHttp2Session } from 'node:http2';
 import { connect } from 'node:net';
 import { join } from 'node:path';
@@ -12,6 +12,7 @@ import { pipeline } from 'node:stream/promises';
 import { encodeConfigDrive } from '../instance/config-drive.js';
 import { request } from '../hostchannel/http2-client.js';
 import { log } from '../log/logger.js';
+import { fifoReader, fifoWriter } from '../os/fifo.js';
 import { GuestLink } from '../vmm/guest-link.js';
 import { guestCodeFromConsole, guestCodeFromStatus, kvmRunsKernel, qemuArgs, type QemuOptions } from '../vmm/qemu.js';
 import { guestRootfs, rootfsTag, workloadId } from './oci-bundle.js';
@@ -40,12 +41,22 @@ export interface GuestExit {
   at: Date;
 }
 
-/** A FIFO path opened for writing (ctr holds the reading end), or nowhere when the task has none. */
+/**
+ * A task's output FIFO (ctr holds the reading end, or held it: a detached ctr is gone) opened for writing
+ * without waiting for a reader, or nowhere when the task has none.
+ */
 function sink(path: string): Writable {
   if (path === '') return new Writable({ write: (_c, _e, done) => done() });
-  const stream = createWriteStream(path);
+  const stream = fifoWriter(path);
   stream.on('error', (err) => log.warn({ path, err: err.message }, 'task output pipe failed'));
   return stream;
+}
+
+interface StdinBridge {
+  /** Ends the input (CloseIO), after a grace period for the bytes still in the FIFO. */
+  close(): void;
+  /** Stops reading the FIFO at once (the guest is gone). */
+  destroy(): void;
 }
 
 /**
@@ -54,8 +65,9 @@ function sink(path: string): Writable {
  * after the client closed its end (ctr calls it at its stdin's EOF), often before the last bytes were
  * read here: it ends the input only if the FIFO has not ended by itself within a grace period.
  */
-function bridgeStdin(path: string, session: ClientHttp2Session, workload: string): { close(): void } {
-  const fifo = createReadStream(path);
+function bridgeStdin(path: string, session: ClientHttp2Session, workload: string): StdinBridge {
+  // Opened without waiting for a writer: a detached ctr may be gone before the guest runs the workload.
+  const fifo = fifoReader(path);
   const upload = session.request({ ':method': 'POST', ':path': `/workloads/${encodeURIComponent(workload)}/stdin` });
   upload.on('response', (h) => {
     if (h[':status'] !== 204) log.warn({ status: h[':status'] }, 'the guest refused the task\'s stdin');
@@ -72,6 +84,7 @@ function bridgeStdin(path: string, session: ClientHttp2Session, workload: string
         upload.end();
       }, 2000).unref();
     },
+    destroy: () => fifo.destroy(),
   };
 }
 
@@ -80,7 +93,7 @@ interface ExecWorkload {
   io: { stdin: string };
   stdout: Writable;
   stderr: Writable;
-  stdin: { close(): void } | undefined;
+  stdin: StdinBridge | undefined;
   /** Called when its output was read to the end and its pipes closed. */
   outputEnded(): void;
 }
@@ -105,7 +118,7 @@ export class GuestVm {
   private resolveExit!: (e: GuestExit) => void;
   private qemu: ChildProcess | undefined;
   private link: GuestLink | undefined;
-  private stdin: { close(): void } | undefined;
+  private stdin: StdinBridge | undefined;
   /** The terminal's last size asked for. */
   private size: { width: number; height: number } | undefined;
   /** Exec processes by their workload id in the guest. */
@@ -166,6 +179,7 @@ export class GuestVm {
       outputEnded: (workload) => {
         const exec = this.execs.get(workload);
         if (exec === undefined) return;
+        exec.stdin?.destroy();
         void Promise.all([exec.stdout, exec.stderr].map((w) => new Promise((resolve) => { w.end(resolve); }))).then(() => exec.outputEnded());
       },
     });
@@ -176,6 +190,8 @@ export class GuestVm {
       void (async () => {
         link.stop();
         await linkDone;
+        // No reader stays on a stdin FIFO whose writer never came.
+        for (const bridge of [this.stdin, ...[...this.execs.values()].map((e) => e.stdin)]) bridge?.destroy();
         const ended = (s: Writable): Promise<void> => new Promise((resolve) => { s.end(resolve); });
         await Promise.all([ended(stdout), ended(stderr)]);
         const code = link.result?.exitCode
