@@ -266,6 +266,15 @@ export class GuestVm {
     if (answer !== undefined && answer.status !== 204 && answer.status !== 404) log.warn({ status: answer.status }, 'the guest refused a terminal resize');
   }
 
+  /** The workload's cgroup v2 files, as the guest reads them (GET /workloads/{id}/stats). */
+  async stats(): Promise<unknown> {
+    const session = this.link?.session;
+    if (session === undefined || this.exit !== undefined) throw new Error('the guest is not running');
+    const answer = await request(session, 'GET', `/workloads/${workloadId}/stats`);
+    if (answer.status !== 200) throw new Error(`the guest has no stats of the workload (${answer.status}): ${answer.body.toString().slice(0, 300)}`);
+    return JSON.parse(answer.body.toString()) as unknown;
+  }
+
   /** A signal for an exec process's workload. */
   async signalExec(name: string, signal: number): Promise<void> {
     const session = this.link?.session;

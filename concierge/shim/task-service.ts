@@ -2,8 +2,9 @@
 // Create reads the bundle and mounts its rootfs, Start boots the guest with the workload, Wait/State/Pids
 // report the VM (its qemu pid stands for the task's), Kill signals the workload, Delete stops the VM and
 // removes what the shim made, Shutdown ends the shim once its task is gone; Exec adds a process that
-// Start runs in the guest (exec-process.ts); a terminal (-t) is the guest's, resized by ResizePty. Stats,
-// Update, Pause, Resume and Checkpoint answer Unimplemented, as do an exec's terminal and its resize.
+// Start runs in the guest (exec-process.ts); a terminal (-t) is the guest's, resized by ResizePty; Stats
+// is the workload's cgroup in the guest (task-metrics.ts). Update, Pause, Resume and Checkpoint answer
+// Unimplemented, as do an exec's terminal and its resize.
 import { create, fromBinary, toBinary, type DescMessage, type MessageInitShape, type MessageShape } from '@bufbuild/protobuf';
 import { timestampFromDate, type Timestamp } from '@bufbuild/protobuf/wkt';
 import { rmSync } from 'node:fs';
@@ -19,6 +20,7 @@ import { newExec, type ExecRecord } from './exec-process.js';
 import { GuestVm, type GuestImage } from './guest-vm.js';
 import { mountRootfs, unmountRootfs } from './host-rootfs.js';
 import { guestSpec, readBundleConfig, type BundleConfig } from './oci-bundle.js';
+import { metricsAny } from './task-metrics.js';
 import { code } from './ttrpc-messages.js';
 import { TtrpcError, type TtrpcServer } from './ttrpc-server.js';
 
@@ -75,6 +77,15 @@ export class TaskService {
       if (r.execId === '') t.vm?.closeStdin();
       else t.vm?.closeExecStdin(this.execOf(t, r.execId).execId);
       return Promise.resolve({});
+    });
+    this.on(server, m.stats, async (r) => {
+      const t = this.initOf(r);
+      if (t.vm === undefined || t.status !== Status.RUNNING) throw new TtrpcError(code.failedPrecondition, `task ${t.id} is not running`);
+      try {
+        return { stats: metricsAny(await t.vm.stats()) };
+      } catch (err) {
+        throw new TtrpcError(code.unavailable, (err as Error).message);
+      }
     });
     this.on(server, m.shutdown, () => this.shutdown());
   }
