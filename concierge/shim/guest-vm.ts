@@ -34,6 +34,8 @@ export interface GuestVmOptions {
   stderr: string;
   memoryMb: number;
   cpus: number;
+  /** The OOM killer killed a process of the workload in the guest (once per kill the guest reports). */
+  onOom?(): void;
 }
 
 export interface GuestExit {
@@ -164,6 +166,7 @@ export class GuestVm {
     });
     qemu.stdout.once('end', () => consoleFile.end());
     qemu.stderr.on('data', (c: Buffer) => { qemuErrors = (qemuErrors + c.toString()).slice(-16 * 1024); });
+    let oomReported = false;
     const stdout = sink(this.o.stdout);
     const stderr = sink(this.o.stderr);
     const link = new GuestLink(() => connect(options.channelSocket), {
@@ -172,6 +175,12 @@ export class GuestVm {
         if (e.type === 'workload.started' && e.workload === workloadId && this.o.stdin !== '' && link.session !== undefined) {
           this.stdin = bridgeStdin(this.o.stdin, link.session, workloadId);
         }
+        if (e.type === 'workload.oom' && e.workload === workloadId) {
+          oomReported = true;
+          this.o.onOom?.();
+        }
+        // A workload whose own process the OOM killer ended may exit before its watch saw the kill.
+        if (e.type === 'workload.exited' && e.workload === workloadId && e.oomKilled && !oomReported) this.o.onOom?.();
         // A size asked for before the guest ran the workload is applied now.
         if (e.type === 'workload.started' && e.workload === workloadId && this.size !== undefined) void this.resize(this.size.width, this.size.height);
       },

@@ -3,14 +3,15 @@
 // report the VM (its qemu pid stands for the task's), Kill signals the workload, Delete stops the VM and
 // removes what the shim made, Shutdown ends the shim once its task is gone; Exec adds a process that
 // Start runs in the guest (exec-process.ts); a terminal (-t) is the guest's, resized by ResizePty; Stats
-// is the workload's cgroup in the guest (task-metrics.ts). Update, Pause, Resume and Checkpoint answer
-// Unimplemented, as do an exec's terminal and its resize.
+// is the workload's cgroup in the guest (task-metrics.ts), and the OOM kills the guest reports in it are
+// TaskOOM events. Update, Pause, Resume and Checkpoint answer Unimplemented, as do an exec's terminal and
+// its resize.
 import { create, fromBinary, toBinary, type DescMessage, type MessageInitShape, type MessageShape } from '@bufbuild/protobuf';
 import { timestampFromDate, type Timestamp } from '@bufbuild/protobuf/wkt';
 import { rmSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import {
-  TaskCreateSchema, TaskDeleteSchema, TaskExecAddedSchema, TaskExecStartedSchema, TaskExitSchema, TaskStartSchema,
+  TaskCreateSchema, TaskDeleteSchema, TaskExecAddedSchema, TaskExecStartedSchema, TaskExitSchema, TaskOOMSchema, TaskStartSchema,
 } from '../../proto/gen/github.com/containerd/containerd/api/events/task_pb.js';
 import { Status } from '../../proto/gen/github.com/containerd/containerd/api/types/task/task_pb.js';
 import { Task } from '../../proto/gen/github.com/containerd/containerd/runtime/v2/task/shim_pb.js';
@@ -148,6 +149,7 @@ export class TaskService {
     const vm = new GuestVm({
       image: this.o.image, stateDir: this.o.stateDir, rootfs: t.rootfs, spec: guestSpec(t.config, { stdin: t.io.stdin !== '', terminal: t.io.terminal || t.config.process.terminal }),
       stdin: t.io.stdin, stdout: t.io.stdout, stderr: t.io.stderr, memoryMb: this.o.memoryMb, cpus: this.o.cpus,
+      onOom: () => void this.o.events.publish('/tasks/oom', TaskOOMSchema, create(TaskOOMSchema, { containerId: t.id })),
     });
     t.vm = vm;
     await vm.boot();
