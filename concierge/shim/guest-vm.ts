@@ -27,6 +27,8 @@ export interface GuestVmOptions {
   /** Where the VM's files go (the config drive, the channel socket, qemu's pid). */
   stateDir: string;
   rootfs: string;
+  /** Host directories shared besides the rootfs (config.json's binds). */
+  shares?: { tag: string; path: string; readonly: boolean }[];
   spec: Record<string, unknown>;
   /** The task's FIFOs ("" for none); stdin is streamed to the workload once the guest has started it. */
   stdin: string;
@@ -147,7 +149,7 @@ export class GuestVm {
       memoryMb: this.o.memoryMb, cpus: this.o.cpus,
       channelSocket: join(this.o.stateDir, 'channel.sock'),
       specDrive: join(this.o.stateDir, 'spec.img'),
-      shares: [{ tag: rootfsTag, path: this.o.rootfs }],
+      shares: [{ tag: rootfsTag, path: this.o.rootfs }, ...(this.o.shares ?? [])],
     };
     writeFileSync(options.specDrive!, encodeConfigDrive(JSON.stringify(this.o.spec)), { mode: 0o600 });
     // Its own session: the VM outlives a killed shim, and the shim's `delete` ends it by the pid file.

@@ -22,16 +22,21 @@ import { GuestVm, type GuestImage } from './guest-vm.js';
 import { mountRootfs, unmountRootfs } from './host-rootfs.js';
 import { guestSpec, readBundleConfig, type BundleConfig } from './oci-bundle.js';
 import { metricsAny } from './task-metrics.js';
+import { bindShares, type BindShares } from './bind-shares.js';
 import { code } from './ttrpc-messages.js';
 import { TtrpcError, type TtrpcServer } from './ttrpc-server.js';
 
 const serviceName = Task.typeName;
+/** Where the copies of a task's bound files are kept, in the shim's state directory. */
+const bindFilesDir = 'bind-files';
 
 interface TaskRecord {
   id: string;
   bundle: string;
   rootfs: string;
   config: BundleConfig;
+  /** config.json's host binds, as shares of the VM. */
+  binds: BindShares;
   io: { stdin: string; stdout: string; stderr: string; terminal: boolean };
   status: Status;
   vm: GuestVm | undefined;
@@ -119,14 +124,21 @@ export class TaskService {
   private async create(r: MessageShape<typeof Task.method.create.input>): Promise<MessageInitShape<typeof Task.method.create.output>> {
     if (this.task !== undefined) throw new TtrpcError(code.alreadyExists, `task ${this.task.id} already exists in this shim`);
     if (r.checkpoint !== '') throw new TtrpcError(code.unimplemented, 'checkpoint restore is not supported');
-    const config = readBundleConfig(r.bundle);
+    let config: BundleConfig;
+    let binds: BindShares;
+    try {
+      config = readBundleConfig(r.bundle);
+      binds = bindShares(config.binds, join(this.o.stateDir, bindFilesDir));
+    } catch (err) {
+      throw new TtrpcError(code.invalidArgument, (err as Error).message);
+    }
     const rootfs = isAbsolute(config.rootPath) ? config.rootPath : join(r.bundle, config.rootPath);
     mountRootfs(r.rootfs.map((m) => ({ type: m.type, source: m.source, options: m.options })), rootfs);
     let setExit!: TaskRecord['setExit'];
     const exited = new Promise<{ status: number; at: Date }>((resolve) => { setExit = (status, at) => resolve({ status, at }); });
     const task: TaskRecord = {
       id: r.id, bundle: r.bundle, rootfs, config, io: { stdin: r.stdin, stdout: r.stdout, stderr: r.stderr, terminal: r.terminal },
-      status: Status.CREATED, vm: undefined, exit: undefined, exited, execs: new Map(),
+      binds, status: Status.CREATED, vm: undefined, exit: undefined, exited, execs: new Map(),
       setExit: (status, at) => {
         if (task.exit !== undefined) return;
         task.exit = { status, at };
@@ -147,7 +159,8 @@ export class TaskService {
     const t = this.initOf(r);
     if (t.status !== Status.CREATED) throw new TtrpcError(code.failedPrecondition, `task ${t.id} is not in the created state`);
     const vm = new GuestVm({
-      image: this.o.image, stateDir: this.o.stateDir, rootfs: t.rootfs, spec: guestSpec(t.config, { stdin: t.io.stdin !== '', terminal: t.io.terminal || t.config.process.terminal }),
+      image: this.o.image, stateDir: this.o.stateDir, rootfs: t.rootfs, spec: guestSpec(t.config, { stdin: t.io.stdin !== '', terminal: t.io.terminal || t.config.process.terminal }, t.binds),
+      shares: t.binds.shares,
       stdin: t.io.stdin, stdout: t.io.stdout, stderr: t.io.stderr, memoryMb: this.o.memoryMb, cpus: this.o.cpus,
       onOom: () => void this.o.events.publish('/tasks/oom', TaskOOMSchema, create(TaskOOMSchema, { containerId: t.id })),
     });
@@ -257,6 +270,7 @@ export class TaskService {
   private cleanup(t: TaskRecord): void {
     unmountRootfs(t.rootfs);
     rmSync(join(this.o.stateDir, 'spec.img'), { force: true });
+    rmSync(join(this.o.stateDir, bindFilesDir), { recursive: true, force: true });
   }
 
   private shutdown(): Promise<MessageInitShape<typeof Task.method.shutdown.output>> {
