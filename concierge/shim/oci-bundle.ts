@@ -110,11 +110,12 @@ function readResources(linux: unknown): BundleResources {
     out.memoryBytes = limit;
   }
   const quota = positive(cpu.quota, 'cpu.quota');
-  if (quota !== undefined) out.cpus = Math.max(0.01, quota / (positive(cpu.period, 'cpu.period') ?? 100_000));
+  // Kept within the workload spec's ranges (more than the VM has is no limit either way).
+  if (quota !== undefined) out.cpus = Math.min(1024, Math.max(0.01, quota / (positive(cpu.period, 'cpu.period') ?? 100_000)));
   const shares = positive(cpu.shares, 'cpu.shares');
   if (shares !== undefined) out.cpuShares = Math.min(262_144, Math.max(2, Math.round(shares)));
   const pidsLimit = positive(pids.limit, 'pids.limit');
-  if (pidsLimit !== undefined) out.pids = Math.round(pidsLimit);
+  if (pidsLimit !== undefined) out.pids = Math.min(4_194_304, Math.round(pidsLimit));
   return out;
 }
 

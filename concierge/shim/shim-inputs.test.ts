@@ -83,6 +83,8 @@ describe('OCI bundle to the guest\'s instance spec', () => {
       { source: '/run/concierge-shim/bind-files/1/hosts', target: '/etc/hosts', readonly: false },
     ]);
     expect(() => bindShares([{ source: join(dir, 'missing'), destination: '/x', readonly: false }], join(dir, 'files'))).toThrow(/mount \/x: its source .* cannot be read \(ENOENT\)/);
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ process: { args: ['sh'] }, linux: { resources: { cpu: { quota: 1e9, period: 1000, shares: 1 }, pids: { limit: 0 } } } }));
+    expect(readBundleConfig(dir).resources).toEqual({ cpus: 1024, cpuShares: 2 }); // within the guest's ranges; pids 0 is no limit
     writeFileSync(join(dir, 'config.json'), JSON.stringify({ process: { args: ['sh'] }, linux: { resources: { memory: { limit: 1024 } } } }));
     expect(() => readBundleConfig(dir)).toThrow(/memory.limit: at least/);
   });
