@@ -3,7 +3,7 @@
 // bridged to the task's stdout and stderr, signals sent to the workload over the host channel, and the
 // exit taken from the guest's power-off event (from qemu's status or console when the channel had none).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createReadStream, createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
 import type { ClientHttp2Session } from 'node:http2';
 import { connect } from 'node:net';
 import { join } from 'node:path';
@@ -12,6 +12,7 @@ import { pipeline } from 'node:stream/promises';
 import { encodeConfigDrive } from '../instance/config-drive.js';
 import { request } from '../hostchannel/http2-client.js';
 import { log } from '../log/logger.js';
+import { fifoReader, fifoWriter } from '../os/fifo.js';
 import { GuestLink } from '../vmm/guest-link.js';
 import { guestCodeFromConsole, guestCodeFromStatus, kvmRunsKernel, qemuArgs, type QemuOptions } from '../vmm/qemu.js';
 import { guestRootfs, rootfsTag, workloadId } from './oci-bundle.js';
@@ -26,6 +27,8 @@ export interface GuestVmOptions {
   /** Where the VM's files go (the config drive, the channel socket, qemu's pid). */
   stateDir: string;
   rootfs: string;
+  /** Host directories shared besides the rootfs (config.json's binds). */
+  shares?: { tag: string; path: string; readonly: boolean }[];
   spec: Record<string, unknown>;
   /** The task's FIFOs ("" for none); stdin is streamed to the workload once the guest has started it. */
   stdin: string;
@@ -33,6 +36,8 @@ export interface GuestVmOptions {
   stderr: string;
   memoryMb: number;
   cpus: number;
+  /** The OOM killer killed a process of the workload in the guest (once per kill the guest reports). */
+  onOom?(): void;
 }
 
 export interface GuestExit {
@@ -40,12 +45,22 @@ export interface GuestExit {
   at: Date;
 }
 
-/** A FIFO path opened for writing (ctr holds the reading end), or nowhere when the task has none. */
+/**
+ * A task's output FIFO (ctr holds the reading end, or held it: a detached ctr is gone) opened for writing
+ * without waiting for a reader, or nowhere when the task has none.
+ */
 function sink(path: string): Writable {
   if (path === '') return new Writable({ write: (_c, _e, done) => done() });
-  const stream = createWriteStream(path);
+  const stream = fifoWriter(path);
   stream.on('error', (err) => log.warn({ path, err: err.message }, 'task output pipe failed'));
   return stream;
+}
+
+interface StdinBridge {
+  /** Ends the input (CloseIO), after a grace period for the bytes still in the FIFO. */
+  close(): void;
+  /** Stops reading the FIFO at once (the guest is gone). */
+  destroy(): void;
 }
 
 /**
@@ -54,8 +69,9 @@ function sink(path: string): Writable {
  * after the client closed its end (ctr calls it at its stdin's EOF), often before the last bytes were
  * read here: it ends the input only if the FIFO has not ended by itself within a grace period.
  */
-function bridgeStdin(path: string, session: ClientHttp2Session, workload: string): { close(): void } {
-  const fifo = createReadStream(path);
+function bridgeStdin(path: string, session: ClientHttp2Session, workload: string): StdinBridge {
+  // Opened without waiting for a writer: a detached ctr may be gone before the guest runs the workload.
+  const fifo = fifoReader(path);
   const upload = session.request({ ':method': 'POST', ':path': `/workloads/${encodeURIComponent(workload)}/stdin` });
   upload.on('response', (h) => {
     if (h[':status'] !== 204) log.warn({ status: h[':status'] }, 'the guest refused the task\'s stdin');
@@ -72,6 +88,7 @@ function bridgeStdin(path: string, session: ClientHttp2Session, workload: string
         upload.end();
       }, 2000).unref();
     },
+    destroy: () => fifo.destroy(),
   };
 }
 
@@ -80,7 +97,7 @@ interface ExecWorkload {
   io: { stdin: string };
   stdout: Writable;
   stderr: Writable;
-  stdin: { close(): void } | undefined;
+  stdin: StdinBridge | undefined;
   /** Called when its output was read to the end and its pipes closed. */
   outputEnded(): void;
 }
@@ -105,7 +122,7 @@ export class GuestVm {
   private resolveExit!: (e: GuestExit) => void;
   private qemu: ChildProcess | undefined;
   private link: GuestLink | undefined;
-  private stdin: { close(): void } | undefined;
+  private stdin: StdinBridge | undefined;
   /** The terminal's last size asked for. */
   private size: { width: number; height: number } | undefined;
   /** Exec processes by their workload id in the guest. */
@@ -132,7 +149,7 @@ export class GuestVm {
       memoryMb: this.o.memoryMb, cpus: this.o.cpus,
       channelSocket: join(this.o.stateDir, 'channel.sock'),
       specDrive: join(this.o.stateDir, 'spec.img'),
-      shares: [{ tag: rootfsTag, path: this.o.rootfs }],
+      shares: [{ tag: rootfsTag, path: this.o.rootfs }, ...(this.o.shares ?? [])],
     };
     writeFileSync(options.specDrive!, encodeConfigDrive(JSON.stringify(this.o.spec)), { mode: 0o600 });
     // Its own session: the VM outlives a killed shim, and the shim's `delete` ends it by the pid file.
@@ -151,6 +168,7 @@ export class GuestVm {
     });
     qemu.stdout.once('end', () => consoleFile.end());
     qemu.stderr.on('data', (c: Buffer) => { qemuErrors = (qemuErrors + c.toString()).slice(-16 * 1024); });
+    let oomReported = false;
     const stdout = sink(this.o.stdout);
     const stderr = sink(this.o.stderr);
     const link = new GuestLink(() => connect(options.channelSocket), {
@@ -159,6 +177,12 @@ export class GuestVm {
         if (e.type === 'workload.started' && e.workload === workloadId && this.o.stdin !== '' && link.session !== undefined) {
           this.stdin = bridgeStdin(this.o.stdin, link.session, workloadId);
         }
+        if (e.type === 'workload.oom' && e.workload === workloadId) {
+          oomReported = true;
+          this.o.onOom?.();
+        }
+        // A workload whose own process the OOM killer ended may exit before its watch saw the kill.
+        if (e.type === 'workload.exited' && e.workload === workloadId && e.oomKilled && !oomReported) this.o.onOom?.();
         // A size asked for before the guest ran the workload is applied now.
         if (e.type === 'workload.started' && e.workload === workloadId && this.size !== undefined) void this.resize(this.size.width, this.size.height);
       },
@@ -166,6 +190,7 @@ export class GuestVm {
       outputEnded: (workload) => {
         const exec = this.execs.get(workload);
         if (exec === undefined) return;
+        exec.stdin?.destroy();
         void Promise.all([exec.stdout, exec.stderr].map((w) => new Promise((resolve) => { w.end(resolve); }))).then(() => exec.outputEnded());
       },
     });
@@ -176,6 +201,8 @@ export class GuestVm {
       void (async () => {
         link.stop();
         await linkDone;
+        // No reader stays on a stdin FIFO whose writer never came.
+        for (const bridge of [this.stdin, ...[...this.execs.values()].map((e) => e.stdin)]) bridge?.destroy();
         const ended = (s: Writable): Promise<void> => new Promise((resolve) => { s.end(resolve); });
         await Promise.all([ended(stdout), ended(stderr)]);
         const code = link.result?.exitCode
@@ -248,6 +275,15 @@ export class GuestVm {
     if (session === undefined || this.exit !== undefined) return;
     const answer = await request(session, 'POST', `/workloads/${workloadId}/resize?width=${width}&height=${height}`).catch(() => undefined);
     if (answer !== undefined && answer.status !== 204 && answer.status !== 404) log.warn({ status: answer.status }, 'the guest refused a terminal resize');
+  }
+
+  /** The workload's cgroup v2 files, as the guest reads them (GET /workloads/{id}/stats). */
+  async stats(): Promise<unknown> {
+    const session = this.link?.session;
+    if (session === undefined || this.exit !== undefined) throw new Error('the guest is not running');
+    const answer = await request(session, 'GET', `/workloads/${workloadId}/stats`);
+    if (answer.status !== 200) throw new Error(`the guest has no stats of the workload (${answer.status}): ${answer.body.toString().slice(0, 300)}`);
+    return JSON.parse(answer.body.toString()) as unknown;
   }
 
   /** A signal for an exec process's workload. */

@@ -2,14 +2,16 @@
 // Create reads the bundle and mounts its rootfs, Start boots the guest with the workload, Wait/State/Pids
 // report the VM (its qemu pid stands for the task's), Kill signals the workload, Delete stops the VM and
 // removes what the shim made, Shutdown ends the shim once its task is gone; Exec adds a process that
-// Start runs in the guest (exec-process.ts); a terminal (-t) is the guest's, resized by ResizePty. Stats,
-// Update, Pause, Resume and Checkpoint answer Unimplemented, as do an exec's terminal and its resize.
+// Start runs in the guest (exec-process.ts); a terminal (-t) is the guest's, resized by ResizePty; Stats
+// is the workload's cgroup in the guest (task-metrics.ts), and the OOM kills the guest reports in it are
+// TaskOOM events. Update, Pause, Resume and Checkpoint answer Unimplemented, as do an exec's terminal and
+// its resize.
 import { create, fromBinary, toBinary, type DescMessage, type MessageInitShape, type MessageShape } from '@bufbuild/protobuf';
 import { timestampFromDate, type Timestamp } from '@bufbuild/protobuf/wkt';
 import { rmSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import {
-  TaskCreateSchema, TaskDeleteSchema, TaskExecAddedSchema, TaskExecStartedSchema, TaskExitSchema, TaskStartSchema,
+  TaskCreateSchema, TaskDeleteSchema, TaskExecAddedSchema, TaskExecStartedSchema, TaskExitSchema, TaskOOMSchema, TaskStartSchema,
 } from '../../proto/gen/github.com/containerd/containerd/api/events/task_pb.js';
 import { Status } from '../../proto/gen/github.com/containerd/containerd/api/types/task/task_pb.js';
 import { Task } from '../../proto/gen/github.com/containerd/containerd/runtime/v2/task/shim_pb.js';
@@ -19,16 +21,22 @@ import { newExec, type ExecRecord } from './exec-process.js';
 import { GuestVm, type GuestImage } from './guest-vm.js';
 import { mountRootfs, unmountRootfs } from './host-rootfs.js';
 import { guestSpec, readBundleConfig, type BundleConfig } from './oci-bundle.js';
+import { metricsAny } from './task-metrics.js';
+import { bindShares, type BindShares } from './bind-shares.js';
 import { code } from './ttrpc-messages.js';
 import { TtrpcError, type TtrpcServer } from './ttrpc-server.js';
 
 const serviceName = Task.typeName;
+/** Where the copies of a task's bound files are kept, in the shim's state directory. */
+const bindFilesDir = 'bind-files';
 
 interface TaskRecord {
   id: string;
   bundle: string;
   rootfs: string;
   config: BundleConfig;
+  /** config.json's host binds, as shares of the VM. */
+  binds: BindShares;
   io: { stdin: string; stdout: string; stderr: string; terminal: boolean };
   status: Status;
   vm: GuestVm | undefined;
@@ -76,6 +84,15 @@ export class TaskService {
       else t.vm?.closeExecStdin(this.execOf(t, r.execId).execId);
       return Promise.resolve({});
     });
+    this.on(server, m.stats, async (r) => {
+      const t = this.initOf(r);
+      if (t.vm === undefined || t.status !== Status.RUNNING) throw new TtrpcError(code.failedPrecondition, `task ${t.id} is not running`);
+      try {
+        return { stats: metricsAny(await t.vm.stats()) };
+      } catch (err) {
+        throw new TtrpcError(code.unavailable, (err as Error).message);
+      }
+    });
     this.on(server, m.shutdown, () => this.shutdown());
   }
 
@@ -107,14 +124,21 @@ export class TaskService {
   private async create(r: MessageShape<typeof Task.method.create.input>): Promise<MessageInitShape<typeof Task.method.create.output>> {
     if (this.task !== undefined) throw new TtrpcError(code.alreadyExists, `task ${this.task.id} already exists in this shim`);
     if (r.checkpoint !== '') throw new TtrpcError(code.unimplemented, 'checkpoint restore is not supported');
-    const config = readBundleConfig(r.bundle);
+    let config: BundleConfig;
+    let binds: BindShares;
+    try {
+      config = readBundleConfig(r.bundle);
+      binds = bindShares(config.binds, join(this.o.stateDir, bindFilesDir));
+    } catch (err) {
+      throw new TtrpcError(code.invalidArgument, (err as Error).message);
+    }
     const rootfs = isAbsolute(config.rootPath) ? config.rootPath : join(r.bundle, config.rootPath);
     mountRootfs(r.rootfs.map((m) => ({ type: m.type, source: m.source, options: m.options })), rootfs);
     let setExit!: TaskRecord['setExit'];
     const exited = new Promise<{ status: number; at: Date }>((resolve) => { setExit = (status, at) => resolve({ status, at }); });
     const task: TaskRecord = {
       id: r.id, bundle: r.bundle, rootfs, config, io: { stdin: r.stdin, stdout: r.stdout, stderr: r.stderr, terminal: r.terminal },
-      status: Status.CREATED, vm: undefined, exit: undefined, exited, execs: new Map(),
+      binds, status: Status.CREATED, vm: undefined, exit: undefined, exited, execs: new Map(),
       setExit: (status, at) => {
         if (task.exit !== undefined) return;
         task.exit = { status, at };
@@ -135,8 +159,10 @@ export class TaskService {
     const t = this.initOf(r);
     if (t.status !== Status.CREATED) throw new TtrpcError(code.failedPrecondition, `task ${t.id} is not in the created state`);
     const vm = new GuestVm({
-      image: this.o.image, stateDir: this.o.stateDir, rootfs: t.rootfs, spec: guestSpec(t.config, { stdin: t.io.stdin !== '', terminal: t.io.terminal || t.config.process.terminal }),
+      image: this.o.image, stateDir: this.o.stateDir, rootfs: t.rootfs, spec: guestSpec(t.config, { stdin: t.io.stdin !== '', terminal: t.io.terminal || t.config.process.terminal }, t.binds),
+      shares: t.binds.shares,
       stdin: t.io.stdin, stdout: t.io.stdout, stderr: t.io.stderr, memoryMb: this.o.memoryMb, cpus: this.o.cpus,
+      onOom: () => void this.o.events.publish('/tasks/oom', TaskOOMSchema, create(TaskOOMSchema, { containerId: t.id })),
     });
     t.vm = vm;
     await vm.boot();
@@ -244,6 +270,7 @@ export class TaskService {
   private cleanup(t: TaskRecord): void {
     unmountRootfs(t.rootfs);
     rmSync(join(this.o.stateDir, 'spec.img'), { force: true });
+    rmSync(join(this.o.stateDir, bindFilesDir), { recursive: true, force: true });
   }
 
   private shutdown(): Promise<MessageInitShape<typeof Task.method.shutdown.output>> {
