@@ -3,8 +3,8 @@
 // loopback (TLS with a CA made here, basic auth), the same image of ~100 MB in five gzip layers, into
 // the test containerd, in a namespace of the bench's own. Rounds interleave the two clients (the first
 // alternates); before each pull the image is deleted with a synchronous GC, so every pull fetches and
-// unpacks every layer. Prints wall time, throughput (compressed bytes / wall), the ratio, and the peak
-// RSS of concierge during its pulls (sampled every 20 ms, and VmHWM).
+// unpacks every layer. Prints wall time, throughput (compressed bytes / wall), CPU time (user + system),
+// the ratio, and the peak RSS of concierge during its pulls (sampled every 20 ms, and VmHWM).
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -17,7 +17,7 @@ import { startDockerRegistry } from '../test/registry/harness/docker-registry.js
 import { RegistryPusher } from '../test/registry/harness/push.js';
 import { makeTls } from '../test/registry/harness/tls.js';
 import { busyboxLayer, fileLayer, imageBlobs } from '../test/workloads/image-fixtures.js';
-import { memory } from './lib/proc.js';
+import { cpuSeconds, memory } from './lib/proc.js';
 import { fmt, median, table } from './lib/stats.js';
 
 const rounds = Number(process.argv[2] ?? 5);
@@ -31,7 +31,7 @@ const namespace = `concierge-bench-pull-${randomBytes(3).toString('hex')}`;
 const password = randomBytes(12).toString('hex');
 const client = ContainerdClient.connect(socket, namespace);
 
-interface Sample { seconds: number; peakRssMb: number; stdout: string }
+interface Sample { seconds: number; peakRssMb: number; cpuSeconds: number; stdout: string }
 
 function timed(argv: string[], sampleRss: boolean): Promise<Sample> {
   return new Promise((resolve, reject) => {
@@ -41,19 +41,23 @@ function timed(argv: string[], sampleRss: boolean): Promise<Sample> {
     let stdout = '';
     child.stdout.on('data', (c: Buffer) => { stdout += c.toString(); });
     let peak = 0;
+    let cpu = 0;
     child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
+    // CPU time is read while the process lives (its last reading is at most 20 ms before its end).
     const sample = () => {
       try {
+        cpu = Math.max(cpu, cpuSeconds(child.pid!));
+        if (!sampleRss) return;
         const m = memory(child.pid!);
         peak = Math.max(peak, m.rssMb, m.hwmMb);
       } catch { /* exited */ }
     };
-    const timer = sampleRss ? setInterval(sample, 20) : undefined;
+    const timer = setInterval(sample, 20);
     child.on('exit', (code) => {
       const seconds = (performance.now() - started) / 1000;
       clearInterval(timer);
       if (code !== 0) reject(new Error(`${argv.slice(0, 3).join(' ')} exited ${code}: ${stderr}`));
-      else resolve({ seconds, peakRssMb: peak, stdout });
+      else resolve({ seconds, peakRssMb: peak, cpuSeconds: cpu, stdout });
     });
   });
 }
@@ -102,14 +106,15 @@ async function main(): Promise<void> {
     const mb = compressed / 1e6;
     const row = (name: 'concierge' | 'ctr') => {
       const s = median(samples[name].map((x) => x.seconds));
-      return [name, fmt(s), fmt(mb / s), name === 'concierge' ? fmt(Math.max(...samples.concierge.map((x) => x.peakRssMb))) : '-'];
+      return [name, fmt(s), fmt(mb / s), fmt(median(samples[name].map((x) => x.cpuSeconds))),
+        name === 'concierge' ? fmt(Math.max(...samples.concierge.map((x) => x.peakRssMb))) : '-'];
     };
     const ratio = median(samples.ctr.map((x) => x.seconds)) / median(samples.concierge.map((x) => x.seconds));
     // What `concierge pull` reports itself: the pull without the process's start (as in PID 1, already running).
     const inProcess = median(samples.concierge.map((x) => Number(/ ms=([0-9]+)/.exec(x.stdout)?.[1] ?? NaN) / 1000));
     process.stdout.write(`pull of ${fmt(mb)} MB (${image.layers.length} gzip layers) from docker-registry 2.8 over TLS on loopback, `
       + `${rounds} interleaved rounds, medians\n`);
-    process.stdout.write(`${table([['client', 'wall s', 'MB/s', 'peak RSS MB'], row('concierge'), row('ctr')])}\n`);
+    process.stdout.write(`${table([['client', 'wall s', 'MB/s', 'CPU s', 'peak RSS MB'], row('concierge'), row('ctr')])}\n`);
     process.stdout.write(`throughput ratio concierge/ctr: ${fmt(ratio)} (target >= 0.9) ${ratio >= 0.9 ? 'MET' : 'NOT MET'}\n`);
     process.stdout.write(`concierge's pull without its process start: ${fmt(inProcess)} s, ratio ${fmt(median(samples.ctr.map((x) => x.seconds)) / inProcess)}\n`);
   } finally {
