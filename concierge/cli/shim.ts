@@ -8,6 +8,7 @@ import { log } from '../log/logger.js';
 import { EventPublisher } from '../shim/events.js';
 import { parseShimFlags, type ShimFlags } from '../shim/shim-flags.js';
 import { deleteShimState } from '../shim/shim-delete.js';
+import { unshareAll } from '../shim/sandbox.js';
 import { guestImage, shimSocket, shimStateDir } from '../shim/shim-paths.js';
 import { startShim } from '../shim/shim-start.js';
 import { TaskService } from '../shim/task-service.js';
@@ -36,6 +37,7 @@ async function serve(flags: ShimFlags): Promise<void> {
       // exit could wait forever here (main thread in a futex wait, seen after `ctr run -d` + `task delete`:
       // a stdio FIFO open that ctr's side never matched still holds a libuv thread), so the shim kills itself.
       void server.close();
+      unshareAll(stateDir); // none left after the tasks' Deletes; removing the directory must never reach into a rootfs
       rmSync(stateDir, { recursive: true, force: true });
       process.kill(process.pid, 'SIGKILL');
     },

@@ -1,5 +1,5 @@
 // The task's microVM: qemu (KVM when it really runs the kernel, TCG otherwise) booting the guest with the
-// bundle's instance spec on a config drive and its rootfs over virtio-9p, the guest's workload output
+// bundle's instance spec on a config drive and the shim's share (each container's rootfs) over virtio-9p, the guest's workload output
 // bridged to the task's stdout and stderr, signals sent to the workload over the host channel, and the
 // exit taken from the guest's power-off event (from qemu's status or console when the channel had none).
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -14,7 +14,7 @@ import { request } from '../hostchannel/http2-client.js';
 import { log } from '../log/logger.js';
 import { GuestLink } from '../vmm/guest-link.js';
 import { guestCodeFromConsole, guestCodeFromStatus, kvmRunsKernel, qemuArgs, type QemuOptions } from '../vmm/qemu.js';
-import { guestRootfs, rootfsTag, workloadId } from './oci-bundle.js';
+import { rootfsTag, workloadId } from './oci-bundle.js';
 
 export interface GuestImage {
   kernel: string;
@@ -25,7 +25,8 @@ export interface GuestVmOptions {
   image: GuestImage;
   /** Where the VM's files go (the config drive, the channel socket, qemu's pid). */
   stateDir: string;
-  rootfs: string;
+  /** The host directory shared into the guest (see sandbox.ts). */
+  share: string;
   spec: Record<string, unknown>;
   /** The task's FIFOs ("" for none); stdin is streamed to the workload once the guest has started it. */
   stdin: string;
@@ -75,19 +76,14 @@ function bridgeStdin(path: string, session: ClientHttp2Session, workload: string
   };
 }
 
-/** A process started in the running guest (an exec): a workload of its own over the same rootfs. */
-interface ExecWorkload {
+/** A workload added to the running guest (an exec, or a pod's container): its output and stdin bridged. */
+interface AddedWorkload {
   io: { stdin: string };
   stdout: Writable;
   stderr: Writable;
   stdin: { close(): void } | undefined;
   /** Called when its output was read to the end and its pipes closed. */
   outputEnded(): void;
-}
-
-/** An exec id as a workload id of the guest (letters, digits, "_", "." and "-", at most 63). */
-function execWorkloadId(execId: string): string {
-  return `exec-${execId}`.replace(/[^a-zA-Z0-9_.-]/g, '_').slice(0, 63);
 }
 
 export interface ExecSpec {
@@ -108,8 +104,8 @@ export class GuestVm {
   private stdin: { close(): void } | undefined;
   /** The terminal's last size asked for. */
   private size: { width: number; height: number } | undefined;
-  /** Exec processes by their workload id in the guest. */
-  private readonly execs = new Map<string, ExecWorkload>();
+  /** Workloads added after boot (execs, a pod's containers) by their workload id in the guest. */
+  private readonly execs = new Map<string, AddedWorkload>();
 
   /** Ends the workload's input (CloseIO). */
   closeStdin(): void {
@@ -132,7 +128,7 @@ export class GuestVm {
       memoryMb: this.o.memoryMb, cpus: this.o.cpus,
       channelSocket: join(this.o.stateDir, 'channel.sock'),
       specDrive: join(this.o.stateDir, 'spec.img'),
-      shares: [{ tag: rootfsTag, path: this.o.rootfs }],
+      shares: [{ tag: rootfsTag, path: this.o.share }],
     };
     writeFileSync(options.specDrive!, encodeConfigDrive(JSON.stringify(this.o.spec)), { mode: 0o600 });
     // Its own session: the VM outlives a killed shim, and the shim's `delete` ends it by the pid file.
@@ -203,24 +199,24 @@ export class GuestVm {
   }
 
   /**
-   * Starts an exec process as a workload over the same rootfs (its own namespaces: it shares the
-   * container's files, not its processes); resolves with its exit status once its output has ended.
+   * Starts a workload in the running guest over a rootfs of the share: an exec over its container's (its
+   * own namespaces: it shares the container's files, not its processes), or a pod's container over its
+   * own; resolves with its exit status once its output has ended.
    */
-  async startExec(name: string, spec: ExecSpec, io: { stdin: string; stdout: string; stderr: string }): Promise<{ exited: Promise<number> }> {
+  async startWorkload(workload: string, rootfs: string, spec: ExecSpec, io: { stdin: string; stdout: string; stderr: string }): Promise<{ exited: Promise<number> }> {
     const session = this.link?.session;
     if (session === undefined || this.exit !== undefined) throw new Error('the guest is not running');
-    const workload = execWorkloadId(name);
     let outputEnded!: () => void;
     const outputDone = new Promise<void>((resolve) => { outputEnded = resolve; });
-    const exec: ExecWorkload = { io: { stdin: io.stdin }, stdout: sink(io.stdout), stderr: sink(io.stderr), stdin: undefined, outputEnded };
+    const exec: AddedWorkload = { io: { stdin: io.stdin }, stdout: sink(io.stdout), stderr: sink(io.stderr), stdin: undefined, outputEnded };
     this.execs.set(workload, exec);
     const answer = await request(session, 'POST', '/workloads', {
-      id: workload, rootfs: guestRootfs, args: spec.args, env: spec.env, cwd: spec.cwd, user: `${spec.uid}:${spec.gid}`,
+      id: workload, rootfs, args: spec.args, env: spec.env, cwd: spec.cwd, user: `${spec.uid}:${spec.gid}`,
       network: 'host', stdin: io.stdin !== '',
     });
     if (answer.status !== 201) {
       this.execs.delete(workload);
-      throw new Error(`the guest refused the exec (${answer.status}): ${answer.body.toString().slice(0, 500)}`);
+      throw new Error(`the guest refused workload ${workload} (${answer.status}): ${answer.body.toString().slice(0, 500)}`);
     }
     // The guest's events name only its spec's workloads: this one's output and exit are asked for.
     this.link!.follow(workload);
@@ -230,12 +226,12 @@ export class GuestVm {
       return typeof body === 'object' && body !== null && 'exitCode' in body && typeof body.exitCode === 'number' ? body.exitCode : 255;
     });
     // The status once the output is complete too (the guest ends the output when it removes the workload);
-    // a VM that ends first ends the exec with a SIGKILL's status.
+    // a VM that ends first ends the workload with a SIGKILL's status.
     const exited = Promise.race([
       Promise.all([waited, outputDone]).then(([code]) => code),
       this.exited.then(() => 137),
     ]).catch((err: Error) => {
-      log.warn({ workload, err: err.message }, 'waiting for an exec failed');
+      log.warn({ workload, err: err.message }, 'waiting for an added workload failed');
       return 255;
     });
     return { exited };
@@ -250,15 +246,14 @@ export class GuestVm {
     if (answer !== undefined && answer.status !== 204 && answer.status !== 404) log.warn({ status: answer.status }, 'the guest refused a terminal resize');
   }
 
-  /** A signal for an exec process's workload. */
-  async signalExec(name: string, signal: number): Promise<void> {
+  /** A signal for a workload added after boot. */
+  async signalWorkload(workload: string, signal: number): Promise<void> {
     const session = this.link?.session;
     if (session === undefined) return;
-    const workload = execWorkloadId(name);
     await request(session, 'POST', `/workloads/${encodeURIComponent(workload)}/signal?signal=${signal}`);
   }
 
-  closeExecStdin(name: string): void {
-    this.execs.get(execWorkloadId(name))?.stdin?.close();
+  closeWorkloadStdin(workload: string): void {
+    this.execs.get(workload)?.stdin?.close();
   }
 }

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { guestRootfs, guestSpec, readBundleConfig, readProcess } from './oci-bundle.js';
+import { guestRootfsOf, guestShare, guestSpec, readBundleConfig, readProcess } from './oci-bundle.js';
 import { parseShimFlags } from './shim-flags.js';
 
 describe('shim command line', () => {
@@ -27,14 +27,14 @@ describe('OCI bundle to the guest\'s instance spec', () => {
     }));
     const config = readBundleConfig(dir);
     expect(config).toEqual({
-      process: { args: ['sh', '-c', 'id'], env: ['PATH=/bin', 'A=1'], cwd: '/work', uid: 1000, gid: 100, terminal: false }, hostname: 'box', rootPath: 'rootfs',
+      process: { args: ['sh', '-c', 'id'], env: ['PATH=/bin', 'A=1'], cwd: '/work', uid: 1000, gid: 100, terminal: false }, hostname: 'box', rootPath: 'rootfs', pod: undefined,
       docker: { access: false, policy: undefined },
     });
-    const spec = guestSpec(config, { stdin: true, terminal: false });
+    const spec = guestSpec(config, { stdin: true, terminal: false }, 'c1');
     expect(spec).toMatchObject({
       hostname: 'box', docker: { enabled: false }, afterWorkloads: 'poweroff',
-      mounts: [{ target: guestRootfs, type: '9p' }],
-      workloads: [{ id: 'task', rootfs: guestRootfs, args: ['sh', '-c', 'id'], env: ['PATH=/bin', 'A=1'], cwd: '/work', user: '1000:100', stdin: true }],
+      mounts: [{ target: guestShare, type: '9p' }],
+      workloads: [{ id: 'task', rootfs: guestRootfsOf('c1'), args: ['sh', '-c', 'id'], env: ['PATH=/bin', 'A=1'], cwd: '/work', user: '1000:100', stdin: true }],
     });
     expect((spec.workloads as object[])[0]).not.toHaveProperty('dockerAccess');
   });
@@ -43,7 +43,7 @@ describe('OCI bundle to the guest\'s instance spec', () => {
     writeFileSync(join(dir, 'config.json'), JSON.stringify({
       process: { args: ['sh'] }, annotations: { 'io.concierge.docker-access': 'true', 'io.concierge.docker-policy': 'trusted' },
     }));
-    const spec = guestSpec(readBundleConfig(dir), { stdin: false, terminal: false });
+    const spec = guestSpec(readBundleConfig(dir), { stdin: false, terminal: false }, 'c1');
     expect(spec.docker).toEqual({ iptables: false, bridge: 'none' });
     expect(spec.modules).toContain('overlay');
     expect(spec.workloads).toMatchObject([{ dockerAccess: true, dockerPolicy: 'trusted' }]);

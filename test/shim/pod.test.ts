@@ -1,0 +1,92 @@
+// A CRI pod on the concierge runtime: containers annotated with one sandbox id (as the CRI plugin
+// annotates them) run in the VM of the sandbox's container, one guest boot for the whole pod (TCG here).
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { busyboxLayer } from '../lib/busybox.js';
+import { buildGuest } from '../guest/vm.js';
+import { dockerArchive, writeArchive } from '../workloads/image-fixtures.js';
+import { runtime, startContainerd, type TestContainerd } from './containerd-with-shim.js';
+
+const image = 'concierge.test/shim-pod-busybox:1';
+const bootMs = 300_000;
+const sandboxId = 'pod1';
+const asSandbox = ['--annotation', `io.kubernetes.cri.sandbox-id=${sandboxId}`, '--annotation', 'io.kubernetes.cri.container-type=sandbox'];
+const inPod = ['--annotation', `io.kubernetes.cri.sandbox-id=${sandboxId}`, '--annotation', 'io.kubernetes.cri.container-type=container'];
+// Each workload marks its start in its rootfs, which is the host's (shared over virtio-9p), and ends on SIGTERM.
+const idle = 'trap "exit 0" TERM; touch /up; while :; do sleep 1; done';
+
+describe('containerd runtime io.containerd.concierge.v1: a pod', () => {
+  let containerd: TestContainerd;
+  beforeAll(async () => {
+    await buildGuest();
+    containerd = await startContainerd();
+    const imported = await containerd.ctr(['images', 'import', writeArchive(join(containerd.dir, 'busybox.tar'), dockerArchive([busyboxLayer()], image))]);
+    expect(imported.code, imported.stderr).toBe(0);
+  }, 600_000);
+  afterAll(async () => {
+    expect(await containerd?.stop(), 'shim servers that outlived their tasks').toBe(0);
+  });
+
+  const taskLs = async (): Promise<string> => (await containerd.ctr(['task', 'ls'])).stdout;
+  const stopped = (id: string) => async (): Promise<boolean> => new RegExp(`^${id}\\s+\\d+\\s+STOPPED`, 'm').test(await taskLs());
+
+  it('containers with one sandbox id share one VM and its network; a member\'s delete leaves the VM, the sandbox\'s end stops it', async () => {
+    // The sandbox serves a page on the guest's loopback.
+    const serve = `mkdir -p /www && echo served-by-the-sandbox > /www/index.html && httpd -p 127.0.0.1:8080 -h /www && ${idle}`;
+    const sandbox = await containerd.ctr(['run', '-d', '--runtime', runtime, ...asSandbox, image, sandboxId, 'sh', '-c', serve]);
+    expect(sandbox.code, sandbox.stderr).toBe(0);
+    const pod = containerd.paths(sandboxId);
+    await containerd.until(() => existsSync(join(pod.rootfs, 'up')), 'the sandbox to start in the guest');
+    const [qemuPid] = containerd.processes('qemu');
+
+    // A member fetches it from 127.0.0.1: the same network namespace, the pod's.
+    const fetch = `wget -qO /got http://127.0.0.1:8080/; ${idle}`;
+    const member = await containerd.ctr(['run', '-d', '--runtime', runtime, ...inPod, image, 'web', 'sh', '-c', fetch]);
+    expect(member.code, member.stderr).toBe(0);
+    const web = containerd.paths('web');
+    await containerd.until(() => existsSync(join(web.rootfs, 'up')), 'the member to start in the guest');
+    expect(readFileSync(join(web.rootfs, 'got'), 'utf8')).toBe('served-by-the-sandbox\n');
+    // One VM and one shim for both: the member's task is the sandbox VM's, it has no shim state of its own.
+    expect(containerd.processes('qemu')).toEqual([qemuPid]);
+    expect(containerd.processes('shim')).toHaveLength(1);
+    expect(existsSync(web.stateDir)).toBe(false);
+    const tasks = await taskLs();
+    for (const id of [sandboxId, 'web']) expect(tasks).toMatch(new RegExp(`^${id}\\s+${qemuPid}\\s+RUNNING`, 'm'));
+
+    // An exec runs over its own container's rootfs (the sandbox's has no /got); one exec id in both containers.
+    const inWeb = await containerd.ctr(['task', 'exec', '--exec-id', 'e1', 'web', 'cat', '/got'], { timeoutMs: 120_000 });
+    expect(inWeb.stdout, inWeb.stderr).toBe('served-by-the-sandbox\n');
+    const inSandbox = await containerd.ctr(['task', 'exec', '--exec-id', 'e1', sandboxId, 'sh', '-c', 'test -e /got; echo "got:$?"'], { timeoutMs: 120_000 });
+    expect(inSandbox.stdout, inSandbox.stderr).toBe('got:1\n');
+
+    // The member's end and delete remove its workload only: the VM and the sandbox run on.
+    expect((await containerd.ctr(['task', 'kill', 'web'])).code).toBe(0);
+    await containerd.until(stopped('web'), 'web to stop');
+    expect((await containerd.ctr(['task', 'delete', 'web'])).code).toBe(0);
+    expect((await containerd.ctr(['containers', 'rm', 'web'])).code).toBe(0);
+    expect(existsSync(join(web.rootfs, 'up'))).toBe(false); // unmounted
+    expect(existsSync(join(pod.stateDir, 'containers', 'web'))).toBe(false); // out of the VM's share
+    expect(containerd.processes('qemu')).toEqual([qemuPid]);
+    expect(await taskLs()).toMatch(new RegExp(`^${sandboxId}\\s+${qemuPid}\\s+RUNNING`, 'm'));
+
+    // Another member, then the sandbox's end: the VM stops, and the member ends with it.
+    const late = await containerd.ctr(['run', '-d', '--runtime', runtime, ...inPod, image, 'late', 'sh', '-c', idle]);
+    expect(late.code, late.stderr).toBe(0);
+    await containerd.until(() => existsSync(join(containerd.paths('late').rootfs, 'up')), 'the late member to start in the guest');
+    expect((await containerd.ctr(['task', 'kill', sandboxId])).code).toBe(0);
+    await containerd.until(() => containerd.processes('qemu').length === 0, 'the VM to stop');
+    await containerd.until(stopped('late'), 'the late member to stop with the VM');
+    await containerd.until(stopped(sandboxId), 'the sandbox to stop');
+    // CRI removes a pod's containers before its sandbox: the sandbox's delete says so while one is left.
+    const early = await containerd.ctr(['task', 'delete', sandboxId]);
+    expect(early.code).not.toBe(0);
+    expect(early.stderr).toMatch(/late must be deleted before its sandbox/);
+    expect((await containerd.ctr(['task', 'delete', 'late'])).code).toBe(0);
+    expect((await containerd.ctr(['task', 'delete', sandboxId])).code).toBe(0);
+    for (const id of ['late', sandboxId]) expect((await containerd.ctr(['containers', 'rm', id])).code).toBe(0);
+    // The shim ended with the pod's last task, and took its state with it.
+    await containerd.until(() => containerd.processes('shim').length === 0, 'the pod\'s shim to end');
+    expect(existsSync(pod.stateDir)).toBe(false);
+  }, 2 * bootMs);
+});
