@@ -56,9 +56,9 @@ describe('containerd runtime io.containerd.concierge.v1: a pod', () => {
 
     // An exec runs over its own container's rootfs (the sandbox's has no /got); one exec id in both containers.
     const inWeb = await containerd.ctr(['task', 'exec', '--exec-id', 'e1', 'web', 'cat', '/got'], { timeoutMs: 120_000 });
-    expect(inWeb.stdout, inWeb.stderr).toBe('served-by-the-sandbox\n');
+    expect(inWeb.stdout, `${inWeb.stderr}\n${containerd.log().slice(-6000)}`).toBe('served-by-the-sandbox\n');
     const inSandbox = await containerd.ctr(['task', 'exec', '--exec-id', 'e1', sandboxId, 'sh', '-c', 'test -e /got; echo "got:$?"'], { timeoutMs: 120_000 });
-    expect(inSandbox.stdout, inSandbox.stderr).toBe('got:1\n');
+    expect(inSandbox.stdout, `${inSandbox.stderr}\n${containerd.log().slice(-6000)}`).toBe('got:1\n');
 
     // The member's end and delete remove its workload only: the VM and the sandbox run on.
     expect((await containerd.ctr(['task', 'kill', 'web'])).code).toBe(0);
