@@ -3,9 +3,9 @@
 // bridged to the task's stdout and stderr, signals sent to the workload over the host channel, and the
 // exit taken from the guest's power-off event (from qemu's status or console when the channel had none).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createReadStream, createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
+import { constants, createWriteStream, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import type { ClientHttp2Session } from 'node:http2';
-import { connect } from 'node:net';
+import { connect, Socket } from 'node:net';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -56,12 +56,19 @@ function sink(path: string): Writable {
  * read here: it ends the input only if the FIFO has not ended by itself within a grace period.
  */
 function bridgeStdin(path: string, session: ClientHttp2Session, workload: string): { close(): void } {
-  const fifo = createReadStream(path);
+  // Opened without waiting for a writer: a blocking open holds one of libuv's 4 pool threads until ctr
+  // opens its end, forever when ctr had already closed it (`ctr run -d`, an exec's stdin at EOF), and four
+  // such opens (a pod's -d containers and execs) stalled every later file operation of the shim. Linux
+  // reports the FIFO's hang-up (its end) only once a writer came and went after this open.
+  const fifo = new Socket({ fd: openSync(path, constants.O_RDONLY | constants.O_NONBLOCK), readable: true, writable: false });
   const upload = session.request({ ':method': 'POST', ':path': `/workloads/${encodeURIComponent(workload)}/stdin` });
   upload.on('response', (h) => {
     if (h[':status'] !== 204) log.warn({ status: h[':status'] }, 'the guest refused the task\'s stdin');
   });
   upload.resume();
+  // The guest's answer ends the bridge (the workload ended first): a FIFO whose writer had gone before
+  // this open never reports its end.
+  upload.once('close', () => fifo.destroy());
   let ended = false;
   pipeline(fifo, upload).then(() => { ended = true; }, (err: Error) => log.warn({ err: err.message }, 'task stdin bridge ended'));
   return {
