@@ -70,6 +70,13 @@ describe('containerd runtime io.containerd.concierge.v1: a pod', () => {
     expect(containerd.processes('qemu')).toEqual([qemuPid]);
     expect(await taskLs()).toMatch(new RegExp(`^${sandboxId}\\s+${qemuPid}\\s+RUNNING`, 'm'));
 
+    // A member in the foreground: its output reaches ctr, its status is ctr's, --rm removes it; the VM stays.
+    const once = await containerd.ctr(['run', '--rm', '--runtime', runtime, ...inPod, image, 'once', 'sh', '-c', 'wget -qO- http://127.0.0.1:8080/; exit 6'], { timeoutMs: 120_000 });
+    expect(once.stdout, once.stderr).toBe('served-by-the-sandbox\n');
+    expect(once.code).toBe(6);
+    expect((await containerd.ctr(['containers', 'ls', '-q'])).stdout).not.toContain('once');
+    expect(containerd.processes('qemu')).toEqual([qemuPid]);
+
     // Another member, then the sandbox's end: the VM stops, and the member ends with it.
     const late = await containerd.ctr(['run', '-d', '--runtime', runtime, ...inPod, image, 'late', 'sh', '-c', idle]);
     expect(late.code, late.stderr).toBe(0);
@@ -89,4 +96,26 @@ describe('containerd runtime io.containerd.concierge.v1: a pod', () => {
     await containerd.until(() => containerd.processes('shim').length === 0, 'the pod\'s shim to end');
     expect(existsSync(pod.stateDir)).toBe(false);
   }, 2 * bootMs);
+
+  it('a pod\'s shim killed: containerd\'s delete path ends the VM and unmounts every container\'s rootfs', async () => {
+    const podId = 'pod2';
+    const annotations = (type: string): string[] => ['--annotation', `io.kubernetes.cri.sandbox-id=${podId}`, '--annotation', `io.kubernetes.cri.container-type=${type}`];
+    expect((await containerd.ctr(['run', '-d', '--runtime', runtime, ...annotations('sandbox'), image, podId, 'sh', '-c', idle])).code).toBe(0);
+    const pod = containerd.paths(podId);
+    await containerd.until(() => existsSync(join(pod.rootfs, 'up')), 'the sandbox to start in the guest');
+    expect((await containerd.ctr(['run', '-d', '--runtime', runtime, ...annotations('container'), image, 'side', 'sh', '-c', idle])).code).toBe(0);
+    const side = containerd.paths('side');
+    await containerd.until(() => existsSync(join(side.rootfs, 'up')), 'the member to start in the guest');
+    const [qemuPid] = containerd.processes('qemu');
+
+    process.kill(Number(readFileSync(join(pod.stateDir, 'shim.pid'), 'utf8')), 'SIGKILL');
+    await containerd.until(() => containerd.processes('qemu').length === 0, 'the VM to be ended');
+    await containerd.until(() => !existsSync(pod.stateDir), 'the shim state to be removed');
+    await containerd.until(() => !existsSync(join(side.rootfs, 'up')) && !existsSync(join(pod.rootfs, 'up')), 'both rootfs to be unmounted');
+    expect(existsSync(`/proc/${qemuPid}`)).toBe(false);
+    for (const id of ['side', podId]) {
+      await containerd.ctr(['task', 'delete', id]);
+      expect((await containerd.ctr(['containers', 'rm', id])).code).toBe(0);
+    }
+  }, bootMs);
 });
