@@ -106,13 +106,13 @@ describe('containerd runtime io.containerd.concierge.v1: a pod', () => {
     expect((await containerd.ctr(['run', '-d', '--runtime', runtime, ...annotations('container'), image, 'side', 'sh', '-c', idle])).code).toBe(0);
     const side = containerd.paths('side');
     await containerd.until(() => existsSync(join(side.rootfs, 'up')), 'the member to start in the guest');
-    const [qemuPid] = containerd.processes('qemu');
+    expect(containerd.processes('qemu')).toHaveLength(1);
 
     process.kill(Number(readFileSync(join(pod.stateDir, 'shim.pid'), 'utf8')), 'SIGKILL');
+    // (a qemu killed by the delete path is gone from the list even before its new parent reaps it)
     await containerd.until(() => containerd.processes('qemu').length === 0, 'the VM to be ended');
     await containerd.until(() => !existsSync(pod.stateDir), 'the shim state to be removed');
     await containerd.until(() => !existsSync(join(side.rootfs, 'up')) && !existsSync(join(pod.rootfs, 'up')), 'both rootfs to be unmounted');
-    expect(existsSync(`/proc/${qemuPid}`)).toBe(false);
     for (const id of ['side', podId]) {
       await containerd.ctr(['task', 'delete', id]);
       expect((await containerd.ctr(['containers', 'rm', id])).code).toBe(0);
