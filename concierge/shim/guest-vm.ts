@@ -210,7 +210,8 @@ export class GuestVm {
    * own namespaces: it shares the container's files, not its processes), or a pod's container over its
    * own; resolves with its exit status once its output has ended.
    */
-  async startWorkload(workload: string, rootfs: string, spec: ExecSpec, io: { stdin: string; stdout: string; stderr: string }): Promise<{ exited: Promise<number> }> {
+  async startWorkload(workload: string, rootfs: string, spec: ExecSpec, io: { stdin: string; stdout: string; stderr: string },
+    docker?: { policy: unknown }): Promise<{ exited: Promise<number> }> {
     const session = this.link?.session;
     if (session === undefined || this.exit !== undefined) throw new Error('the guest is not running');
     let outputEnded!: () => void;
@@ -220,6 +221,7 @@ export class GuestVm {
     const answer = await request(session, 'POST', '/workloads', {
       id: workload, rootfs, args: spec.args, env: spec.env, cwd: spec.cwd, user: `${spec.uid}:${spec.gid}`,
       network: 'host', stdin: io.stdin !== '',
+      ...(docker === undefined ? {} : { dockerAccess: true, ...(docker.policy === undefined ? {} : { dockerPolicy: docker.policy }) }),
     });
     if (answer.status !== 201) {
       this.execs.delete(workload);

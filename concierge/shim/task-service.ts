@@ -20,7 +20,7 @@ import type { EventPublisher } from './events.js';
 import { execWorkloadId, newExec, type ExecRecord } from './exec-process.js';
 import { GuestVm, type GuestImage } from './guest-vm.js';
 import { mountRootfs, unmountRootfs } from './host-rootfs.js';
-import { guestRootfsOf, guestSpec, readBundleConfig, workloadId, type BundleConfig } from './oci-bundle.js';
+import { dockerAccessAnnotation, guestRootfsOf, guestSpec, readBundleConfig, workloadId, type BundleConfig } from './oci-bundle.js';
 import { memberWorkloadId, shareDir, shareRootfs, unshareRootfs } from './sandbox.js';
 import { code } from './ttrpc-messages.js';
 import { TtrpcError, type TtrpcServer } from './ttrpc-server.js';
@@ -127,6 +127,10 @@ export class TaskService {
       }
       if (this.tasks.has(r.id)) throw new TtrpcError(code.alreadyExists, `task ${r.id} already exists`);
       if (r.terminal || config.process.terminal) throw new TtrpcError(code.unimplemented, 'a pod member with a terminal (-t) is not supported by the concierge runtime yet');
+      // The guest's dockerd is started at boot, for the sandbox's annotation (CRI's pod_annotations put a pod's on each of its containers).
+      if (config.docker.access && !owner.config.docker.access) {
+        throw new TtrpcError(code.failedPrecondition, `docker access for ${r.id} needs its pod's sandbox ${owner.id} annotated ${dockerAccessAnnotation}=true too (the guest's dockerd starts with the VM)`);
+      }
     }
     const rootfs = isAbsolute(config.rootPath) ? config.rootPath : join(r.bundle, config.rootPath);
     mountRootfs(r.rootfs.map((m) => ({ type: m.type, source: m.source, options: m.options })), rootfs);
@@ -184,7 +188,8 @@ export class TaskService {
   private async startMember(t: TaskRecord): Promise<MessageInitShape<typeof Task.method.start.output>> {
     const vm = this.owner?.vm;
     if (vm === undefined || this.owner?.status !== Status.RUNNING) throw new TtrpcError(code.failedPrecondition, `the pod's sandbox ${this.owner?.id ?? ''} is not running`);
-    const { exited } = await vm.startWorkload(t.workload, guestRootfsOf(t.id), t.config.process, t.io);
+    const docker = t.config.docker.access ? { policy: t.config.docker.policy } : undefined;
+    const { exited } = await vm.startWorkload(t.workload, guestRootfsOf(t.id), t.config.process, t.io, docker);
     t.vm = vm;
     t.status = Status.RUNNING;
     void exited.then(async (status) => {

@@ -3,12 +3,15 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { busyboxLayer } from '../lib/busybox.js';
+import { busyboxLayer, dockerCliEntries } from '../lib/busybox.js';
 import { buildGuest } from '../guest/vm.js';
 import { dockerArchive, writeArchive } from '../workloads/image-fixtures.js';
 import { runtime, startContainerd, type TestContainerd } from './containerd-with-shim.js';
 
 const image = 'concierge.test/shim-pod-busybox:1';
+/** busybox with a static docker CLI, for the docker-access annotation. */
+const dockerImage = 'concierge.test/shim-pod-busybox-docker:1';
+const dockerAccess = ['--annotation', 'io.concierge.docker-access=true'];
 const bootMs = 300_000;
 const sandboxId = 'pod1';
 const asSandbox = ['--annotation', `io.kubernetes.cri.sandbox-id=${sandboxId}`, '--annotation', 'io.kubernetes.cri.container-type=sandbox'];
@@ -23,6 +26,8 @@ describe('containerd runtime io.containerd.concierge.v1: a pod', () => {
     containerd = await startContainerd();
     const imported = await containerd.ctr(['images', 'import', writeArchive(join(containerd.dir, 'busybox.tar'), dockerArchive([busyboxLayer()], image))]);
     expect(imported.code, imported.stderr).toBe(0);
+    const withDocker = writeArchive(join(containerd.dir, 'busybox-docker.tar'), dockerArchive([busyboxLayer(dockerCliEntries())], dockerImage));
+    expect((await containerd.ctr(['images', 'import', withDocker])).code).toBe(0);
   }, 600_000);
   afterAll(async () => {
     expect(await containerd?.stop(), 'shim servers that outlived their tasks').toBe(0);
@@ -76,6 +81,11 @@ describe('containerd runtime io.containerd.concierge.v1: a pod', () => {
     expect(once.code).toBe(6);
     expect((await containerd.ctr(['containers', 'ls', '-q'])).stdout).not.toContain('once');
     expect(containerd.processes('qemu')).toEqual([qemuPid]);
+    // Docker access is the VM's, started with the sandbox: a member cannot ask for it when the sandbox did not.
+    const noDocker = await containerd.ctr(['run', '-d', '--runtime', runtime, ...inPod, ...dockerAccess, image, 'nodock', 'true']);
+    expect(noDocker.code).not.toBe(0);
+    expect(noDocker.stderr).toMatch(/needs its pod's sandbox pod1 annotated io.concierge.docker-access=true/);
+    await containerd.ctr(['containers', 'rm', 'nodock']);
 
     // Another member, then the sandbox's end: the VM stops, and the member ends with it.
     const late = await containerd.ctr(['run', '-d', '--runtime', runtime, ...inPod, image, 'late', 'sh', '-c', idle]);
@@ -97,15 +107,18 @@ describe('containerd runtime io.containerd.concierge.v1: a pod', () => {
     expect(existsSync(pod.stateDir)).toBe(false);
   }, 2 * bootMs);
 
-  it('a pod\'s shim killed: containerd\'s delete path ends the VM and unmounts every container\'s rootfs', async () => {
+  it('a pod with docker access: a member talks to the guest\'s dockerd; its shim killed, containerd\'s delete path ends the VM and unmounts every rootfs', async () => {
     const podId = 'pod2';
     const annotations = (type: string): string[] => ['--annotation', `io.kubernetes.cri.sandbox-id=${podId}`, '--annotation', `io.kubernetes.cri.container-type=${type}`];
-    expect((await containerd.ctr(['run', '-d', '--runtime', runtime, ...annotations('sandbox'), image, podId, 'sh', '-c', idle])).code).toBe(0);
+    expect((await containerd.ctr(['run', '-d', '--runtime', runtime, ...annotations('sandbox'), ...dockerAccess, image, podId, 'sh', '-c', idle])).code).toBe(0);
     const pod = containerd.paths(podId);
     await containerd.until(() => existsSync(join(pod.rootfs, 'up')), 'the sandbox to start in the guest');
-    expect((await containerd.ctr(['run', '-d', '--runtime', runtime, ...annotations('container'), image, 'side', 'sh', '-c', idle])).code).toBe(0);
+    // The guest's dockerd starts once the sandbox runs: the member asks until it answers.
+    const askDocker = 'for i in $(seq 120); do docker version --format "{{.Server.Version}}" > /docker 2>/dev/null && break; sleep 1; done';
+    expect((await containerd.ctr(['run', '-d', '--runtime', runtime, ...annotations('container'), ...dockerAccess, dockerImage, 'side', 'sh', '-c', `${askDocker}; ${idle}`])).code).toBe(0);
     const side = containerd.paths('side');
     await containerd.until(() => existsSync(join(side.rootfs, 'up')), 'the member to start in the guest');
+    expect(readFileSync(join(side.rootfs, 'docker'), 'utf8')).toMatch(/^\d+\.\d+/);
     expect(containerd.processes('qemu')).toHaveLength(1);
 
     process.kill(Number(readFileSync(join(pod.stateDir, 'shim.pid'), 'utf8')), 'SIGKILL');
