@@ -33,6 +33,8 @@ const inputs = [
   'github.com/containerd/containerd/runtime/v2/task/shim.proto',
   // What a shim forwards its task events with (to containerd's TTRPC_ADDRESS).
   `${api}/services/ttrpc/events/v1/events.proto`,
+  // A shim's Stats answer: cgroup v2 metrics as containerd's cgroups library declares them (golang-github-containerd-cgroups-dev).
+  'github.com/containerd/cgroups/v2/stats/metrics.proto',
   'gogoproto/gogo.proto',
   'google/rpc/status.proto',
 ];

@@ -5,7 +5,7 @@ cd "$(dirname "$0")/.."
 
 debian_packages=(
   containerd runc docker.io docker-compose busybox-static iptables curl haproxy socat
-  golang-github-containerd-containerd-dev golang-github-gogo-protobuf-dev golang-google-genproto-dev
+  golang-github-containerd-containerd-dev golang-github-containerd-cgroups-dev golang-github-gogo-protobuf-dev golang-google-genproto-dev
   protobuf-compiler libprotobuf-dev
   golang-go golang-github-gorilla-mux-dev golang-github-docker-docker-dev golang-github-containerd-ttrpc-dev
   docker-registry dnsmasq-base apache2-utils git openssl

@@ -33,13 +33,11 @@ async function serve(flags: ShimFlags): Promise<void> {
     onShutdown: () => {
       log.info({ id: flags.id }, 'shim shutting down');
       events.close();
-      // Shutdown was answered and no task is left: end at once, as runc's shim does (os.Exit). Node's own
-      // exit could wait forever here (main thread in a futex wait, seen after `ctr run -d` + `task delete`:
-      // a stdio FIFO open that ctr's side never matched still holds a libuv thread), so the shim kills itself.
-      void server.close();
+      // Shutdown was answered and no task is left: end, as runc's shim does (os.Exit). The task's FIFOs were
+      // opened without blocking (os/fifo.ts), so no threadpool thread waits in an open() that exit would join.
       unshareAll(stateDir); // none left after the tasks' Deletes; removing the directory must never reach into a rootfs
       rmSync(stateDir, { recursive: true, force: true });
-      process.kill(process.pid, 'SIGKILL');
+      void server.close().then(() => process.exit(0));
     },
   });
   tasks.register(server);

@@ -2,6 +2,7 @@
 // the expected digest by containerd on commit, and skipped when the blob is already there.
 import type { Readable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
+import { BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
 import { WriteAction } from './api.js';
 import type { ContainerdClient } from './client.js';
 import { ContainerdError, ignoreNotFound, isAlreadyExists, isNotFound } from './errors.js';
@@ -16,6 +17,13 @@ export interface BlobToWrite {
   labels?: Record<string, string>;
 }
 
+/** containerd refused to commit a blob whose bytes hash to another digest (it checks every commit). */
+export class DigestMismatchError extends Error {
+  constructor(readonly digest: string, readonly details: string) {
+    super(`blob ${digest}: content does not match its digest (corrupt archive?)`);
+  }
+}
+
 /** Puts the blob under the client's lease; 'exists' when the store already had it (nothing was read). */
 export async function writeBlob(client: ContainerdClient, blob: BlobToWrite): Promise<'written' | 'exists'> {
   if (await blobExists(client, blob.digest)) {
@@ -28,33 +36,30 @@ export async function writeBlob(client: ContainerdClient, blob: BlobToWrite): Pr
   try {
     await write.exchange({ action: WriteAction.STAT, ref, total, expected: blob.digest });
     let offset = 0n;
-    // Streams from a socket come in small pieces: gather them into chunks of up to 1 MiB. A few writes
-    // are kept in flight (containerd answers them in order), so reading the source overlaps containerd's
-    // writing instead of waiting a round trip per chunk.
-    let pending: Buffer[] = [];
-    let pendingSize = 0;
+    // Streams from a socket come in small pieces: gather them into one message of up to 1 MiB of data.
+    // A few writes are kept in flight (containerd answers them in order), so reading the source overlaps
+    // containerd's writing instead of waiting a round trip per chunk.
+    // A message's room is what is left of the blob, up to a chunk: a small blob gets a small buffer.
+    const room = () => Math.min(chunkSize, Number(total - offset));
+    let message = dataMessage(ref, offset, room());
     const inFlight: Promise<unknown>[] = [];
     const flush = async () => {
-      const data = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingSize);
-      pending = [];
-      pendingSize = 0;
-      const answer = write.exchange({ action: WriteAction.WRITE, ref, offset, data });
+      const answer = write.exchange(message.finish());
       answer.catch(() => undefined); // awaited below, or the write failed and the error comes from the first awaited
       inFlight.push(answer);
-      offset += BigInt(data.length);
+      offset += BigInt(message.size);
+      message = dataMessage(ref, offset, room());
       if (inFlight.length >= writesInFlight) await inFlight.shift();
     };
     for await (const piece of blob.open()) {
       const buffer = piece as Buffer;
       for (let at = 0; at < buffer.length;) {
-        const take = Math.min(chunkSize - pendingSize, buffer.length - at);
-        pending.push(buffer.subarray(at, at + take));
-        pendingSize += take;
-        at += take;
-        if (pendingSize === chunkSize) await flush();
+        if (message.capacity === 0) throw new Error(`blob ${blob.digest}: more than the expected ${total} bytes`);
+        at += message.take(buffer, at);
+        if (message.size === message.capacity) await flush();
       }
     }
-    if (pendingSize > 0) await flush();
+    if (message.size > 0) await flush();
     await Promise.all(inFlight);
     if (offset !== total) throw new Error(`blob ${blob.digest}: read ${offset} bytes, expected ${total}`);
     // The offset must be given: containerd truncates the ingest to a zero offset before committing.
@@ -68,11 +73,45 @@ export async function writeBlob(client: ContainerdClient, blob: BlobToWrite): Pr
       return 'exists';
     }
     await ignoreNotFound(client.content.abort({ ref })).catch(() => undefined);
-    if (err instanceof ContainerdError && err.details.includes('unexpected commit digest')) {
-      throw new Error(`blob ${blob.digest}: content does not match its digest (corrupt archive?)`);
-    }
+    if (err instanceof ContainerdError && err.details.includes('unexpected commit digest')) throw new DigestMismatchError(blob.digest, err.details);
     throw err;
   }
+}
+
+/**
+ * A WriteContentRequest with action WRITE, encoded into the buffer its data is gathered in: the fields
+ * before the data are encoded by protobuf-es, and the data (the last field, at most `capacity` bytes) is
+ * copied once, straight from the source's pieces.
+ */
+function dataMessage(ref: string, offset: bigint, capacity: number) {
+  const head = new BinaryWriter()
+    .tag(1, WireType.Varint).int32(WriteAction.WRITE)
+    .tag(2, WireType.LengthDelimited).string(ref)
+    .tag(5, WireType.Varint).int64(offset)
+    .tag(6, WireType.LengthDelimited).finish();
+  // The data's length is a varint written once the size is known: reserve its largest form (5 bytes)
+  // and encode it with continuation bits so that it always takes all 5.
+  const buffer = Buffer.allocUnsafe(head.length + 5 + capacity);
+  buffer.set(head, 0);
+  const start = head.length + 5;
+  let size = 0;
+  return {
+    capacity,
+    get size() { return size; },
+    /** Copies from piece[at..] what fits; returns how many bytes it took. */
+    take(piece: Buffer, at: number): number {
+      const n = Math.min(capacity - size, piece.length - at);
+      piece.copy(buffer, start + size, at, at + n);
+      size += n;
+      return n;
+    },
+    finish(): Buffer {
+      let v = size;
+      for (let i = 0; i < 4; i++, v = Math.floor(v / 128)) buffer[head.length + i] = (v & 0x7f) | 0x80;
+      buffer[head.length + 4] = v & 0x7f;
+      return buffer.subarray(0, start + size);
+    },
+  };
 }
 
 export async function blobExists(client: ContainerdClient, digest: string): Promise<boolean> {

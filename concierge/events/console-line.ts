@@ -18,6 +18,8 @@ function what(e: InstanceEvent): string {
       return `workload ${e.workload} started, pid ${e.pid} (image ${Math.round(e.imageMs)} ms, create ${Math.round(e.createMs)} ms)`;
     case 'workload.failed':
       return `workload ${e.workload} failed to start: ${e.error}`;
+    case 'workload.oom':
+      return `workload ${e.workload}: a process was killed by the OOM killer (${e.oomKills} so far)`;
     case 'workload.exited':
       return `workload ${e.workload} exited with code ${e.exitCode}${e.signal === null ? '' : ` (${e.signal})`}${e.oomKilled ? ', OOM-killed' : ''}`;
     case 'shutdown.started':

@@ -13,6 +13,8 @@ export interface EventFields {
   'image.pulled': { image: string; layers: number; bytes: number; ms: number };
   'workload.started': { workload: string; pid: number; imageMs: number; createMs: number; startMs: number };
   'workload.failed': { workload: string; error: string };
+  /** The OOM killer killed a process of a running workload (its cgroup's oom_kill count, now). */
+  'workload.oom': { workload: string; oomKills: number };
   'workload.exited': { workload: string; exitCode: number; signal: string | null; oomKilled: boolean };
   'shutdown.started': { reason: string };
   'poweroff': { exitCode: number; reason: string; shutdownMs: number };

@@ -21,6 +21,7 @@ describe('workload spec', () => {
     });
     expect(parseWorkloadSpec({ id: 'a', image: 'x', resources: { memory: 10_000_000 } }).resources).toEqual({ memoryBytes: 10_000_000 });
     expect(parseWorkloadSpec({ id: 'a', image: 'x', resources: { memory: '1G' } }).resources).toEqual({ memoryBytes: 1024 ** 3 });
+    expect(parseWorkloadSpec({ id: 'a', image: 'x', resources: { cpuShares: 512, pids: 100 } }).resources).toEqual({ cpuShares: 512, pids: 100 });
   });
 
   it('takes a guest directory as the root (rootfs, with args and no image), and a stdin', () => {
@@ -58,6 +59,8 @@ describe('workload spec', () => {
     [{ id: 'a', image: 'x', resources: { memory: -1 } }, /resources.memory/],
     [{ id: 'a', image: 'x', resources: { cpus: 0 } }, /resources.cpus/],
     [{ id: 'a', image: 'x', resources: { cpus: '1' } }, /resources.cpus/],
+    [{ id: 'a', image: 'x', resources: { cpuShares: 1 } }, /resources.cpuShares/],
+    [{ id: 'a', image: 'x', resources: { pids: 1.5 } }, /resources.pids: expected a whole number/],
     [{ id: 'a', image: 'x', resources: { swap: 1 } }, /unknown field "swap"/],
     [{ id: 'a', image: 'x', privileged: true }, /unknown field "privileged"/],
     [{ id: 'a', image: 'x', pullPolicy: 'sometimes' }, /pullPolicy/],

@@ -41,8 +41,11 @@ export interface WorkloadSpec {
   dockerPolicy: DockerPolicy;
   /** Seconds between SIGTERM and SIGKILL when the workload is stopped. */
   stopTimeout: number;
-  /** Limits of its cgroup: memory in bytes (memory.max), CPUs as docker run --cpus (cpu.max). */
-  resources: { memoryBytes?: number; cpus?: number };
+  /**
+   * Limits of its cgroup: memory in bytes (memory.max), CPUs as docker run --cpus (cpu.max), CPU shares as
+   * docker run --cpu-shares (cpu.weight), processes (pids.max).
+   */
+  resources: { memoryBytes?: number; cpus?: number; cpuShares?: number; pids?: number };
 }
 
 const idPattern = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
@@ -67,11 +70,20 @@ export function memoryAt(value: unknown, where: string): number {
 }
 
 function resources(value: unknown, where: string): WorkloadSpec['resources'] {
-  const r = objectAt(value, where, ['memory', 'cpus']);
+  const r = objectAt(value, where, ['memory', 'cpus', 'cpuShares', 'pids']);
   const out: WorkloadSpec['resources'] = {};
   if (r.memory !== undefined) out.memoryBytes = memoryAt(r.memory, `${where}.memory`);
   if (r.cpus !== undefined) out.cpus = numberAt(r.cpus, `${where}.cpus`, 0.01, 1024);
+  // runc's range for shares (it maps them onto cgroup v2's cpu.weight 1-10000).
+  if (r.cpuShares !== undefined) out.cpuShares = wholeAt(r.cpuShares, `${where}.cpuShares`, 2, 262_144);
+  if (r.pids !== undefined) out.pids = wholeAt(r.pids, `${where}.pids`, 1, 4_194_304);
   return out;
+}
+
+function wholeAt(value: unknown, where: string, min: number, max: number): number {
+  const n = numberAt(value, where, min, max);
+  if (!Number.isInteger(n)) throw new SpecError(`${where}: expected a whole number`);
+  return n;
 }
 
 /** An image value naming a file: absolute or explicitly relative ("./", "../"), or ending in .tar / .tar.gz. */

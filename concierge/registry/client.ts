@@ -143,9 +143,11 @@ export class RegistryClient {
 
   /**
    * A blob's bytes as a stream that fails if they do not match the descriptor (digest and size), or if
-   * the registry stops sending for longer than the idle timeout.
+   * the registry stops sending for longer than the idle timeout. `digestCheckedByReader`: the reader
+   * checks the digest itself (containerd's content store does at commit), so hashing here would be the
+   * same work twice; the size is still checked.
    */
-  async blob(ref: ImageReference, descriptor: Descriptor, signal?: AbortSignal): Promise<Readable> {
+  async blob(ref: ImageReference, descriptor: Descriptor, signal?: AbortSignal, digestCheckedByReader = false): Promise<Readable> {
     return this.fromEndpoints(ref, async (endpoint) => {
       const what = `blob ${descriptor.digest} of ${ref.repository}`;
       let answer = await this.send(endpoint, ref, `/v2/${ref.repository}/blobs/${descriptor.digest}`, {}, signal);
@@ -162,7 +164,7 @@ export class RegistryClient {
         });
       }
       if (answer.statusCode !== 200) throw await this.failed(answer, endpoint, what);
-      const verifier = new DigestVerifier(descriptor.digest, descriptor.size, what);
+      const verifier = new DigestVerifier(descriptor.digest, descriptor.size, what, !digestCheckedByReader);
       const source = answer.body;
       // Registered before the pipeline's own: the reader sees why the registry failed (a stall, a reset).
       source.once('error', (err) => verifier.destroy(transportFailure(err, origin)));

@@ -5,7 +5,7 @@
 // lease is gone, nothing it wrote.
 import { Readable } from 'node:stream';
 import type { ContainerdClient } from '../containerd/client.js';
-import { blobExists, labelBlob, leaseResource, writeBlob } from '../containerd/content.js';
+import { blobExists, DigestMismatchError, labelBlob, leaseResource, writeBlob } from '../containerd/content.js';
 import { isAlreadyExists } from '../containerd/errors.js';
 import { configDiffIds } from '../containerd/images/archive.js';
 import { chainIds } from '../containerd/images/digest.js';
@@ -21,6 +21,7 @@ import { aboutImage, RegistryError } from './errors.js';
 import type { Descriptor, ImageManifest, Platform } from './manifest.js';
 import { describePlatforms, selectPlatform } from './platform.js';
 import { parseReference, ReferenceError, type ImageReference } from './reference.js';
+import { digestMismatch } from './verify.js';
 
 export interface PullOptions {
   snapshotter?: string;
@@ -152,9 +153,15 @@ async function fetchAndUnpack(client: ContainerdClient, registry: RegistryClient
       await leaseResource(client, layer.digest, 'content');
       return;
     }
-    const stream = await registry.blob(ref, layer, signal);
+    const stream = await registry.blob(ref, layer, signal, true);
     const labels = layer.digest === diffIds[i] ? undefined : { 'containerd.io/uncompressed': diffIds[i]! };
-    await writeBlob(client, { digest: layer.digest, size: layer.size, open: () => stream, ...(labels === undefined ? {} : { labels }) });
+    try {
+      await writeBlob(client, { digest: layer.digest, size: layer.size, open: () => stream, ...(labels === undefined ? {} : { labels }) });
+    } catch (err) {
+      if (!(err instanceof DigestMismatchError)) throw err;
+      const actual = /sha256:[0-9a-f]{64}/.exec(err.details)?.[0] ?? 'another digest';
+      throw new RegistryError('digest', digestMismatch(`blob ${layer.digest} of ${ref.repository}`, actual));
+    }
     counts.bytes += layer.size;
     counts.layers++;
     log.debug({ layer: layer.digest, bytes: layer.size, ms: Math.round(performance.now() - started) }, 'layer fetched');

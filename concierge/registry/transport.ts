@@ -1,7 +1,7 @@
 // HTTP to registries with undici: one pool of keep-alive connections per origin, each with the CA its
 // registry's settings give, and bounded waits: for a connection, for an answer's headers, and between
 // two pieces of a body (a registry that stalls mid-layer fails instead of hanging the pull).
-import { rootCertificates } from 'node:tls';
+import { createSecureContext, rootCertificates } from 'node:tls';
 import { Pool, errors, type Dispatcher } from 'undici';
 import { RegistryError } from './errors.js';
 
@@ -57,8 +57,9 @@ export class Transport {
         keepAliveTimeout: 30_000,
         connect: {
           timeout: this.options.connectTimeoutMs,
-          // The spec's CA is trusted besides the system's roots, not instead of them.
-          ...(ca === undefined ? {} : { ca: [...rootCertificates, ca] }),
+          // The spec's CA is trusted besides the system's roots, not instead of them. One context for the
+          // pool: with `ca` itself every connection would parse the ~140 root certificates again.
+          ...(ca === undefined ? {} : { secureContext: createSecureContext({ ca: [...rootCertificates, ca] }) }),
         },
       });
       this.pools.set(key, pool);

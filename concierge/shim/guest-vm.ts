@@ -3,15 +3,16 @@
 // bridged to the task's stdout and stderr, signals sent to the workload over the host channel, and the
 // exit taken from the guest's power-off event (from qemu's status or console when the channel had none).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { constants, createWriteStream, mkdirSync, openSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
 import type { ClientHttp2Session } from 'node:http2';
-import { connect, Socket } from 'node:net';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { encodeConfigDrive } from '../instance/config-drive.js';
 import { request } from '../hostchannel/http2-client.js';
 import { log } from '../log/logger.js';
+import { fifoReader, fifoWriter } from '../os/fifo.js';
 import { GuestLink } from '../vmm/guest-link.js';
 import { guestCodeFromConsole, guestCodeFromStatus, kvmRunsKernel, qemuArgs, type QemuOptions } from '../vmm/qemu.js';
 import { rootfsTag, workloadId } from './oci-bundle.js';
@@ -27,6 +28,8 @@ export interface GuestVmOptions {
   stateDir: string;
   /** The host directory shared into the guest (see sandbox.ts). */
   share: string;
+  /** Host directories shared besides it (config.json's binds, bind-shares.ts). */
+  shares: { tag: string; path: string; readonly: boolean }[];
   spec: Record<string, unknown>;
   /** The task's FIFOs ("" for none); stdin is streamed to the workload once the guest has started it. */
   stdin: string;
@@ -34,6 +37,8 @@ export interface GuestVmOptions {
   stderr: string;
   memoryMb: number;
   cpus: number;
+  /** The OOM killer killed a process of a workload in the guest (once per kill the guest reports). */
+  onOom?(workload: string): void;
 }
 
 export interface GuestExit {
@@ -41,12 +46,22 @@ export interface GuestExit {
   at: Date;
 }
 
-/** A FIFO path opened for writing (ctr holds the reading end), or nowhere when the task has none. */
+/**
+ * A task's output FIFO (ctr holds the reading end, or held it: a detached ctr is gone) opened for writing
+ * without waiting for a reader, or nowhere when the task has none.
+ */
 function sink(path: string): Writable {
   if (path === '') return new Writable({ write: (_c, _e, done) => done() });
-  const stream = createWriteStream(path);
+  const stream = fifoWriter(path);
   stream.on('error', (err) => log.warn({ path, err: err.message }, 'task output pipe failed'));
   return stream;
+}
+
+interface StdinBridge {
+  /** Ends the input (CloseIO), after a grace period for the bytes still in the FIFO. */
+  close(): void;
+  /** Stops reading the FIFO at once (the guest is gone). */
+  destroy(): void;
 }
 
 /**
@@ -55,12 +70,10 @@ function sink(path: string): Writable {
  * after the client closed its end (ctr calls it at its stdin's EOF), often before the last bytes were
  * read here: it ends the input only if the FIFO has not ended by itself within a grace period.
  */
-function bridgeStdin(path: string, session: ClientHttp2Session, workload: string): { close(): void } {
-  // Opened without waiting for a writer: a blocking open holds one of libuv's 4 pool threads until ctr
-  // opens its end, forever when ctr had already closed it (`ctr run -d`, an exec's stdin at EOF), and four
-  // such opens (a pod's -d containers and execs) stalled every later file operation of the shim. Linux
-  // reports the FIFO's hang-up (its end) only once a writer came and went after this open.
-  const fifo = new Socket({ fd: openSync(path, constants.O_RDONLY | constants.O_NONBLOCK), readable: true, writable: false });
+function bridgeStdin(path: string, session: ClientHttp2Session, workload: string): StdinBridge {
+  // Opened without waiting for a writer: a detached ctr may be gone before the guest runs the workload, and
+  // each blocking open would hold a libuv pool thread (a pod's -d containers and execs stalled the shim).
+  const fifo = fifoReader(path);
   const upload = session.request({ ':method': 'POST', ':path': `/workloads/${encodeURIComponent(workload)}/stdin` });
   upload.on('response', (h) => {
     if (h[':status'] !== 204) log.warn({ status: h[':status'] }, 'the guest refused the task\'s stdin');
@@ -80,6 +93,7 @@ function bridgeStdin(path: string, session: ClientHttp2Session, workload: string
         upload.end();
       }, 2000).unref();
     },
+    destroy: () => fifo.destroy(),
   };
 }
 
@@ -88,7 +102,7 @@ interface AddedWorkload {
   io: { stdin: string };
   stdout: Writable;
   stderr: Writable;
-  stdin: { close(): void } | undefined;
+  stdin: StdinBridge | undefined;
   /** Called when its output was read to the end and its pipes closed. */
   outputEnded(): void;
 }
@@ -101,6 +115,13 @@ export interface ExecSpec {
   gid: number;
 }
 
+/** What a pod member's workload has besides an exec's: its docker socket, binds and cgroup limits. */
+export interface MemberExtras {
+  docker?: { policy: unknown };
+  mounts?: { source: string; target: string; readonly: boolean }[];
+  resources?: Record<string, number>;
+}
+
 export class GuestVm {
   pid = 0;
   exit: GuestExit | undefined;
@@ -108,7 +129,7 @@ export class GuestVm {
   private resolveExit!: (e: GuestExit) => void;
   private qemu: ChildProcess | undefined;
   private link: GuestLink | undefined;
-  private stdin: { close(): void } | undefined;
+  private stdin: StdinBridge | undefined;
   /** The terminal's last size asked for. */
   private size: { width: number; height: number } | undefined;
   /** Workloads added after boot (execs, a pod's containers) by their workload id in the guest. */
@@ -135,7 +156,7 @@ export class GuestVm {
       memoryMb: this.o.memoryMb, cpus: this.o.cpus,
       channelSocket: join(this.o.stateDir, 'channel.sock'),
       specDrive: join(this.o.stateDir, 'spec.img'),
-      shares: [{ tag: rootfsTag, path: this.o.share }],
+      shares: [{ tag: rootfsTag, path: this.o.share }, ...this.o.shares],
     };
     writeFileSync(options.specDrive!, encodeConfigDrive(JSON.stringify(this.o.spec)), { mode: 0o600 });
     // Its own session: the VM outlives a killed shim, and the shim's `delete` ends it by the pid file.
@@ -154,6 +175,7 @@ export class GuestVm {
     });
     qemu.stdout.once('end', () => consoleFile.end());
     qemu.stderr.on('data', (c: Buffer) => { qemuErrors = (qemuErrors + c.toString()).slice(-16 * 1024); });
+    const oomReported = new Set<string>();
     const stdout = sink(this.o.stdout);
     const stderr = sink(this.o.stderr);
     const link = new GuestLink(() => connect(options.channelSocket), {
@@ -162,6 +184,12 @@ export class GuestVm {
         if (e.type === 'workload.started' && e.workload === workloadId && this.o.stdin !== '' && link.session !== undefined) {
           this.stdin = bridgeStdin(this.o.stdin, link.session, workloadId);
         }
+        if (e.type === 'workload.oom') {
+          oomReported.add(e.workload);
+          this.o.onOom?.(e.workload);
+        }
+        // A workload whose own process the OOM killer ended may exit before its watch saw the kill.
+        if (e.type === 'workload.exited' && e.oomKilled && !oomReported.has(e.workload)) this.o.onOom?.(e.workload);
         // A size asked for before the guest ran the workload is applied now.
         if (e.type === 'workload.started' && e.workload === workloadId && this.size !== undefined) void this.resize(this.size.width, this.size.height);
       },
@@ -169,6 +197,7 @@ export class GuestVm {
       outputEnded: (workload) => {
         const exec = this.execs.get(workload);
         if (exec === undefined) return;
+        exec.stdin?.destroy();
         void Promise.all([exec.stdout, exec.stderr].map((w) => new Promise((resolve) => { w.end(resolve); }))).then(() => exec.outputEnded());
       },
     });
@@ -179,6 +208,8 @@ export class GuestVm {
       void (async () => {
         link.stop();
         await linkDone;
+        // No reader stays on a stdin FIFO whose writer never came.
+        for (const bridge of [this.stdin, ...[...this.execs.values()].map((e) => e.stdin)]) bridge?.destroy();
         const ended = (s: Writable): Promise<void> => new Promise((resolve) => { s.end(resolve); });
         await Promise.all([ended(stdout), ended(stderr)]);
         const code = link.result?.exitCode
@@ -211,7 +242,8 @@ export class GuestVm {
    * own; resolves with its exit status once its output has ended.
    */
   async startWorkload(workload: string, rootfs: string, spec: ExecSpec, io: { stdin: string; stdout: string; stderr: string },
-    docker?: { policy: unknown }): Promise<{ exited: Promise<number> }> {
+    member: MemberExtras = {}): Promise<{ exited: Promise<number> }> {
+    const { docker } = member;
     const session = this.link?.session;
     if (session === undefined || this.exit !== undefined) throw new Error('the guest is not running');
     let outputEnded!: () => void;
@@ -221,6 +253,8 @@ export class GuestVm {
     const answer = await request(session, 'POST', '/workloads', {
       id: workload, rootfs, args: spec.args, env: spec.env, cwd: spec.cwd, user: `${spec.uid}:${spec.gid}`,
       network: 'host', stdin: io.stdin !== '',
+      ...(member.mounts === undefined ? {} : { mounts: member.mounts }),
+      ...(member.resources === undefined ? {} : { resources: member.resources }),
       ...(docker === undefined ? {} : { dockerAccess: true, ...(docker.policy === undefined ? {} : { dockerPolicy: docker.policy }) }),
     });
     if (answer.status !== 201) {
@@ -253,6 +287,15 @@ export class GuestVm {
     if (session === undefined || this.exit !== undefined) return;
     const answer = await request(session, 'POST', `/workloads/${workloadId}/resize?width=${width}&height=${height}`).catch(() => undefined);
     if (answer !== undefined && answer.status !== 204 && answer.status !== 404) log.warn({ status: answer.status }, 'the guest refused a terminal resize');
+  }
+
+  /** A workload's cgroup v2 files, as the guest reads them (GET /workloads/{id}/stats). */
+  async stats(workload: string): Promise<unknown> {
+    const session = this.link?.session;
+    if (session === undefined || this.exit !== undefined) throw new Error('the guest is not running');
+    const answer = await request(session, 'GET', `/workloads/${encodeURIComponent(workload)}/stats`);
+    if (answer.status !== 200) throw new Error(`the guest has no stats of workload ${workload} (${answer.status}): ${answer.body.toString().slice(0, 300)}`);
+    return JSON.parse(answer.body.toString()) as unknown;
   }
 
   /** A signal for a workload added after boot. */

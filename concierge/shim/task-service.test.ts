@@ -44,7 +44,8 @@ describe('Task service over ttrpc (no VM started)', () => {
     await expect(call(m.create, { id: 'c2', bundle })).rejects.toMatchObject({ code: code.alreadyExists });
     expect(await call(m.state, { id: 'c1' })).toMatchObject({ id: 'c1', bundle, status: Status.CREATED });
     await expect(call(m.state, { id: 'nope' })).rejects.toMatchObject({ code: code.notFound });
-    await expect(call(m.stats, { id: 'c1' })).rejects.toMatchObject({ code: code.unimplemented });
+    await expect(call(m.stats, { id: 'c1' })).rejects.toMatchObject({ code: code.failedPrecondition }); // no VM yet: no cgroup
+    await expect(call(m.update, { id: 'c1' })).rejects.toMatchObject({ code: code.unimplemented });
     await expect(call(m.exec, { id: 'c1', execId: 'e1' })).rejects.toMatchObject({ code: code.failedPrecondition });
 
     const waited = call(m.wait, { id: 'c1' });

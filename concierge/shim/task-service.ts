@@ -4,14 +4,16 @@
 // the sandbox's running guest instead), Wait/State/Pids report the VM (its qemu pid stands for the
 // task's), Kill signals the workload, Delete removes what the shim made (a member's workload only; the
 // sandbox's ends with the VM), Shutdown ends the shim once no task is left; Exec adds a process that
-// Start runs in the guest (exec-process.ts); a terminal (-t) is the guest's, resized by ResizePty. Stats,
-// Update, Pause, Resume and Checkpoint answer Unimplemented, as do an exec's or a member's terminal.
+// Start runs in the guest (exec-process.ts); a terminal (-t) is the guest's, resized by ResizePty; Stats
+// is the task's workload's cgroup in the guest (task-metrics.ts), and the OOM kills the guest reports in
+// it are TaskOOM events of its task. Update, Pause, Resume and Checkpoint answer Unimplemented, as do an
+// exec's or a member's terminal.
 import { create, fromBinary, toBinary, type DescMessage, type MessageInitShape, type MessageShape } from '@bufbuild/protobuf';
 import { timestampFromDate, type Timestamp } from '@bufbuild/protobuf/wkt';
 import { rmSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import {
-  TaskCreateSchema, TaskDeleteSchema, TaskExecAddedSchema, TaskExecStartedSchema, TaskExitSchema, TaskStartSchema,
+  TaskCreateSchema, TaskDeleteSchema, TaskExecAddedSchema, TaskExecStartedSchema, TaskExitSchema, TaskOOMSchema, TaskStartSchema,
 } from '../../proto/gen/github.com/containerd/containerd/api/events/task_pb.js';
 import { Status } from '../../proto/gen/github.com/containerd/containerd/api/types/task/task_pb.js';
 import { Task } from '../../proto/gen/github.com/containerd/containerd/runtime/v2/task/shim_pb.js';
@@ -20,12 +22,16 @@ import type { EventPublisher } from './events.js';
 import { execWorkloadId, newExec, type ExecRecord } from './exec-process.js';
 import { GuestVm, type GuestImage } from './guest-vm.js';
 import { mountRootfs, unmountRootfs } from './host-rootfs.js';
-import { dockerAccessAnnotation, guestRootfsOf, guestSpec, readBundleConfig, workloadId, type BundleConfig } from './oci-bundle.js';
+import { dockerAccessAnnotation, guestRootfsOf, guestSpec, readBundleConfig, workloadId, workloadResources, type BundleConfig } from './oci-bundle.js';
 import { memberWorkloadId, shareDir, shareRootfs, unshareRootfs } from './sandbox.js';
+import { metricsAny } from './task-metrics.js';
+import { bindShares, filesShare, type BindShares } from './bind-shares.js';
 import { code } from './ttrpc-messages.js';
 import { TtrpcError, type TtrpcServer } from './ttrpc-server.js';
 
 const serviceName = Task.typeName;
+/** Where the copies of a task's bound files are kept, in the shim's state directory. */
+const bindFilesDir = 'bind-files';
 
 interface TaskRecord {
   id: string;
@@ -36,6 +42,8 @@ interface TaskRecord {
   bundle: string;
   rootfs: string;
   config: BundleConfig;
+  /** config.json's host binds, as shares of the VM. */
+  binds: BindShares;
   io: { stdin: string; stdout: string; stderr: string; terminal: boolean };
   status: Status;
   vm: GuestVm | undefined;
@@ -86,6 +94,15 @@ export class TaskService {
       else t.vm?.closeStdin();
       return Promise.resolve({});
     });
+    this.on(server, m.stats, async (r) => {
+      const t = this.initOf(r);
+      if (t.vm === undefined || t.status !== Status.RUNNING) throw new TtrpcError(code.failedPrecondition, `task ${t.id} is not running`);
+      try {
+        return { stats: metricsAny(await t.vm.stats(t.workload)) };
+      } catch (err) {
+        throw new TtrpcError(code.unavailable, (err as Error).message);
+      }
+    });
     this.on(server, m.shutdown, () => this.shutdown());
   }
 
@@ -109,6 +126,11 @@ export class TaskService {
     return e;
   }
 
+  /** The task a guest workload belongs to: its own, or one of its execs. */
+  private taskOfWorkload(workload: string): TaskRecord | undefined {
+    return [...this.tasks.values()].find((t) => t.workload === workload || [...t.execs.keys()].some((e) => execWorkloadId(t.workload, e) === workload));
+  }
+
   /** The task's init process (exec id ""). */
   private initOf(r: { id: string }): TaskRecord {
     return this.taskOf(r.id);
@@ -118,7 +140,12 @@ export class TaskService {
     const owner = this.owner;
     if (owner !== undefined && r.bundle === owner.bundle) throw new TtrpcError(code.alreadyExists, `task ${owner.id} already exists in this shim`);
     if (r.checkpoint !== '') throw new TtrpcError(code.unimplemented, 'checkpoint restore is not supported');
-    const config = readBundleConfig(r.bundle);
+    let config: BundleConfig;
+    try {
+      config = readBundleConfig(r.bundle);
+    } catch (err) {
+      throw new TtrpcError(code.invalidArgument, (err as Error).message);
+    }
     // A second task comes only to the shim of its pod's sandbox (shim-start.ts answers a member's start with that shim).
     const member = owner !== undefined;
     if (member) {
@@ -132,6 +159,14 @@ export class TaskService {
         throw new TtrpcError(code.failedPrecondition, `docker access for ${r.id} needs its pod's sandbox ${owner.id} annotated ${dockerAccessAnnotation}=true too (the guest's dockerd starts with the VM)`);
       }
     }
+    const workload = member ? memberWorkloadId(r.id) : workloadId;
+    let binds: BindShares;
+    try {
+      // A member's task joins a VM already booted: its bound directories cannot be shared into it any more.
+      binds = bindShares(config.binds, join(this.o.stateDir, bindFilesDir), workload, member);
+    } catch (err) {
+      throw new TtrpcError(member ? code.failedPrecondition : code.invalidArgument, (err as Error).message);
+    }
     const rootfs = isAbsolute(config.rootPath) ? config.rootPath : join(r.bundle, config.rootPath);
     mountRootfs(r.rootfs.map((m) => ({ type: m.type, source: m.source, options: m.options })), rootfs);
     try {
@@ -143,8 +178,8 @@ export class TaskService {
     let setExit!: TaskRecord['setExit'];
     const exited = new Promise<{ status: number; at: Date }>((resolve) => { setExit = (status, at) => resolve({ status, at }); });
     const task: TaskRecord = {
-      id: r.id, workload: member ? memberWorkloadId(r.id) : workloadId, member, bundle: r.bundle, rootfs, config, io: { stdin: r.stdin, stdout: r.stdout, stderr: r.stderr, terminal: r.terminal },
-      status: Status.CREATED, vm: undefined, exit: undefined, exited, execs: new Map(),
+      id: r.id, workload, member, bundle: r.bundle, rootfs, config, io: { stdin: r.stdin, stdout: r.stdout, stderr: r.stderr, terminal: r.terminal },
+      binds, status: Status.CREATED, vm: undefined, exit: undefined, exited, execs: new Map(),
       setExit: (status, at) => {
         if (task.exit !== undefined) return;
         task.exit = { status, at };
@@ -166,10 +201,19 @@ export class TaskService {
     const t = this.initOf(r);
     if (t.status !== Status.CREATED) throw new TtrpcError(code.failedPrecondition, `task ${t.id} is not in the created state`);
     if (t.member) return this.startMember(t);
+    const files = filesShare(join(this.o.stateDir, bindFilesDir));
     const vm = new GuestVm({
       image: this.o.image, stateDir: this.o.stateDir, share: shareDir(this.o.stateDir),
-      spec: guestSpec(t.config, { stdin: t.io.stdin !== '', terminal: t.io.terminal || t.config.process.terminal }, t.id),
+      // The files share from boot on, whether or not this task binds files: a pod member's copies go there later.
+      spec: guestSpec(t.config, { stdin: t.io.stdin !== '', terminal: t.io.terminal || t.config.process.terminal }, t.id, {
+        guestMounts: [...files.guestMounts, ...t.binds.guestMounts], workloadMounts: t.binds.workloadMounts,
+      }),
+      shares: [...files.shares, ...t.binds.shares],
       stdin: t.io.stdin, stdout: t.io.stdout, stderr: t.io.stderr, memoryMb: this.o.memoryMb, cpus: this.o.cpus,
+      onOom: (workload) => {
+        const oomed = this.taskOfWorkload(workload);
+        if (oomed !== undefined) void this.o.events.publish('/tasks/oom', TaskOOMSchema, create(TaskOOMSchema, { containerId: oomed.id }));
+      },
     });
     t.vm = vm;
     await vm.boot();
@@ -188,8 +232,10 @@ export class TaskService {
   private async startMember(t: TaskRecord): Promise<MessageInitShape<typeof Task.method.start.output>> {
     const vm = this.owner?.vm;
     if (vm === undefined || this.owner?.status !== Status.RUNNING) throw new TtrpcError(code.failedPrecondition, `the pod's sandbox ${this.owner?.id ?? ''} is not running`);
-    const docker = t.config.docker.access ? { policy: t.config.docker.policy } : undefined;
-    const { exited } = await vm.startWorkload(t.workload, guestRootfsOf(t.id), t.config.process, t.io, docker);
+    const { exited } = await vm.startWorkload(t.workload, guestRootfsOf(t.id), t.config.process, t.io, {
+      ...(t.config.docker.access ? { docker: { policy: t.config.docker.policy } } : {}),
+      mounts: t.binds.workloadMounts, resources: workloadResources(t.config.resources),
+    });
     t.vm = vm;
     t.status = Status.RUNNING;
     void exited.then(async (status) => {
@@ -300,7 +346,11 @@ export class TaskService {
   private cleanup(t: TaskRecord): void {
     unshareRootfs(this.o.stateDir, t.id);
     unmountRootfs(t.rootfs);
-    if (!t.member) rmSync(join(this.o.stateDir, 'spec.img'), { force: true });
+    if (t.member) rmSync(join(this.o.stateDir, bindFilesDir, t.workload), { recursive: true, force: true });
+    else {
+      rmSync(join(this.o.stateDir, 'spec.img'), { force: true });
+      rmSync(join(this.o.stateDir, bindFilesDir), { recursive: true, force: true });
+    }
   }
 
   /** containerd sends it after each task's Delete: the shim ends only when its last task is gone. */

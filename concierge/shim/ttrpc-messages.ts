@@ -20,7 +20,7 @@ export interface TtrpcResponse {
 }
 
 /** gRPC status codes ttrpc answers with. */
-export const code = { ok: 0, unknown: 2, invalidArgument: 3, notFound: 5, alreadyExists: 6, failedPrecondition: 9, unimplemented: 12, internal: 13 } as const;
+export const code = { ok: 0, unknown: 2, invalidArgument: 3, notFound: 5, alreadyExists: 6, failedPrecondition: 9, unimplemented: 12, internal: 13, unavailable: 14 } as const;
 
 export function encodeRequest(r: TtrpcRequest): Uint8Array {
   const w = new BinaryWriter();

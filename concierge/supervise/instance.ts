@@ -13,6 +13,7 @@ import { proxyMetrics } from '../metrics/proxy-counters.js';
 import { counterSet } from '../metrics/counter-set.js';
 import { dnsCounters } from '../dns/counters.js';
 import { readCgroupFigures } from '../workloads/cgroup.js';
+import { watchOomKills, type OomWatch } from '../workloads/oom-watch.js';
 import { PR, sys } from '../sys/index.js';
 import { childRegistry } from './child-registry.js';
 import type { SupervisedDaemon } from './daemon.js';
@@ -42,6 +43,8 @@ export class Instance {
   private containerd: SupervisedDaemon | undefined;
   private dockerd: SupervisedDaemon | undefined;
   private workloads: RunningWorkloads | undefined;
+  /** The OOM kills of each running workload, reported as `workload.oom` events. */
+  private readonly oomWatches = new Map<string, OomWatch>();
   private dnsCache: Promise<DnsServer | undefined> | undefined;
   private shuttingDown = false;
   private rebootAtEnd = false;
@@ -180,11 +183,14 @@ export class Instance {
         started: (w) => {
           oneStarted();
           this.metrics.addWorkload({ workload: w.spec.id, read: () => readCgroupFigures(w.cgroupDir) });
+          this.oomWatches.set(w.spec.id, watchOomKills(w.cgroupDir, (oomKills) => this.events.emit('workload.oom', { workload: w.spec.id, oomKills })));
           const t = w.timings;
           for (const [step, ms] of Object.entries(t)) this.metrics.workloadStepSeconds.set({ workload: w.spec.id, step }, ms / 1000);
           this.events.emit('workload.started', { workload: w.spec.id, pid: w.pid ?? 0, imageMs: t.image ?? 0, createMs: t.create ?? 0, startMs: t.start ?? 0 });
         },
         exited: (w, exit) => {
+          this.oomWatches.get(w.spec.id)?.close();
+          this.oomWatches.delete(w.spec.id);
           this.metrics.workloadEnded(w.spec.id);
           this.metrics.workloadExits.inc({ workload: w.spec.id, code: String(exit.exitCode) });
           this.events.emit('workload.exited', { workload: w.spec.id, exitCode: exit.exitCode, signal: exit.signal, oomKilled: exit.oomKilled });

@@ -26,6 +26,7 @@ describe('qemu launcher', () => {
     expect(after(args, '-fsdev')).toEqual(['local,id=fs0,path=/b/rootfs,security_model=passthrough']);
     expect(after(args, '-device')).toContain('virtio-9p-pci,fsdev=fs0,mount_tag=rootfs');
     expect(() => qemuArgs({ ...base, shares: [{ tag: 'rootfs', path: '/a,b' }] })).toThrow(/unusable/);
+    expect(after(qemuArgs({ ...base, shares: [{ tag: 'ro', path: '/b/ro', readonly: true }] }), '-fsdev')).toEqual(['local,id=fs0,path=/b/ro,security_model=passthrough,readonly=on']);
   });
 
   it('puts the cache disk first (/dev/vda), the config drive after it, fw_cfg and NICs when asked, KVM with -cpu host', () => {

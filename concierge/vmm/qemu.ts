@@ -42,7 +42,7 @@ export interface QemuOptions {
    * Host directories shared with the guest over virtio-9p, mounted there by their tag. Passthrough
    * security: files keep the guest's owners and modes on the host (qemu runs as root here).
    */
-  shares?: { tag: string; path: string }[];
+  shares?: { tag: string; path: string; readonly?: boolean }[];
   /** Kernel messages on the console too (otherwise `quiet`). */
   verbose?: boolean;
   append?: string;
@@ -87,7 +87,7 @@ export function qemuArgs(o: QemuOptions): string[] {
   );
   for (const [i, share] of (o.shares ?? []).entries()) {
     if (!/^[a-zA-Z0-9_-]{1,31}$/.test(share.tag) || share.path.includes(',')) throw new Error(`share ${i}: tag ${JSON.stringify(share.tag)} or path unusable on qemu's command line`);
-    args.push('-fsdev', `local,id=fs${i},path=${share.path},security_model=passthrough`,
+    args.push('-fsdev', `local,id=fs${i},path=${share.path},security_model=passthrough${share.readonly === true ? ',readonly=on' : ''}`,
       '-device', `virtio-9p-pci,fsdev=fs${i},mount_tag=${share.tag}`);
   }
   for (const [i, nic] of (o.nics ?? []).entries()) {

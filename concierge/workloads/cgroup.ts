@@ -83,3 +83,53 @@ export function readCgroupFigures(dir: string): CgroupFigures | undefined {
     oomKills: oomKills(dir),
   };
 }
+
+/** A cgroup v2 limit file: a number, or "max" (no limit). */
+export type Limit = number | 'max';
+
+/**
+ * A cgroup's own files as the kernel names them (what a container runtime's stats report is made of):
+ * undefined when the cgroup is gone; a file its controllers lack is left out.
+ */
+export interface CgroupStats {
+  'memory.current'?: number;
+  'memory.max'?: Limit;
+  'memory.swap.current'?: number;
+  'memory.swap.max'?: Limit;
+  'memory.stat'?: Record<string, number>;
+  'memory.events'?: Record<string, number>;
+  'cpu.stat'?: Record<string, number>;
+  'pids.current'?: number;
+  'pids.max'?: Limit;
+}
+
+function readLimit(path: string): Limit | undefined {
+  try {
+    const text = readFileSync(path, 'utf8').trim();
+    return text === 'max' ? 'max' : Number(text);
+  } catch {
+    return undefined;
+  }
+}
+
+export function readCgroupStats(dir: string): CgroupStats | undefined {
+  const cpu = readKeyedFile(join(dir, 'cpu.stat'));
+  if (cpu === undefined) return undefined;
+  const stats: CgroupStats = { 'cpu.stat': Object.fromEntries(cpu) };
+  const set = <K extends keyof CgroupStats>(key: K, value: CgroupStats[K] | undefined): void => {
+    if (value !== undefined) stats[key] = value;
+  };
+  const keyed = (file: string): Record<string, number> | undefined => {
+    const m = readKeyedFile(join(dir, file));
+    return m === undefined ? undefined : Object.fromEntries(m);
+  };
+  set('memory.current', readNumber(join(dir, 'memory.current')));
+  set('memory.max', readLimit(join(dir, 'memory.max')));
+  set('memory.swap.current', readNumber(join(dir, 'memory.swap.current')));
+  set('memory.swap.max', readLimit(join(dir, 'memory.swap.max')));
+  set('memory.stat', keyed('memory.stat'));
+  set('memory.events', keyed('memory.events'));
+  set('pids.current', readNumber(join(dir, 'pids.current')));
+  set('pids.max', readLimit(join(dir, 'pids.max')));
+  return stats;
+}

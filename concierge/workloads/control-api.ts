@@ -9,6 +9,8 @@
 //   POST /workloads/{id}/resize?width=&height=  the size of its terminal (a workload with terminal) -> 204
 //   POST /workloads/{id}/stop            SIGTERM, SIGKILL after the stop timeout, removal -> {"exitCode": n}
 //   GET  /workloads/{id}/logs?stream=stdout|stderr&from=<byte>&follow=1   output as raw bytes
+//   GET  /workloads/{id}/stats           its cgroup v2 files (memory.current, memory.max, memory.stat,
+//                                        memory.events, cpu.stat, pids.current, pids.max) -> {"<file>": ...}
 // Errors are {"message": "..."} with a 4xx or 5xx status.
 import { constants } from 'node:os';
 import { pipeline } from 'node:stream/promises';
@@ -18,6 +20,7 @@ import {
 import { ImageNotFoundError } from '../containerd/images/resolve.js';
 import { RegistryError } from '../registry/errors.js';
 import { log } from '../log/logger.js';
+import { readCgroupStats } from './cgroup.js';
 import { OutputLog, sliceFrom, type OutputChunk } from './output-log.js';
 import type { WorkloadRunner } from './runner.js';
 import { SpecError } from '../instance/spec-fields.js';
@@ -71,6 +74,8 @@ export interface WorkloadRoutes {
 export interface WorkloadRoutesOptions {
   baseDir?: string;
   onOutput?: (id: string, stream: 'stdout' | 'stderr', chunk: Buffer) => void;
+  /** Each workload started, the spec's and those POSTed later alike. */
+  onStarted?: (workload: Workload) => void;
 }
 
 /** The /workloads routes over a runner: run, list, wait, signal, stop, logs. */
@@ -86,6 +91,7 @@ export function workloadRoutes(runner: WorkloadRunner, options: WorkloadRoutesOp
         options.onOutput?.(spec.id, stream, chunk);
       });
       workload.once('removed', () => output.end());
+      options.onStarted?.(workload);
       // Removal follows the exit: nothing stays in containerd once a workload has ended.
       workload.wait().catch((err: Error) => log.error({ workload: spec.id, err: err.message }, 'removal failed'));
       return workload;
@@ -153,6 +159,11 @@ export function workloadRoutes(runner: WorkloadRunner, options: WorkloadRoutesOp
       await workload.resize(width!, height!);
       send(res, 204);
     } else if (action === 'logs' && method === 'GET') streamOutput(res, url, logs.get(workload.spec.id));
+    else if (action === 'stats' && method === 'GET') {
+      const stats = workload.state === 'running' || workload.state === 'stopping' ? readCgroupStats(workload.cgroupDir) : undefined;
+      if (stats === undefined) throw new HttpError(409, `workload ${workload.spec.id} is ${workload.state}: it has no cgroup`);
+      send(res, 200, stats);
+    }
     else return false;
     return true;
   };

@@ -6,13 +6,17 @@ const image = { env: ['PATH=/bin'], entrypoint: [], cmd: ['sh'], workingDir: '',
 const ctx = { namespace: 'default', containerId: 'job', user: { uid: 0, gid: 0 } };
 
 describe('runtime spec', () => {
-  it('turns the workload\'s resources into the cgroup\'s memory limit and a CPU quota per 100 ms, as docker run --cpus', () => {
+  it('turns the workload\'s resources into the cgroup\'s memory limit, a CPU quota per 100 ms (docker run --cpus), CPU shares and a pids limit', () => {
     const limited = buildRuntimeSpec(parseWorkloadSpec({ id: 'job', image: 'x', resources: { memory: '48m', cpus: 1.5 } }), image, ctx);
     expect(limited.linux.resources.memory).toEqual({ limit: 48 * 1024 * 1024 });
     expect(limited.linux.resources.cpu).toEqual({ quota: 150_000, period: 100_000 });
+    const shared = buildRuntimeSpec(parseWorkloadSpec({ id: 'job', image: 'x', resources: { cpuShares: 512, pids: 64 } }), image, ctx);
+    expect(shared.linux.resources.cpu).toEqual({ shares: 512 });
+    expect(shared.linux.resources.pids).toEqual({ limit: 64 });
     const free = buildRuntimeSpec(parseWorkloadSpec({ id: 'job', image: 'x' }), image, ctx);
     expect(free.linux.resources).not.toHaveProperty('memory');
     expect(free.linux.resources).not.toHaveProperty('cpu');
+    expect(free.linux.resources).not.toHaveProperty('pids');
   });
 
   it('masks /sys/firmware and gives the job no block device nodes', () => {

@@ -34,7 +34,8 @@ export interface RuntimeSpec {
     resources: {
       devices: { allow: boolean; access: string }[];
       memory?: { limit: number };
-      cpu?: { quota: number; period: number };
+      cpu?: { quota?: number; period?: number; shares?: number };
+      pids?: { limit: number };
     };
     cgroupsPath: string;
     namespaces: { type: string; path?: string }[];
@@ -101,6 +102,7 @@ export function buildRuntimeSpec(workload: WorkloadSpec, image: ImageRuntimeConf
   if (ctx.dockerSocket !== undefined) {
     mounts.push({ destination: '/var/run/docker.sock', type: 'bind', source: ctx.dockerSocket, options: ['rbind', 'rw'] });
   }
+  const r = workload.resources;
   return {
     ociVersion: '1.0.2-dev',
     process: {
@@ -119,9 +121,15 @@ export function buildRuntimeSpec(workload: WorkloadSpec, image: ImageRuntimeConf
     linux: {
       resources: {
         devices: [{ allow: false, access: 'rwm' }],
-        ...(workload.resources.memoryBytes === undefined ? {} : { memory: { limit: workload.resources.memoryBytes } }),
-        // As docker run --cpus: a quota per 100 ms period.
-        ...(workload.resources.cpus === undefined ? {} : { cpu: { quota: Math.round(workload.resources.cpus * cpuPeriodUs), period: cpuPeriodUs } }),
+        ...(r.memoryBytes === undefined ? {} : { memory: { limit: r.memoryBytes } }),
+        ...(r.cpus === undefined && r.cpuShares === undefined ? {} : {
+          cpu: {
+            // As docker run --cpus: a quota per 100 ms period.
+            ...(r.cpus === undefined ? {} : { quota: Math.round(r.cpus * cpuPeriodUs), period: cpuPeriodUs }),
+            ...(r.cpuShares === undefined ? {} : { shares: r.cpuShares }),
+          },
+        }),
+        ...(r.pids === undefined ? {} : { pids: { limit: r.pids } }),
       },
       cgroupsPath: cgroupsPath(ctx.namespace, ctx.containerId),
       namespaces,

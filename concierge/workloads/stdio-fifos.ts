@@ -5,9 +5,10 @@
 // reader); closing it is the workload's end of input.
 import { execFile } from 'node:child_process';
 import { closeSync, constants, mkdirSync, openSync, rmSync } from 'node:fs';
-import { Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { fifoReader, fifoWriter } from '../os/fifo.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -46,21 +47,19 @@ export async function openTaskStdio(dir: string, options: { stdin?: boolean } = 
   const stdoutPath = join(dir, 'stdout');
   const stderrPath = join(dir, 'stderr');
   const fds: number[] = [];
+  const sockets: Socket[] = [];
   try {
     const stdinPath = options.stdin === true ? join(dir, 'stdin') : undefined;
     await makeFifos([stdoutPath, stderrPath, ...(stdinPath === undefined ? [] : [stdinPath])]);
     const flags = constants.O_NONBLOCK; // libuv opens with O_CLOEXEC itself
     const keepers = [openSync(stdoutPath, constants.O_RDWR | flags), openSync(stderrPath, constants.O_RDWR | flags)];
     fds.push(...keepers);
-    const readers = [openSync(stdoutPath, constants.O_RDONLY | flags), openSync(stderrPath, constants.O_RDONLY | flags)];
-    fds.push(...readers);
-    const stdout = new Socket({ fd: readers[0]!, readable: true, writable: false });
-    const stderr = new Socket({ fd: readers[1]!, readable: true, writable: false });
+    sockets.push(fifoReader(stdoutPath), fifoReader(stderrPath));
+    const [stdout, stderr] = sockets as [Socket, Socket];
     let stdin: Socket | undefined;
     if (stdinPath !== undefined) {
-      const writer = openSync(stdinPath, constants.O_RDWR | flags);
-      fds.push(writer);
-      stdin = new Socket({ fd: writer, readable: false, writable: true });
+      stdin = fifoWriter(stdinPath);
+      sockets.push(stdin);
       stdin.on('error', () => undefined); // a reader gone (the task ended) is not concierge's failure
     }
     let keepersOpen = true;
@@ -83,6 +82,7 @@ export async function openTaskStdio(dir: string, options: { stdin?: boolean } = 
     };
   } catch (err) {
     for (const fd of fds) closeSync(fd);
+    for (const socket of sockets) socket.destroy();
     rmSync(dir, { recursive: true, force: true });
     throw err;
   }

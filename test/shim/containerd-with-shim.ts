@@ -26,7 +26,7 @@ export interface TestContainerd {
   processes(kind: 'qemu' | 'shim'): number[];
   /** Polls until `done` holds (a guest boot under TCG takes a minute or two), then fails with containerd's log. */
   until(done: () => boolean | Promise<boolean>, what: string): Promise<void>;
-  /** Stops containerd and removes the test's tree; resolves to the shim servers that had outlived their tasks (killed). */
+  /** Stops containerd and removes the test's tree; resolves to the number of shim servers that had outlived their tasks (counted, then killed). */
   stop(): Promise<number>;
 }
 
@@ -77,22 +77,36 @@ export async function startContainerd(): Promise<TestContainerd> {
       throw new Error(`timed out waiting for ${what}\n${log.slice(-4000)}`);
     },
     stop: async () => {
+      const states = existsSync(shims) ? readdirSync(shims) : [];
+      const pidIn = (state: string, file: string): number | undefined => {
+        try {
+          return Number(readFileSync(join(shims, state, file), 'utf8'));
+        } catch {
+          return undefined; // gone already, or never written
+        }
+      };
+      // Shim servers of tasks still there (a failed test's) are not counted; any other one outlived its
+      // task's Shutdown (a defect): counted before anything is killed, after a moment to finish exiting.
+      const ofLiveTasks = new Set(states.map((s) => pidIn(s, 'shim.pid')));
+      let leftover = processes('shim').filter((pid) => !ofLiveTasks.has(pid));
+      for (let i = 0; i < 50 && leftover.length > 0; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        leftover = processes('shim').filter((pid) => !ofLiveTasks.has(pid));
+      }
       // A failed test may leave tasks running: their VMs and shims outlive containerd, so they go first.
-      for (const state of existsSync(shims) ? readdirSync(shims) : []) {
+      for (const state of states) {
         for (const file of ['qemu.pid', 'shim.pid']) {
+          const pid = pidIn(state, file);
           try {
-            const pid = Number(readFileSync(join(shims, state, file), 'utf8'));
             // Only while that pid is still ours: its command line names this test's directory.
-            if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dir)) process.kill(pid, 'SIGKILL');
+            if (pid !== undefined && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dir)) process.kill(pid, 'SIGKILL');
           } catch {
-            // gone already, or never written
+            // gone already
           }
         }
       }
       daemon.kill('SIGTERM');
       await new Promise((r) => daemon.once('exit', r));
-      // Shim servers that live on after their task was deleted (a defect the test counts) are killed here.
-      const leftover = processes('shim');
       for (const pid of leftover) process.kill(pid, 'SIGKILL');
       if (leftover.length > 0) process.stderr.write(`test/shim: ${String(leftover.length)} shim server(s) outlived their tasks; killed\n`);
       // Mounts left by a failed test (a task's rootfs) would keep the tree from going.

@@ -1,9 +1,10 @@
 // A CRI pod on the concierge runtime: containers annotated with one sandbox id (as the CRI plugin
 // annotates them) run in the VM of the sandbox's container, one guest boot for the whole pod (TCG here).
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { busyboxLayer, dockerCliEntries } from '../lib/busybox.js';
+import { startCommand } from '../lib/run-command.js';
 import { buildGuest } from '../guest/vm.js';
 import { dockerArchive, writeArchive } from '../workloads/image-fixtures.js';
 import { runtime, startContainerd, type TestContainerd } from './containerd-with-shim.js';
@@ -45,13 +46,38 @@ describe('containerd runtime io.containerd.concierge.v1: a pod', () => {
     await containerd.until(() => existsSync(join(pod.rootfs, 'up')), 'the sandbox to start in the guest');
     const [qemuPid] = containerd.processes('qemu');
 
-    // A member fetches it from 127.0.0.1: the same network namespace, the pod's.
-    const fetch = `wget -qO /got http://127.0.0.1:8080/; ${idle}`;
-    const member = await containerd.ctr(['run', '-d', '--runtime', runtime, ...inPod, image, 'web', 'sh', '-c', fetch]);
+    // A member fetches it from 127.0.0.1: the same network namespace, the pod's. Its bound file reaches it
+    // (copied into the VM's files share), its memory limit is its workload's cgroup's, and on /go it outgrows
+    // that limit (busybox tail keeps a line whole: 100 MB without a newline).
+    const note = join(containerd.dir, 'pod-note');
+    writeFileSync(note, 'bound-into-a-member\n');
+    const events = startCommand(['ctr', '-a', containerd.socket, 'events'], { timeoutMs: 2 * bootMs });
+    const fetch = [
+      'wget -qO /got http://127.0.0.1:8080/', 'cat /etc/pod-note > /note', 'trap "exit 0" TERM', 'touch /up',
+      'while [ ! -f /go ]; do sleep 1; done', 'head -c 100m /dev/zero | tail >/dev/null', 'touch /after', 'while :; do sleep 1; done',
+    ].join('; ');
+    const member = await containerd.ctr(['run', '-d', '--runtime', runtime, ...inPod, '--memory-limit', String(32 * 1024 * 1024),
+      '--mount', `type=bind,src=${note},dst=/etc/pod-note,options=rbind:ro`, image, 'web', 'sh', '-c', fetch]);
     expect(member.code, member.stderr).toBe(0);
     const web = containerd.paths('web');
     await containerd.until(() => existsSync(join(web.rootfs, 'up')), 'the member to start in the guest');
     expect(readFileSync(join(web.rootfs, 'got'), 'utf8')).toBe('served-by-the-sandbox\n');
+    expect(readFileSync(join(web.rootfs, 'note'), 'utf8')).toBe('bound-into-a-member\n');
+    // Each task's metrics are its own workload's cgroup: the member's limit, none on the sandbox's.
+    const limitOf = async (id: string): Promise<string | undefined> => {
+      const metrics = await containerd.ctr(['task', 'metrics', id]);
+      expect(metrics.code, `${metrics.stderr}\n${containerd.log().slice(-3000)}`).toBe(0);
+      expect(Number(/^pids\.current\s+(\d+)/m.exec(metrics.stdout)?.[1]), metrics.stdout).toBeGreaterThan(0);
+      return /^memory\.usage_limit\s+(\d+)/m.exec(metrics.stdout)?.[1];
+    };
+    expect(await limitOf('web')).toBe(String(32 * 1024 * 1024));
+    expect(await limitOf(sandboxId)).toBe(String(2n ** 64n - 1n));
+    writeFileSync(join(web.rootfs, 'go'), '');
+    await events.waitForStdout(/\/tasks\/oom/, 120_000);
+    await containerd.until(() => existsSync(join(web.rootfs, 'after')), 'the member to go on after the OOM kill');
+    events.child.kill();
+    expect(events.stdoutSoFar()).toMatch(/\/tasks\/oom .*"container_id":"web"/);
+    expect(events.stdoutSoFar()).not.toMatch(/\/tasks\/oom .*"container_id":"pod1"/);
     // One VM and one shim for both: the member's task is the sandbox VM's, it has no shim state of its own.
     expect(containerd.processes('qemu')).toEqual([qemuPid]);
     expect(containerd.processes('shim')).toHaveLength(1);
@@ -86,6 +112,14 @@ describe('containerd runtime io.containerd.concierge.v1: a pod', () => {
     expect(noDocker.code).not.toBe(0);
     expect(noDocker.stderr).toMatch(/needs its pod's sandbox pod1 annotated io.concierge.docker-access=true/);
     await containerd.ctr(['containers', 'rm', 'nodock']);
+    // A bound directory would need a 9p share of its own, which a running VM cannot get: refused, naming the mount.
+    const dir = join(containerd.dir, 'member-dir');
+    mkdirSync(dir);
+    const withDir = await containerd.ctr(['run', '-d', '--runtime', runtime, ...inPod, '--mount', `type=bind,src=${dir},dst=/d,options=rbind:ro`, image, 'nodir', 'true']);
+    expect(withDir.code).not.toBe(0);
+    expect(withDir.stderr).toMatch(/mount \/d: its source .*member-dir is a host directory, which cannot reach a pod's VM that is already running/);
+    await containerd.ctr(['containers', 'rm', 'nodir']);
+    expect(existsSync(join(pod.stateDir, 'containers', 'nodir'))).toBe(false);
 
     // Another member, then the sandbox's end: the VM stops, and the member ends with it.
     const late = await containerd.ctr(['run', '-d', '--runtime', runtime, ...inPod, image, 'late', 'sh', '-c', idle]);

@@ -1,6 +1,6 @@
 // containerd runs containers as concierge microVMs through the runtime v2 shim (qemu; TCG here, so each
 // run boots a guest for a minute or two: the tests share what they can).
-import { readFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { busyboxLayer, dockerCliEntries } from '../lib/busybox.js';
@@ -99,6 +99,50 @@ describe('containerd runtime io.containerd.concierge.v1', () => {
     expect(existsSync(`/proc/${qemuPid}`)).toBe(false);
     expect(existsSync(join(rootfs, 'up'))).toBe(false); // unmounted
     expect((await containerd.ctr(['containers', 'rm', 't2'])).code).toBe(0);
+  }, bootMs);
+
+  it('config.json\'s bind and memory limit reach the workload; task metrics are its cgroup\'s; an OOM kill in it is a /tasks/oom event', async () => {
+    const hostDir = join(containerd.dir, 'bind-source');
+    mkdirSync(hostDir);
+    writeFileSync(join(hostDir, 'f'), 'from-the-host\n');
+    const events = startCommand(['ctr', '-a', containerd.socket, 'events'], { timeoutMs: bootMs });
+    // busybox tail keeps a line whole: 100 MB without a newline outgrows the 32 MiB limit.
+    const job = [
+      'cat /m/f > /seen', '(echo x > /m/g) 2>/dev/null && echo written > /ro || echo refused > /ro', 'touch /up',
+      'while [ ! -f /go ]; do sleep 1; done', 'head -c 100m /dev/zero | tail >/dev/null', 'touch /after', 'while :; do sleep 1; done',
+    ].join('; ');
+    const started = await containerd.ctr(['run', '-d', '--runtime', runtime, '--memory-limit', String(32 * 1024 * 1024),
+      '--mount', `type=bind,src=${hostDir},dst=/m,options=rbind:ro`, image, 't7', 'sh', '-c', job]);
+    expect(started.code, started.stderr).toBe(0);
+    const { rootfs } = paths('t7');
+    await until(() => existsSync(join(rootfs, 'up')), 'the workload to start in the guest');
+    expect(readFileSync(join(rootfs, 'seen'), 'utf8')).toBe('from-the-host\n');
+    expect(readFileSync(join(rootfs, 'ro'), 'utf8')).toBe('refused\n');
+    expect(existsSync(join(hostDir, 'g'))).toBe(false);
+
+    // The guest workload's cgroup: memory.current now, memory.max as --memory-limit set it.
+    const metrics = await containerd.ctr(['task', 'metrics', 't7']);
+    expect(metrics.code, `${metrics.stderr}\n${containerd.log().slice(-3000)}`).toBe(0);
+    const figure = (name: string): number => Number(new RegExp(`^${name.replace('.', '\\.')}\\s+(\\d+)`, 'm').exec(metrics.stdout)?.[1]);
+    expect(figure('memory.usage'), metrics.stdout).toBeGreaterThan(0);
+    expect(figure('memory.usage_limit')).toBe(32 * 1024 * 1024);
+    expect(figure('pids.current')).toBeGreaterThan(0);
+    expect(figure('cpu.usage_usec')).toBeGreaterThan(0);
+
+    writeFileSync(join(rootfs, 'go'), '');
+    await events.waitForStdout(/\/tasks\/oom/, 120_000);
+    events.child.kill();
+    expect(events.stdoutSoFar()).toMatch(/\/tasks\/oom .*"container_id":"t7"/);
+    // The OOM killer took tail, not the workload: it lives on, and its cgroup counted the kill.
+    await until(() => existsSync(join(rootfs, 'after')), 'the workload to go on after the OOM kill');
+    const after = await containerd.ctr(['task', 'metrics', '--format', 'json', 't7']);
+    expect(after.stdout).toMatch(/"oom_kill":\s*[1-9]/);
+    expect((await containerd.ctr(['task', 'ls'])).stdout).toMatch(/t7\s+\d+\s+RUNNING/);
+
+    expect((await containerd.ctr(['task', 'kill', '-s', 'SIGKILL', 't7'])).code).toBe(0);
+    await until(async () => /t7\s+\d+\s+STOPPED/.test((await containerd.ctr(['task', 'ls'])).stdout), 't7 to stop');
+    expect((await containerd.ctr(['task', 'delete', 't7'])).code).toBe(0);
+    expect((await containerd.ctr(['containers', 'rm', 't7'])).code).toBe(0);
   }, bootMs);
 
   it('a VM that dies is a task exit, never a hang', async () => {
