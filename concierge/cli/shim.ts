@@ -8,6 +8,7 @@ import { log } from '../log/logger.js';
 import { EventPublisher } from '../shim/events.js';
 import { parseShimFlags, type ShimFlags } from '../shim/shim-flags.js';
 import { deleteShimState } from '../shim/shim-delete.js';
+import { unshareAll } from '../shim/sandbox.js';
 import { guestImage, shimSocket, shimStateDir } from '../shim/shim-paths.js';
 import { startShim } from '../shim/shim-start.js';
 import { TaskService } from '../shim/task-service.js';
@@ -34,6 +35,7 @@ async function serve(flags: ShimFlags): Promise<void> {
       events.close();
       // Shutdown was answered and no task is left: end, as runc's shim does (os.Exit). The task's FIFOs were
       // opened without blocking (os/fifo.ts), so no threadpool thread waits in an open() that exit would join.
+      unshareAll(stateDir); // none left after the tasks' Deletes; removing the directory must never reach into a rootfs
       rmSync(stateDir, { recursive: true, force: true });
       void server.close().then(() => process.exit(0));
     },

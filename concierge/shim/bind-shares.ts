@@ -2,8 +2,11 @@
 // virtio-9p share of its own (read-only at qemu when the bind is), mounted in the guest and bound from
 // there into the workload, so writes to a read-write one reach the host as with runc. A bound file (CRI
 // binds /etc/hosts, /etc/resolv.conf, /etc/hostname that way) is copied into one share of the shim's
-// state instead: 9p shares directories, and sharing the file's directory would show the guest its
-// neighbours; the container's writes to such a file stay in the copy.
+// state instead, under the task's workload id: 9p shares directories, and sharing the file's directory
+// would show the guest its neighbours; the container's writes to such a file stay in the copy.
+// A pod member's task comes to a VM already running, and a 9p share cannot be added after boot: its
+// files' copies go into the files share (the VM has it from boot, as 9p walks the host's paths as they
+// are now), a bound directory of its is refused.
 import { copyFileSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 
@@ -29,17 +32,32 @@ export interface BindShares {
   workloadMounts: { source: string; target: string; readonly: boolean }[];
 }
 
-/** Plans the shares for a task's binds, copying bound files into `filesDir` (made afresh). */
-export function bindShares(binds: BundleBind[], filesDir: string): BindShares {
+/** The share of bound files' copies, which the VM gets at boot whether or not its first task has any. */
+export function filesShare(filesRoot: string): Pick<BindShares, 'shares' | 'guestMounts'> {
+  mkdirSync(filesRoot, { recursive: true });
+  return {
+    shares: [{ tag: filesTag, path: filesRoot, readonly: false }],
+    guestMounts: [{ source: filesTag, target: guestFiles, type: '9p', options: ninePOptions }],
+  };
+}
+
+/**
+ * Plans the shares for a task's binds, copying bound files into `filesRoot`/`workload` (made afresh).
+ * For a task added to a running VM (`running`), a bound directory is an error naming the mount.
+ */
+export function bindShares(binds: BundleBind[], filesRoot: string, workload: string, running = false): BindShares {
   const out: BindShares = { shares: [], guestMounts: [], workloadMounts: [] };
+  const filesDir = join(filesRoot, workload);
   rmSync(filesDir, { recursive: true, force: true });
-  let files = 0;
   for (const [i, bind] of binds.entries()) {
     let directory: boolean;
     try {
       directory = statSync(bind.source).isDirectory();
     } catch (err) {
       throw new Error(`mount ${bind.destination}: its source ${bind.source} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    }
+    if (directory && running) {
+      throw new Error(`mount ${bind.destination}: its source ${bind.source} is a host directory, which cannot reach a pod's VM that is already running (a virtio-9p share is added only at boot; only bound files are copied in)`);
     }
     if (directory) {
       const tag = `ctr-bind-${i}`;
@@ -49,13 +67,8 @@ export function bindShares(binds: BundleBind[], filesDir: string): BindShares {
     } else {
       mkdirSync(join(filesDir, String(i)), { recursive: true });
       copyFileSync(bind.source, join(filesDir, String(i), basename(bind.source)));
-      out.workloadMounts.push({ source: `${guestFiles}/${i}/${basename(bind.source)}`, target: bind.destination, readonly: bind.readonly });
-      files++;
+      out.workloadMounts.push({ source: `${guestFiles}/${workload}/${i}/${basename(bind.source)}`, target: bind.destination, readonly: bind.readonly });
     }
-  }
-  if (files > 0) {
-    out.shares.push({ tag: filesTag, path: filesDir, readonly: false });
-    out.guestMounts.push({ source: filesTag, target: guestFiles, type: '9p', options: ninePOptions });
   }
   return out;
 }

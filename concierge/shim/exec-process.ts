@@ -16,6 +16,11 @@ export interface ExecRecord {
   setExit(status: number, at: Date): void;
 }
 
+/** An exec's workload id in the guest, after its container's (letters, digits, "_", "." and "-", at most 63). */
+export function execWorkloadId(containerWorkload: string, execId: string): string {
+  return `${containerWorkload}-exec-${execId}`.replace(/[^a-zA-Z0-9_.-]/g, '_').slice(0, 63);
+}
+
 export function newExec(execId: string, specJson: Uint8Array | undefined, io: ExecRecord['io']): ExecRecord {
   if (io.terminal) throw new TtrpcError(code.unimplemented, 'an exec with a terminal (-t) is not supported by the concierge runtime yet');
   let spec: unknown;

@@ -1,5 +1,5 @@
 // The task's microVM: qemu (KVM when it really runs the kernel, TCG otherwise) booting the guest with the
-// bundle's instance spec on a config drive and its rootfs over virtio-9p, the guest's workload output
+// bundle's instance spec on a config drive and the shim's share (each container's rootfs) over virtio-9p, the guest's workload output
 // bridged to the task's stdout and stderr, signals sent to the workload over the host channel, and the
 // exit taken from the guest's power-off event (from qemu's status or console when the channel had none).
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -15,7 +15,7 @@ import { log } from '../log/logger.js';
 import { fifoReader, fifoWriter } from '../os/fifo.js';
 import { GuestLink } from '../vmm/guest-link.js';
 import { guestCodeFromConsole, guestCodeFromStatus, kvmRunsKernel, qemuArgs, type QemuOptions } from '../vmm/qemu.js';
-import { guestRootfs, rootfsTag, workloadId } from './oci-bundle.js';
+import { rootfsTag, workloadId } from './oci-bundle.js';
 
 export interface GuestImage {
   kernel: string;
@@ -26,9 +26,10 @@ export interface GuestVmOptions {
   image: GuestImage;
   /** Where the VM's files go (the config drive, the channel socket, qemu's pid). */
   stateDir: string;
-  rootfs: string;
-  /** Host directories shared besides the rootfs (config.json's binds). */
-  shares?: { tag: string; path: string; readonly: boolean }[];
+  /** The host directory shared into the guest (see sandbox.ts). */
+  share: string;
+  /** Host directories shared besides it (config.json's binds, bind-shares.ts). */
+  shares: { tag: string; path: string; readonly: boolean }[];
   spec: Record<string, unknown>;
   /** The task's FIFOs ("" for none); stdin is streamed to the workload once the guest has started it. */
   stdin: string;
@@ -36,8 +37,8 @@ export interface GuestVmOptions {
   stderr: string;
   memoryMb: number;
   cpus: number;
-  /** The OOM killer killed a process of the workload in the guest (once per kill the guest reports). */
-  onOom?(): void;
+  /** The OOM killer killed a process of a workload in the guest (once per kill the guest reports). */
+  onOom?(workload: string): void;
 }
 
 export interface GuestExit {
@@ -70,13 +71,17 @@ interface StdinBridge {
  * read here: it ends the input only if the FIFO has not ended by itself within a grace period.
  */
 function bridgeStdin(path: string, session: ClientHttp2Session, workload: string): StdinBridge {
-  // Opened without waiting for a writer: a detached ctr may be gone before the guest runs the workload.
+  // Opened without waiting for a writer: a detached ctr may be gone before the guest runs the workload, and
+  // each blocking open would hold a libuv pool thread (a pod's -d containers and execs stalled the shim).
   const fifo = fifoReader(path);
   const upload = session.request({ ':method': 'POST', ':path': `/workloads/${encodeURIComponent(workload)}/stdin` });
   upload.on('response', (h) => {
     if (h[':status'] !== 204) log.warn({ status: h[':status'] }, 'the guest refused the task\'s stdin');
   });
   upload.resume();
+  // The guest's answer ends the bridge (the workload ended first): a FIFO whose writer had gone before
+  // this open never reports its end.
+  upload.once('close', () => fifo.destroy());
   let ended = false;
   pipeline(fifo, upload).then(() => { ended = true; }, (err: Error) => log.warn({ err: err.message }, 'task stdin bridge ended'));
   return {
@@ -92,8 +97,8 @@ function bridgeStdin(path: string, session: ClientHttp2Session, workload: string
   };
 }
 
-/** A process started in the running guest (an exec): a workload of its own over the same rootfs. */
-interface ExecWorkload {
+/** A workload added to the running guest (an exec, or a pod's container): its output and stdin bridged. */
+interface AddedWorkload {
   io: { stdin: string };
   stdout: Writable;
   stderr: Writable;
@@ -102,17 +107,19 @@ interface ExecWorkload {
   outputEnded(): void;
 }
 
-/** An exec id as a workload id of the guest (letters, digits, "_", "." and "-", at most 63). */
-function execWorkloadId(execId: string): string {
-  return `exec-${execId}`.replace(/[^a-zA-Z0-9_.-]/g, '_').slice(0, 63);
-}
-
 export interface ExecSpec {
   args: string[];
   env: string[];
   cwd: string;
   uid: number;
   gid: number;
+}
+
+/** What a pod member's workload has besides an exec's: its docker socket, binds and cgroup limits. */
+export interface MemberExtras {
+  docker?: { policy: unknown };
+  mounts?: { source: string; target: string; readonly: boolean }[];
+  resources?: Record<string, number>;
 }
 
 export class GuestVm {
@@ -125,8 +132,8 @@ export class GuestVm {
   private stdin: StdinBridge | undefined;
   /** The terminal's last size asked for. */
   private size: { width: number; height: number } | undefined;
-  /** Exec processes by their workload id in the guest. */
-  private readonly execs = new Map<string, ExecWorkload>();
+  /** Workloads added after boot (execs, a pod's containers) by their workload id in the guest. */
+  private readonly execs = new Map<string, AddedWorkload>();
 
   /** Ends the workload's input (CloseIO). */
   closeStdin(): void {
@@ -149,7 +156,7 @@ export class GuestVm {
       memoryMb: this.o.memoryMb, cpus: this.o.cpus,
       channelSocket: join(this.o.stateDir, 'channel.sock'),
       specDrive: join(this.o.stateDir, 'spec.img'),
-      shares: [{ tag: rootfsTag, path: this.o.rootfs }, ...(this.o.shares ?? [])],
+      shares: [{ tag: rootfsTag, path: this.o.share }, ...this.o.shares],
     };
     writeFileSync(options.specDrive!, encodeConfigDrive(JSON.stringify(this.o.spec)), { mode: 0o600 });
     // Its own session: the VM outlives a killed shim, and the shim's `delete` ends it by the pid file.
@@ -168,7 +175,7 @@ export class GuestVm {
     });
     qemu.stdout.once('end', () => consoleFile.end());
     qemu.stderr.on('data', (c: Buffer) => { qemuErrors = (qemuErrors + c.toString()).slice(-16 * 1024); });
-    let oomReported = false;
+    const oomReported = new Set<string>();
     const stdout = sink(this.o.stdout);
     const stderr = sink(this.o.stderr);
     const link = new GuestLink(() => connect(options.channelSocket), {
@@ -177,12 +184,12 @@ export class GuestVm {
         if (e.type === 'workload.started' && e.workload === workloadId && this.o.stdin !== '' && link.session !== undefined) {
           this.stdin = bridgeStdin(this.o.stdin, link.session, workloadId);
         }
-        if (e.type === 'workload.oom' && e.workload === workloadId) {
-          oomReported = true;
-          this.o.onOom?.();
+        if (e.type === 'workload.oom') {
+          oomReported.add(e.workload);
+          this.o.onOom?.(e.workload);
         }
         // A workload whose own process the OOM killer ended may exit before its watch saw the kill.
-        if (e.type === 'workload.exited' && e.workload === workloadId && e.oomKilled && !oomReported) this.o.onOom?.();
+        if (e.type === 'workload.exited' && e.oomKilled && !oomReported.has(e.workload)) this.o.onOom?.(e.workload);
         // A size asked for before the guest ran the workload is applied now.
         if (e.type === 'workload.started' && e.workload === workloadId && this.size !== undefined) void this.resize(this.size.width, this.size.height);
       },
@@ -230,24 +237,29 @@ export class GuestVm {
   }
 
   /**
-   * Starts an exec process as a workload over the same rootfs (its own namespaces: it shares the
-   * container's files, not its processes); resolves with its exit status once its output has ended.
+   * Starts a workload in the running guest over a rootfs of the share: an exec over its container's (its
+   * own namespaces: it shares the container's files, not its processes), or a pod's container over its
+   * own; resolves with its exit status once its output has ended.
    */
-  async startExec(name: string, spec: ExecSpec, io: { stdin: string; stdout: string; stderr: string }): Promise<{ exited: Promise<number> }> {
+  async startWorkload(workload: string, rootfs: string, spec: ExecSpec, io: { stdin: string; stdout: string; stderr: string },
+    member: MemberExtras = {}): Promise<{ exited: Promise<number> }> {
+    const { docker } = member;
     const session = this.link?.session;
     if (session === undefined || this.exit !== undefined) throw new Error('the guest is not running');
-    const workload = execWorkloadId(name);
     let outputEnded!: () => void;
     const outputDone = new Promise<void>((resolve) => { outputEnded = resolve; });
-    const exec: ExecWorkload = { io: { stdin: io.stdin }, stdout: sink(io.stdout), stderr: sink(io.stderr), stdin: undefined, outputEnded };
+    const exec: AddedWorkload = { io: { stdin: io.stdin }, stdout: sink(io.stdout), stderr: sink(io.stderr), stdin: undefined, outputEnded };
     this.execs.set(workload, exec);
     const answer = await request(session, 'POST', '/workloads', {
-      id: workload, rootfs: guestRootfs, args: spec.args, env: spec.env, cwd: spec.cwd, user: `${spec.uid}:${spec.gid}`,
+      id: workload, rootfs, args: spec.args, env: spec.env, cwd: spec.cwd, user: `${spec.uid}:${spec.gid}`,
       network: 'host', stdin: io.stdin !== '',
+      ...(member.mounts === undefined ? {} : { mounts: member.mounts }),
+      ...(member.resources === undefined ? {} : { resources: member.resources }),
+      ...(docker === undefined ? {} : { dockerAccess: true, ...(docker.policy === undefined ? {} : { dockerPolicy: docker.policy }) }),
     });
     if (answer.status !== 201) {
       this.execs.delete(workload);
-      throw new Error(`the guest refused the exec (${answer.status}): ${answer.body.toString().slice(0, 500)}`);
+      throw new Error(`the guest refused workload ${workload} (${answer.status}): ${answer.body.toString().slice(0, 500)}`);
     }
     // The guest's events name only its spec's workloads: this one's output and exit are asked for.
     this.link!.follow(workload);
@@ -257,12 +269,12 @@ export class GuestVm {
       return typeof body === 'object' && body !== null && 'exitCode' in body && typeof body.exitCode === 'number' ? body.exitCode : 255;
     });
     // The status once the output is complete too (the guest ends the output when it removes the workload);
-    // a VM that ends first ends the exec with a SIGKILL's status.
+    // a VM that ends first ends the workload with a SIGKILL's status.
     const exited = Promise.race([
       Promise.all([waited, outputDone]).then(([code]) => code),
       this.exited.then(() => 137),
     ]).catch((err: Error) => {
-      log.warn({ workload, err: err.message }, 'waiting for an exec failed');
+      log.warn({ workload, err: err.message }, 'waiting for an added workload failed');
       return 255;
     });
     return { exited };
@@ -277,24 +289,23 @@ export class GuestVm {
     if (answer !== undefined && answer.status !== 204 && answer.status !== 404) log.warn({ status: answer.status }, 'the guest refused a terminal resize');
   }
 
-  /** The workload's cgroup v2 files, as the guest reads them (GET /workloads/{id}/stats). */
-  async stats(): Promise<unknown> {
+  /** A workload's cgroup v2 files, as the guest reads them (GET /workloads/{id}/stats). */
+  async stats(workload: string): Promise<unknown> {
     const session = this.link?.session;
     if (session === undefined || this.exit !== undefined) throw new Error('the guest is not running');
-    const answer = await request(session, 'GET', `/workloads/${workloadId}/stats`);
-    if (answer.status !== 200) throw new Error(`the guest has no stats of the workload (${answer.status}): ${answer.body.toString().slice(0, 300)}`);
+    const answer = await request(session, 'GET', `/workloads/${encodeURIComponent(workload)}/stats`);
+    if (answer.status !== 200) throw new Error(`the guest has no stats of workload ${workload} (${answer.status}): ${answer.body.toString().slice(0, 300)}`);
     return JSON.parse(answer.body.toString()) as unknown;
   }
 
-  /** A signal for an exec process's workload. */
-  async signalExec(name: string, signal: number): Promise<void> {
+  /** A signal for a workload added after boot. */
+  async signalWorkload(workload: string, signal: number): Promise<void> {
     const session = this.link?.session;
     if (session === undefined) return;
-    const workload = execWorkloadId(name);
     await request(session, 'POST', `/workloads/${encodeURIComponent(workload)}/signal?signal=${signal}`);
   }
 
-  closeExecStdin(name: string): void {
-    this.execs.get(execWorkloadId(name))?.stdin?.close();
+  closeWorkloadStdin(workload: string): void {
+    this.execs.get(workload)?.stdin?.close();
   }
 }

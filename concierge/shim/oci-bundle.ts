@@ -2,15 +2,19 @@
 // one workload whose root is the bundle's rootfs, shared into the guest over virtio-9p, with the
 // process's args, env, cwd and numeric user as the bundle says, its host binds (bind-shares.ts) and its
 // cgroup limits. The VM is the container's isolation, so the workload shares the guest's network (a guest
-// NIC is not made here).
+// NIC is not made here): a pod's containers, each a workload of the same guest, so share one network
+// namespace, as a pod's containers do.
 import { readFileSync } from 'node:fs';
-import { isAbsolute, join } from 'node:path';
+import { basename, isAbsolute, join } from 'node:path';
 import { minMemoryBytes } from '../instance/spec-workloads.js';
 import { ninePOptions, type BindShares, type BundleBind } from './bind-shares.js';
+import { podOf, type PodMembership } from './sandbox.js';
 
-/** Where the guest mounts the shared rootfs, and the 9p tag it is shared by. */
-export const guestRootfs = '/run/concierge-shim/rootfs';
+/** Where the guest mounts the shim's share (each container's rootfs under its id, see sandbox.ts), and its 9p tag. */
+export const guestShare = '/run/concierge-shim/containers';
 export const rootfsTag = 'ctr-rootfs';
+/** A container's rootfs in the guest. */
+export const guestRootfsOf = (containerId: string): string => `${guestShare}/${containerId}`;
 /** The workload's id in the guest (a containerd id can be longer than a workload id may be). */
 export const workloadId = 'task';
 
@@ -44,6 +48,8 @@ export interface BundleConfig {
   hostname: string | undefined;
   /** root.path, relative to the bundle unless absolute. */
   rootPath: string;
+  /** The CRI pod it belongs to (its annotations), if any. */
+  pod: PodMembership | undefined;
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -135,6 +141,7 @@ export function readBundleConfig(bundle: string): BundleConfig {
     },
     hostname: typeof doc.hostname === 'string' && doc.hostname !== '' ? doc.hostname : undefined,
     rootPath: typeof root.path === 'string' && root.path !== '' ? root.path : 'rootfs',
+    pod: podOf(annotations, basename(bundle)),
   };
 }
 
@@ -142,15 +149,15 @@ export function readBundleConfig(bundle: string): BundleConfig {
  * The instance spec the guest boots with: the 9p modules and mount, one workload, power off after it;
  * dockerd (without iptables or a default bridge, as the sample job has it) only for a workload with docker access.
  */
-export function guestSpec(config: BundleConfig, io: { stdin: boolean; terminal: boolean }, binds: Omit<BindShares, 'shares'>): Record<string, unknown> {
+export function guestSpec(config: BundleConfig, io: { stdin: boolean; terminal: boolean }, containerId: string, binds: Omit<BindShares, 'shares'>): Record<string, unknown> {
   const p = config.process;
   return {
     ...(config.hostname === undefined ? {} : { hostname: config.hostname }),
     modules: ['virtio_pci', '9pnet_virtio', '9p', ...(config.docker.access ? ['overlay'] : [])],
-    mounts: [{ source: rootfsTag, target: guestRootfs, type: '9p', options: ninePOptions }, ...binds.guestMounts],
+    mounts: [{ source: rootfsTag, target: guestShare, type: '9p', options: ninePOptions }, ...binds.guestMounts],
     docker: config.docker.access ? { iptables: false, bridge: 'none' } : { enabled: false },
     workloads: [{
-      id: workloadId, rootfs: guestRootfs, args: p.args, env: p.env, cwd: p.cwd, user: `${p.uid}:${p.gid}`, network: 'host', stdin: io.stdin, terminal: io.terminal,
+      id: workloadId, rootfs: guestRootfsOf(containerId), args: p.args, env: p.env, cwd: p.cwd, user: `${p.uid}:${p.gid}`, network: 'host', stdin: io.stdin, terminal: io.terminal,
       mounts: binds.workloadMounts, resources: workloadResources(config.resources),
       ...(config.docker.access ? { dockerAccess: true, ...(config.docker.policy === undefined ? {} : { dockerPolicy: config.docker.policy }) } : {}),
     }],
@@ -159,7 +166,7 @@ export function guestSpec(config: BundleConfig, io: { stdin: boolean; terminal: 
 }
 
 /** The workload spec's resources (its memory in bytes, as its parser takes them). */
-function workloadResources(r: BundleResources): Record<string, number> {
+export function workloadResources(r: BundleResources): Record<string, number> {
   return {
     ...(r.memoryBytes === undefined ? {} : { memory: r.memoryBytes }),
     ...(r.cpus === undefined ? {} : { cpus: r.cpus }),

@@ -1,12 +1,15 @@
-// `delete`: containerd's cleanup after a shim died. Ends the bundle's VM (by the qemu pid the shim
-// recorded, only if that pid still is a qemu), the shim server if it lives on, unmounts the rootfs and
-// removes the shim's state; the answer is a DeleteResponse on stdout, the status a SIGKILL death gives.
+// `delete`: containerd's cleanup after a shim's connection closed (after a task's Delete too, or the shim
+// died). Ends the bundle's VM (by the qemu pid the shim recorded, only if that pid still is a qemu), the
+// shim server if it lives on, unmounts the rootfs and removes the shim's state; the answer is a
+// DeleteResponse on stdout, the status a SIGKILL death gives. A pod member's bundle only has its rootfs
+// unmounted (from the sandbox's share too): the VM and the shim are the sandbox's, whose own `delete` ends them.
 import { create, toBinary } from '@bufbuild/protobuf';
 import { timestampNow } from '@bufbuild/protobuf/wkt';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { DeleteResponseSchema } from '../../proto/gen/github.com/containerd/containerd/runtime/v2/task/shim_pb.js';
 import { unmountRootfs } from './host-rootfs.js';
+import { podOfBundle, servingBundle, unshareAll, unshareRootfs } from './sandbox.js';
 import { shimStateDir } from './shim-paths.js';
 
 function pidFrom(file: string): number | undefined {
@@ -29,11 +32,20 @@ function killIf(pid: number | undefined, isIt: (cmdline: string) => boolean): vo
   if (isIt(cmdline)) process.kill(pid, 'SIGKILL');
 }
 
-export function deleteShimState(bundle: string, stateDir = shimStateDir(bundle)): Uint8Array {
+export function deleteShimState(bundle: string): Uint8Array {
+  const serving = servingBundle(bundle, podOfBundle(bundle));
+  const stateDir = shimStateDir(serving);
+  const rootfs = join(bundle, 'rootfs');
+  if (serving !== bundle) {
+    unshareRootfs(stateDir, basename(bundle));
+    if (existsSync(rootfs)) unmountRootfs(rootfs);
+    return toBinary(DeleteResponseSchema, create(DeleteResponseSchema, { pid: 0, exitStatus: 128 + 9, exitedAt: timestampNow() }));
+  }
   const qemuPid = pidFrom(join(stateDir, 'qemu.pid'));
   killIf(qemuPid, (c) => c.includes('qemu-system') && c.includes(stateDir));
   killIf(pidFrom(join(stateDir, 'shim.pid')), (c) => c.includes('serve') && c.includes('-id'));
-  const rootfs = join(bundle, 'rootfs');
+  // The share's binds go before the state directory: removing it must not reach into a container's rootfs.
+  unshareAll(stateDir);
   if (existsSync(rootfs)) unmountRootfs(rootfs);
   rmSync(stateDir, { recursive: true, force: true });
   return toBinary(DeleteResponseSchema, create(DeleteResponseSchema, { pid: qemuPid ?? 0, exitStatus: 128 + 9, exitedAt: timestampNow() }));

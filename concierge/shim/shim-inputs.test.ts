@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseWorkloadSpec } from '../instance/spec-workloads.js';
-import { bindShares } from './bind-shares.js';
-import { guestRootfs, guestSpec, readBundleConfig, readProcess } from './oci-bundle.js';
+import { bindShares, filesShare } from './bind-shares.js';
+import { guestRootfsOf, guestShare, guestSpec, readBundleConfig, readProcess } from './oci-bundle.js';
 import { parseShimFlags } from './shim-flags.js';
 
 describe('shim command line', () => {
@@ -30,14 +30,14 @@ describe('OCI bundle to the guest\'s instance spec', () => {
     }));
     const config = readBundleConfig(dir);
     expect(config).toEqual({
-      process: { args: ['sh', '-c', 'id'], env: ['PATH=/bin', 'A=1'], cwd: '/work', uid: 1000, gid: 100, terminal: false }, hostname: 'box', rootPath: 'rootfs',
+      process: { args: ['sh', '-c', 'id'], env: ['PATH=/bin', 'A=1'], cwd: '/work', uid: 1000, gid: 100, terminal: false }, hostname: 'box', rootPath: 'rootfs', pod: undefined,
       docker: { access: false, policy: undefined }, binds: [], resources: {},
     });
-    const spec = guestSpec(config, { stdin: true, terminal: false }, noBinds);
+    const spec = guestSpec(config, { stdin: true, terminal: false }, 'c1', noBinds);
     expect(spec).toMatchObject({
       hostname: 'box', docker: { enabled: false }, afterWorkloads: 'poweroff',
-      mounts: [{ target: guestRootfs, type: '9p' }],
-      workloads: [{ id: 'task', rootfs: guestRootfs, args: ['sh', '-c', 'id'], env: ['PATH=/bin', 'A=1'], cwd: '/work', user: '1000:100', stdin: true }],
+      mounts: [{ target: guestShare, type: '9p' }],
+      workloads: [{ id: 'task', rootfs: guestRootfsOf('c1'), args: ['sh', '-c', 'id'], env: ['PATH=/bin', 'A=1'], cwd: '/work', user: '1000:100', stdin: true }],
     });
     expect((spec.workloads as object[])[0]).not.toHaveProperty('dockerAccess');
   });
@@ -46,7 +46,7 @@ describe('OCI bundle to the guest\'s instance spec', () => {
     writeFileSync(join(dir, 'config.json'), JSON.stringify({
       process: { args: ['sh'] }, annotations: { 'io.concierge.docker-access': 'true', 'io.concierge.docker-policy': 'trusted' },
     }));
-    const spec = guestSpec(readBundleConfig(dir), { stdin: false, terminal: false }, noBinds);
+    const spec = guestSpec(readBundleConfig(dir), { stdin: false, terminal: false }, 'c1', noBinds);
     expect(spec.docker).toEqual({ iptables: false, bridge: 'none' });
     expect(spec.modules).toContain('overlay');
     expect(spec.workloads).toMatchObject([{ dockerAccess: true, dockerPolicy: 'trusted' }]);
@@ -70,19 +70,27 @@ describe('OCI bundle to the guest\'s instance spec', () => {
     const config = readBundleConfig(dir);
     expect(config.binds).toEqual([{ source: hostDir, destination: '/m', readonly: true }, { source: join(dir, 'hosts'), destination: '/etc/hosts', readonly: false }]);
     expect(config.resources).toEqual({ memoryBytes: 32 * 1024 * 1024, cpus: 0.5, cpuShares: 512, pids: 64 });
-    const shares = bindShares(config.binds, join(dir, 'files'));
-    expect(shares.shares).toEqual([{ tag: 'ctr-bind-0', path: hostDir, readonly: true }, { tag: 'ctr-bind-files', path: join(dir, 'files'), readonly: false }]);
-    expect(readFileSync(join(dir, 'files/1/hosts'), 'utf8')).toBe('127.0.0.1 localhost\n');
-    const spec = guestSpec(config, { stdin: false, terminal: false }, shares);
-    expect(spec.mounts).toMatchObject([{ target: guestRootfs }, { source: 'ctr-bind-0', type: '9p' }, { source: 'ctr-bind-files', type: '9p' }]);
+    const files = filesShare(join(dir, 'files'));
+    expect(files.shares).toEqual([{ tag: 'ctr-bind-files', path: join(dir, 'files'), readonly: false }]);
+    const shares = bindShares(config.binds, join(dir, 'files'), 'task', false);
+    expect(shares.shares).toEqual([{ tag: 'ctr-bind-0', path: hostDir, readonly: true }]);
+    expect(readFileSync(join(dir, 'files/task/1/hosts'), 'utf8')).toBe('127.0.0.1 localhost\n');
+    const spec = guestSpec(config, { stdin: false, terminal: false }, 'c1', { guestMounts: [...files.guestMounts, ...shares.guestMounts], workloadMounts: shares.workloadMounts });
+    expect(spec.mounts).toMatchObject([{ target: guestShare }, { source: 'ctr-bind-files', type: '9p' }, { source: 'ctr-bind-0', type: '9p' }]);
     // The guest's own parser takes the workload as given.
     const workload = parseWorkloadSpec((spec.workloads as unknown[])[0]);
     expect(workload.resources).toEqual({ memoryBytes: 32 * 1024 * 1024, cpus: 0.5, cpuShares: 512, pids: 64 });
     expect(workload.mounts).toEqual([
       { source: '/run/concierge-shim/binds/0', target: '/m', readonly: true },
-      { source: '/run/concierge-shim/bind-files/1/hosts', target: '/etc/hosts', readonly: false },
+      { source: '/run/concierge-shim/bind-files/task/1/hosts', target: '/etc/hosts', readonly: false },
     ]);
-    expect(() => bindShares([{ source: join(dir, 'missing'), destination: '/x', readonly: false }], join(dir, 'files'))).toThrow(/mount \/x: its source .* cannot be read \(ENOENT\)/);
+    expect(() => bindShares([{ source: join(dir, 'missing'), destination: '/x', readonly: false }], join(dir, 'files'), 'task', false)).toThrow(/mount \/x: its source .* cannot be read \(ENOENT\)/);
+    // A pod member's task comes to a running VM: its files are copied into the files share under its
+    // workload id, a bound directory is refused naming the mount.
+    const member = bindShares([config.binds[1]!], join(dir, 'files'), 'c-1', true);
+    expect(member).toEqual({ shares: [], guestMounts: [], workloadMounts: [{ source: '/run/concierge-shim/bind-files/c-1/0/hosts', target: '/etc/hosts', readonly: false }] });
+    expect(readFileSync(join(dir, 'files/c-1/0/hosts'), 'utf8')).toBe('127.0.0.1 localhost\n');
+    expect(() => bindShares(config.binds, join(dir, 'files'), 'c-1', true)).toThrow(/^mount \/m: its source .* is a host directory, which cannot reach a pod's VM that is already running/);
     writeFileSync(join(dir, 'config.json'), JSON.stringify({ process: { args: ['sh'] }, linux: { resources: { cpu: { quota: 1e9, period: 1000, shares: 1 }, pids: { limit: 0 } } } }));
     expect(readBundleConfig(dir).resources).toEqual({ cpus: 1024, cpuShares: 2 }); // within the guest's ranges; pids 0 is no limit
     writeFileSync(join(dir, 'config.json'), JSON.stringify({ process: { args: ['sh'] }, linux: { resources: { memory: { limit: 1024 } } } }));

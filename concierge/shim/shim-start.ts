@@ -1,11 +1,14 @@
 // `start`: containerd runs it in the bundle directory and reads one line, the shim's ttrpc address. A
-// shim already serving this bundle is answered with its address; otherwise the server is started as a
-// detached process of its own (it outlives this one), its logs going to the bundle's `log` FIFO that
-// containerd reads, and its address is written to the bundle's `address` file once it accepts connections.
+// shim already serving this bundle is answered with its address, and so is a pod member's start with the
+// address of its sandbox's shim (runc's shim groups a pod the same way), so that containerd creates the
+// member's task in the sandbox's VM; otherwise the server is started as a detached process of its own (it
+// outlives this one), its logs going to the bundle's `log` FIFO that containerd reads, and its address is
+// written to the bundle's `address` file once it accepts connections.
 import { spawn } from 'node:child_process';
 import { closeSync, constants, mkdirSync, openSync, renameSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
+import { podOfBundle, servingBundle } from './sandbox.js';
 import { shimSocket, shimStateDir } from './shim-paths.js';
 
 function accepts(path: string): Promise<boolean> {
@@ -27,8 +30,13 @@ function openLog(bundle: string): number | 'ignore' {
 
 /** Starts (or finds) the shim server; resolves with its address. `serverCommand` runs `serve` with the same flags. */
 export async function startShim(bundle: string, serverCommand: { file: string; args: string[] }): Promise<string> {
-  const socket = shimSocket(bundle);
+  const pod = podOfBundle(bundle);
+  const serving = servingBundle(bundle, pod);
+  const socket = shimSocket(serving);
   const address = `unix://${socket}`;
+  if (serving !== bundle && !(await accepts(socket))) {
+    throw new Error(`the shim of pod sandbox ${pod!.sandboxId} is not running: a pod's sandbox container is created before its other containers`);
+  }
   if (!(await accepts(socket))) {
     mkdirSync(shimStateDir(bundle), { recursive: true });
     const log = openLog(bundle);

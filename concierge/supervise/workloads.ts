@@ -55,6 +55,13 @@ export async function startWorkloads(spec: InstanceSpec, timeline: Timeline, hoo
   runner.on('image-pulled', ({ reference, ...figures }) => hooks.pulled(reference, figures));
   const routes = workloadRoutes(runner, {
     onOutput: (_id, stream, chunk) => (stream === 'stdout' ? process.stdout : process.stderr).write(chunk),
+    // A workload added over the control API (a runtime shim's pod member or exec) is watched as the spec's are.
+    onStarted: (workload) => {
+      hooks.started(workload);
+      // A process that ends at once may have exited before start() returned.
+      if (workload.exit !== undefined) hooks.exited(workload, workload.exit);
+      else workload.once('exit', (exit: WorkloadExit) => hooks.exited(workload, exit));
+    },
   });
   const running: RunningWorkloads = {
     routes,
@@ -68,10 +75,6 @@ export async function startWorkloads(spec: InstanceSpec, timeline: Timeline, hoo
   const results = spec.workloads.map(async (w) => {
     try {
       const workload = await routes.start(w);
-      hooks.started(workload);
-      // A process that ends at once may have exited before start() returned.
-      if (workload.exit !== undefined) hooks.exited(workload, workload.exit);
-      else workload.once('exit', (exit: WorkloadExit) => hooks.exited(workload, exit));
       if (first) {
         first = false;
         timeline.mark('first workload started', { workload: w.id });

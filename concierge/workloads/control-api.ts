@@ -74,6 +74,8 @@ export interface WorkloadRoutes {
 export interface WorkloadRoutesOptions {
   baseDir?: string;
   onOutput?: (id: string, stream: 'stdout' | 'stderr', chunk: Buffer) => void;
+  /** Each workload started, the spec's and those POSTed later alike. */
+  onStarted?: (workload: Workload) => void;
 }
 
 /** The /workloads routes over a runner: run, list, wait, signal, stop, logs. */
@@ -89,6 +91,7 @@ export function workloadRoutes(runner: WorkloadRunner, options: WorkloadRoutesOp
         options.onOutput?.(spec.id, stream, chunk);
       });
       workload.once('removed', () => output.end());
+      options.onStarted?.(workload);
       // Removal follows the exit: nothing stays in containerd once a workload has ended.
       workload.wait().catch((err: Error) => log.error({ workload: spec.id, err: err.message }, 'removal failed'));
       return workload;

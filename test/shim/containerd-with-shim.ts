@@ -2,6 +2,7 @@
 // dist/concierge linked as containerd-shim-concierge-v1 in a directory put first on containerd's PATH.
 // Its state, sockets and images are the test's, removed with it.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +20,12 @@ export interface TestContainerd {
   /** containerd's log so far (the shims' logs reach it through their bundles' log FIFOs). */
   log(): string;
   ctr(args: string[], options?: { timeoutMs?: number; input?: string }): Promise<CommandResult>;
+  /** The shim's state directory and the task's rootfs on the host, for a container id (default namespace). */
+  paths(id: string): { stateDir: string; rootfs: string };
+  /** Pids of this test's qemu processes or shim servers (their command lines name the test's directory). */
+  processes(kind: 'qemu' | 'shim'): number[];
+  /** Polls until `done` holds (a guest boot under TCG takes a minute or two), then fails with containerd's log. */
+  until(done: () => boolean | Promise<boolean>, what: string): Promise<void>;
   /** Stops containerd and removes the test's tree; resolves to the number of shim servers that had outlived their tasks (counted, then killed). */
   stop(): Promise<number>;
 }
@@ -48,17 +55,28 @@ export async function startContainerd(): Promise<TestContainerd> {
     if (i > 100 || daemon.exitCode !== null) throw new Error(`containerd did not start:\n${log}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+  const processes = (kind: 'qemu' | 'shim'): number[] => readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
+    try {
+      const cmdline = readFileSync(`/proc/${p}/cmdline`, 'utf8');
+      return cmdline.includes(`${dir}/`) && (kind === 'qemu' ? cmdline.startsWith('qemu-system') : cmdline.includes('\0shim\0'));
+    } catch {
+      return false;
+    }
+  }).map(Number);
   return {
-    dir, socket, state, shims, ctr, log: () => log,
+    dir, socket, state, shims, ctr, log: () => log, processes,
+    paths: (id) => {
+      const bundle = join(state, 'io.containerd.runtime.v2.task/default', id);
+      return { stateDir: join(shims, createHash('sha256').update(bundle).digest('hex').slice(0, 16)), rootfs: join(bundle, 'rootfs') };
+    },
+    until: async (done, what) => {
+      for (let i = 0; i < 600; i++) {
+        if (await done()) return;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      throw new Error(`timed out waiting for ${what}\n${log.slice(-4000)}`);
+    },
     stop: async () => {
-      const shimServers = (): number[] => readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
-        try {
-          const cmdline = readFileSync(`/proc/${p}/cmdline`, 'utf8');
-          return cmdline.includes(`${dir}/`) && cmdline.includes('\0shim\0');
-        } catch {
-          return false;
-        }
-      }).map(Number);
       const states = existsSync(shims) ? readdirSync(shims) : [];
       const pidIn = (state: string, file: string): number | undefined => {
         try {
@@ -70,10 +88,10 @@ export async function startContainerd(): Promise<TestContainerd> {
       // Shim servers of tasks still there (a failed test's) are not counted; any other one outlived its
       // task's Shutdown (a defect): counted before anything is killed, after a moment to finish exiting.
       const ofLiveTasks = new Set(states.map((s) => pidIn(s, 'shim.pid')));
-      let leftover = shimServers().filter((pid) => !ofLiveTasks.has(pid));
+      let leftover = processes('shim').filter((pid) => !ofLiveTasks.has(pid));
       for (let i = 0; i < 50 && leftover.length > 0; i++) {
         await new Promise((r) => setTimeout(r, 100));
-        leftover = shimServers().filter((pid) => !ofLiveTasks.has(pid));
+        leftover = processes('shim').filter((pid) => !ofLiveTasks.has(pid));
       }
       // A failed test may leave tasks running: their VMs and shims outlive containerd, so they go first.
       for (const state of states) {

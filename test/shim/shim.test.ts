@@ -8,7 +8,6 @@ import { runCommand, startCommand } from '../lib/run-command.js';
 import { buildGuest } from '../guest/vm.js';
 import { dockerArchive, writeArchive } from '../workloads/image-fixtures.js';
 import { runtime, startContainerd, type TestContainerd } from './containerd-with-shim.js';
-import { createHash } from 'node:crypto';
 
 const image = 'concierge.test/shim-busybox:1';
 /** busybox with a static docker CLI, for the docker-access annotation. */
@@ -69,19 +68,8 @@ describe('containerd runtime io.containerd.concierge.v1', () => {
     expect(r.code).toBe(0);
   }, bootMs);
 
-  /** The shim's state directory and the task's rootfs on the host, for a container id. */
-  const paths = (id: string): { stateDir: string; rootfs: string } => {
-    const bundle = join(containerd.state, 'io.containerd.runtime.v2.task/default', id);
-    return { stateDir: join(containerd.shims, createHash('sha256').update(bundle).digest('hex').slice(0, 16)), rootfs: join(bundle, 'rootfs') };
-  };
-  /** Polls until `done` holds (a guest boot under TCG takes a minute or two). */
-  const until = async (done: () => boolean | Promise<boolean>, what: string): Promise<void> => {
-    for (let i = 0; i < 600; i++) {
-      if (await done()) return;
-      await new Promise((r) => setTimeout(r, 500));
-    }
-    throw new Error(`timed out waiting for ${what}\n${containerd.log().slice(-4000)}`);
-  };
+  const paths = (id: string): { stateDir: string; rootfs: string } => containerd.paths(id);
+  const until = (done: () => boolean | Promise<boolean>, what: string): Promise<void> => containerd.until(done, what);
   // The workload marks its start in its rootfs, which is the host's (shared over virtio-9p).
   const marksUp = 'trap "touch /termed; exit 7" TERM; touch /up; while :; do sleep 1; done';
 

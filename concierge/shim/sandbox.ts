@@ -1,0 +1,91 @@
+// A pod: containers with one CRI sandbox id share the VM of the sandbox's container, as Kata's shim has
+// it. containerd 1.6 names the pod in the OCI annotations (io.kubernetes.cri.sandbox-id, and
+// io.kubernetes.cri.container-type "sandbox" or "container"); its bundles are siblings named by container
+// id, and the sandbox's id is the pod's, so a member's `start` finds the sandbox's shim from its own bundle.
+//
+// How a member's rootfs reaches a guest that is already running: a virtio-9p share cannot be added after
+// boot (qemu hot-plugs a virtio-9p-pci device only over an fsdev given on its command line, and QMP has no
+// command that adds an fsdev), and sharing the bundles' parent directory would show the guest every
+// container of the namespace. So the VM boots with ONE share, a directory the shim owns, and each
+// container's rootfs (the sandbox's too) is bind-mounted into it under its container id: the guest sees a
+// member's rootfs appear there (9p walks the host's paths as they are now, mounts included).
+import { createHash } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, rmdirSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { isSysError, MNT, MS, sys } from '../sys/index.js';
+
+export const sandboxIdAnnotation = 'io.kubernetes.cri.sandbox-id';
+export const containerTypeAnnotation = 'io.kubernetes.cri.container-type';
+
+export interface PodMembership {
+  sandboxId: string;
+  /** The sandbox's own container (CRI's pause container): it boots the pod's VM. */
+  isSandbox: boolean;
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** The pod a container belongs to, from its annotations; none without a sandbox id. */
+export function podOf(annotations: Record<string, unknown>, containerId: string): PodMembership | undefined {
+  const sandboxId = annotations[sandboxIdAnnotation];
+  if (typeof sandboxId !== 'string' || sandboxId === '') return undefined;
+  return { sandboxId, isSandbox: annotations[containerTypeAnnotation] === 'sandbox' || sandboxId === containerId };
+}
+
+/** The pod of a bundle's container (its config.json's annotations; none when it cannot be read). */
+export function podOfBundle(bundle: string): PodMembership | undefined {
+  try {
+    const doc: unknown = JSON.parse(readFileSync(join(bundle, 'config.json'), 'utf8'));
+    return isRecord(doc) && isRecord(doc.annotations) ? podOf(doc.annotations, basename(bundle)) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The bundle of the container whose shim serves this one: the sandbox's for a pod's member, else its own. */
+export function servingBundle(bundle: string, pod: PodMembership | undefined): string {
+  return pod === undefined || pod.isSandbox ? bundle : join(dirname(bundle), pod.sandboxId);
+}
+
+/** The directory shared into the guest, holding each container's rootfs under its container id. */
+export function shareDir(stateDir: string): string {
+  return join(stateDir, 'containers');
+}
+
+/** A member's workload id in the guest (at most 63 characters; CRI's container ids are 64). */
+export function memberWorkloadId(containerId: string): string {
+  return `c-${createHash('sha256').update(containerId).digest('hex').slice(0, 16)}`;
+}
+
+/** Binds a container's rootfs (mounted on the host) into the share under its id. */
+export function shareRootfs(stateDir: string, containerId: string, rootfs: string): void {
+  const target = join(shareDir(stateDir), containerId);
+  mkdirSync(target, { recursive: true });
+  sys.mount(rootfs, target, null, MS.BIND, null);
+}
+
+/** Removes a container's bind from the share; one already gone is fine (cleanup runs again after a crash). */
+export function unshareRootfs(stateDir: string, containerId: string): void {
+  const target = join(shareDir(stateDir), containerId);
+  try {
+    sys.umount2(target, MNT.DETACH);
+  } catch (err) {
+    if (!isSysError(err, 'EINVAL') && !isSysError(err, 'ENOENT')) throw err;
+  }
+  try {
+    rmdirSync(target);
+  } catch (err) {
+    if (!isSysError(err, 'ENOENT')) throw err;
+  }
+}
+
+/** Every bind left in the share (a crashed shim's), before its state directory is removed. */
+export function unshareAll(stateDir: string): void {
+  let ids: string[];
+  try {
+    ids = readdirSync(shareDir(stateDir));
+  } catch {
+    return;
+  }
+  for (const id of ids) unshareRootfs(stateDir, id);
+}
