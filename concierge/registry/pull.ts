@@ -26,7 +26,11 @@ import { digestMismatch } from './verify.js';
 export interface PullOptions {
   snapshotter?: string;
   platform?: Platform;
-  /** Layers fetched at once (default 6). */
+  /**
+   * Layers fetched at once (default 2). containerd unpacks one layer at a time, in order, and that is a
+   * pull's longest path: fetching few layers at once gets the next one whole sooner, so its unpack
+   * starts sooner (with 6 at once, a 100 MB pull on loopback took 3.2 s against 2.55 s with 2).
+   */
   concurrency?: number;
   signal?: AbortSignal;
 }
@@ -135,7 +139,7 @@ async function fetchAndUnpack(client: ContainerdClient, registry: RegistryClient
   diffIds: readonly string[], chain: readonly string[], snapshotter: string, options: PullOptions): Promise<{ bytes: number; layers: number }> {
   const abort = new AbortController();
   const signal = options.signal === undefined ? abort.signal : AbortSignal.any([abort.signal, options.signal]);
-  const concurrency = Math.max(1, options.concurrency ?? 6);
+  const concurrency = Math.max(1, options.concurrency ?? 2);
   const counts = { bytes: 0, layers: 0 };
   const started = performance.now();
   let next = 0;
