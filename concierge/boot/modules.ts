@@ -44,7 +44,18 @@ export function loadOrder(names: string[], dep: Map<string, { path: string; deps
   return order;
 }
 
-const loaded = (name: string): boolean => existsSync(join('/sys/module', name));
+/**
+ * Loaded and done initialising. A module still in its init (loaded in the background by the first
+ * stage) already has its /sys/module directory but says "coming": finit_module then waits for it and
+ * answers EEXIST, so its devices exist once the call returns. A built-in has no initstate.
+ */
+export function loaded(name: string, sysModule = '/sys/module'): boolean {
+  try {
+    return readFileSync(join(sysModule, name, 'initstate'), 'latin1').trim() === 'live';
+  } catch {
+    return existsSync(join(sysModule, name));
+  }
+}
 
 /** Loads modules with finit_module from /lib/modules/$(uname -r); already loaded ones are skipped. */
 export function loadModules(names: string[], moduleDir = join('/lib/modules', release())): StepResult {
