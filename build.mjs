@@ -72,6 +72,9 @@ if (!process.argv.includes('--no-sea')) {
     output: blob,
     disableExperimentalSEAWarning: true,
     useCodeCache: true,
+    // A young generation of 4 MB from the start: the init path's modules are evaluated without a
+    // scavenge (two with the 1 MB default); under TCG `init --help` took 0.69-0.75 s against 0.60-0.95 s.
+    execArgv: ['--min-semi-space-size=4'],
     assets,
   }));
   // The blob must be made by the same Node that will run it: the embedded one.
