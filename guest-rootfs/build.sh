@@ -191,6 +191,11 @@ while read -r ko; do
   echo "$line"
 done < etc/concierge/modules > "usr/$moddir/modules.dep"
 cp "$pkgroot/$moddir/modules.builtin" "usr/$moddir/modules.builtin"
+# The drivers of the devices every `concierge vm` guest has (the config drive, the host channel) and
+# overlay (the image's containerd snapshots are overlayfs ones), in load order: the initramfs's /init
+# loads them in the background while /sbin/init starts.
+early() { local m; for m in "$@"; do closure "$m"; echo "$m"; done | awk '!seen[$0]++' | while read -r m; do echo "/${modpath[$m]}"; done; }
+early virtio_pci virtio_blk virtio_console overlay > etc/concierge/early-modules
 echo "$kver" > etc/concierge/kernel-release
 step "${#loaded[@]} kernel modules"
 

@@ -35,11 +35,12 @@ export function guestView(boot: Boot): string[] {
   for (const { text } of boot.lines) {
     if (!text.startsWith('{')) continue;
     try {
-      const j = JSON.parse(text) as { sinceProcessStartMs?: number; timeline?: string; atMs?: number; steps?: { step: string; tookMs: number }[] };
+      const j = JSON.parse(text) as { sinceProcessStartMs?: number; timeline?: string; atMs?: number; stepsMs?: number; rssBytes?: number; steps?: { step: string; tookMs: number }[] };
       if (j.sinceProcessStartMs !== undefined) out.push(`  node start to first line: ${j.sinceProcessStartMs} ms`);
       if (j.timeline !== undefined && j.atMs !== undefined) {
         for (const s of j.steps ?? []) out.push(`           step ${s.step} took ${s.tookMs.toFixed(1)} ms`);
-        out.push(`  +${j.atMs.toFixed(0).padStart(7)} ms  ${j.timeline}`);
+        const figures = [j.stepsMs === undefined ? '' : `steps ${j.stepsMs.toFixed(0)} ms`, j.rssBytes === undefined ? '' : `RSS ${(j.rssBytes / 1e6).toFixed(1)} MB`].filter((f) => f !== '');
+        out.push(`  +${j.atMs.toFixed(0).padStart(7)} ms  ${j.timeline}${figures.length > 0 ? ` (${figures.join(', ')})` : ''}`);
       }
     } catch {
       // Not a log line.

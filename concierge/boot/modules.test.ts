@@ -1,5 +1,8 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadOrder, moduleName, parseModulesDep } from './modules.js';
+import { loaded, loadOrder, moduleName, parseModulesDep } from './modules.js';
 
 const dep = parseModulesDep([
   'kernel/fs/overlayfs/overlay.ko:',
@@ -26,5 +29,20 @@ describe('kernel modules', () => {
   it('skips built-in modules and refuses unknown ones', () => {
     expect(loadOrder(['overlay'], dep, new Set(['overlay']))).toEqual([]);
     expect(() => loadOrder(['nope'], dep, new Set())).toThrow(/nope is not in modules.dep/);
+  });
+  it('counts a module as loaded once its init is done, a built-in always, an absent one never', () => {
+    const sys = mkdtempSync(join(tmpdir(), 'concierge-sysmodule-'));
+    try {
+      for (const [name, state] of [['virtio_blk', 'coming\n'], ['overlay', 'live\n'], ['virtio_pci', undefined]] as const) {
+        mkdirSync(join(sys, name));
+        if (state !== undefined) writeFileSync(join(sys, name, 'initstate'), state);
+      }
+      expect(loaded('virtio_blk', sys)).toBe(false);
+      expect(loaded('overlay', sys)).toBe(true);
+      expect(loaded('virtio_pci', sys)).toBe(true);
+      expect(loaded('ext4', sys)).toBe(false);
+    } finally {
+      rmSync(sys, { recursive: true, force: true });
+    }
   });
 });

@@ -44,15 +44,46 @@ export function loadOrder(names: string[], dep: Map<string, { path: string; deps
   return order;
 }
 
-const loaded = (name: string): boolean => existsSync(join('/sys/module', name));
+/**
+ * Loaded and done initialising. A module still in its init (loaded in the background by the first
+ * stage) already has its /sys/module directory but says "coming": finit_module then waits for it and
+ * answers EEXIST, so its devices exist once the call returns. A built-in has no initstate.
+ */
+export function loaded(name: string, sysModule = '/sys/module'): boolean {
+  const dir = join(sysModule, name);
+  if (!existsSync(dir)) return false;
+  const initstate = join(dir, 'initstate');
+  return !existsSync(initstate) || readFileSync(initstate, 'latin1').trim() === 'live';
+}
+
+interface ModuleIndex {
+  dep: Map<string, { path: string; deps: string[] }>;
+  builtin: Set<string>;
+}
+
+/** modules.dep and modules.builtin of each module directory, read once: the spec's sources, the spec's modules and the host channel each ask. */
+const indexes = new Map<string, ModuleIndex>();
+
+function moduleIndex(moduleDir: string): ModuleIndex {
+  let index = indexes.get(moduleDir);
+  if (index === undefined) {
+    const depPath = join(moduleDir, 'modules.dep');
+    if (!existsSync(depPath)) throw new Error(`no ${depPath}: this system has no loadable kernel modules`);
+    const builtinPath = join(moduleDir, 'modules.builtin');
+    index = {
+      dep: parseModulesDep(readFileSync(depPath, 'utf8')),
+      builtin: new Set(existsSync(builtinPath) ? readFileSync(builtinPath, 'utf8').split('\n').filter((l) => l !== '').map(moduleName) : []),
+    };
+    indexes.set(moduleDir, index);
+  }
+  return index;
+}
 
 /** Loads modules with finit_module from /lib/modules/$(uname -r); already loaded ones are skipped. */
 export function loadModules(names: string[], moduleDir = join('/lib/modules', release())): StepResult {
   const wanted = names.filter((n) => !loaded(n.replaceAll('-', '_')));
   if (wanted.length === 0) return skipped(names.length === 0 ? 'none in spec' : 'all loaded');
-  const dep = parseModulesDep(readFileSync(join(moduleDir, 'modules.dep'), 'utf8'));
-  const builtinPath = join(moduleDir, 'modules.builtin');
-  const builtin = new Set(existsSync(builtinPath) ? readFileSync(builtinPath, 'utf8').split('\n').filter((l) => l !== '').map(moduleName) : []);
+  const { dep, builtin } = moduleIndex(moduleDir);
   const inserted: string[] = [];
   for (const relative of loadOrder(wanted, dep, builtin)) {
     const name = moduleName(relative);

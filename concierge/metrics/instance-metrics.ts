@@ -1,5 +1,5 @@
 // The instance's metrics in the Prometheus text format (prom-client): boot steps and timeline marks,
-// daemon restarts, image pulls, and per-workload cgroup v2 figures read when scraped (the last figures
+// concierge's own RSS, daemon restarts, image pulls, and per-workload cgroup v2 figures read when scraped (the last figures
 // of a workload that has ended stay, read at its exit before its cgroup went away).
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { CgroupFigures } from '../workloads/cgroup.js';
@@ -49,6 +49,12 @@ export class InstanceMetrics {
     this.imagePullLayers = new Counter({ name: 'concierge_image_pull_layers_total', help: 'Layers fetched from registries', registers });
     this.imagePullBytes = new Counter({ name: 'concierge_image_pull_bytes_total', help: 'Bytes fetched from registries', registers });
     this.imagePullSeconds = new Gauge({ name: 'concierge_image_pull_seconds', help: 'How long the last pull of each image took', labelNames: ['image'], registers });
+    new Gauge({
+      name: 'concierge_resident_memory_bytes', help: 'concierge\'s own resident memory (RSS), read when scraped', registers,
+      collect() {
+        this.set(process.memoryUsage.rss());
+      },
+    });
     const figures = (): Map<string, CgroupFigures> => this.readFigures();
     for (const [name, help, pick] of figureGauges) {
       new Gauge({

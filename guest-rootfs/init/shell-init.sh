@@ -76,6 +76,8 @@ i=0
 while dev=$(get "mounts.$i.source") && [ -n "$dev" ]; do
   target=$(get "mounts.$i.target")
   mkdir -p "$target"
+  # Its driver may still be probing (the first stage loads the virtio drivers in the background).
+  n=0; case "$dev" in /dev/*) while [ ! -b "$dev" ] && [ "$n" -lt 500 ]; do usleep 10000; n=$((n + 1)); done ;; esac
   mount -t "$(get "mounts.$i.type")" "$dev" "$target" || fail "mount $dev on $target failed"
   cache_targets="$target $cache_targets"
   say "mounted $dev on $target"

@@ -168,6 +168,9 @@ describe.skipIf(initKind !== 'concierge')('guest contract over the host channel 
     expect(metrics).toMatch(/^concierge_boot_step_seconds\{step="mounts"\} [0-9.e-]+$/m);
     expect(metrics).toMatch(/^concierge_workload_memory_bytes\{workload="probe"\} [1-9]\d*$/m);
     expect(metrics).toMatch(/^concierge_workload_cpu_seconds\{workload="probe"\} /m);
+    const rss = Number(/^concierge_resident_memory_bytes (\d+)$/m.exec(metrics)?.[1]);
+    expect(rss).toBeGreaterThan(10e6);
+    process.stdout.write(`concierge's RSS as PID 1 with the workloads running: ${(rss / 1e6).toFixed(1)} MB\n`);
     const missing = await request(session, 'GET', '/workloads/nope');
     expect(missing.status).toBe(404);
     expect(JSON.parse(missing.body.toString())).toEqual({ message: 'no such workload: nope' });

@@ -83,6 +83,7 @@ describe('PID 1 boot in fresh namespaces', () => {
     for (const s of steps) expect(s.tookMs).toBeGreaterThanOrEqual(0);
     expect(steps.find((s) => s.step === 'mounts')?.done).toContain('/sys/fs/cgroup');
     expect(steps.find((s) => s.step === 'hostname')?.done).toContain('pid1-boot-test');
-    process.stdout.write(`boot steps took ${String(done.stepsMs)} ms (first line to boot done: ${String(done.atMs)} ms): ${steps.map((s) => `${s.step} ${s.tookMs}`).join(', ')}\n`);
+    expect(done.rssBytes).toBeGreaterThan(10e6);
+    process.stdout.write(`boot steps took ${String(done.stepsMs)} ms (first line to boot done: ${String(done.atMs)} ms, RSS ${((done.rssBytes as number) / 1e6).toFixed(1)} MB): ${steps.map((s) => `${s.step} ${s.tookMs}`).join(', ')}\n`);
   });
 });

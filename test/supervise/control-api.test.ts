@@ -52,6 +52,7 @@ describe('PID 1 control API (unix socket)', () => {
     const metrics = (await call(socket, 'GET', '/metrics')).body;
     expect(metrics).toMatch(/^concierge_boot_step_seconds\{step="mounts"\} /m);
     expect(metrics).toMatch(/^concierge_daemon_start_seconds\{daemon="containerd"\} /m);
+    expect(Number(/^concierge_resident_memory_bytes (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThan(10e6);
 
     expect(await call(socket, 'POST', '/shutdown', { reason: 'a\nb' })).toMatchObject({ status: 400 });
     expect(await call(socket, 'POST', '/shutdown', [])).toMatchObject({ status: 400 });
