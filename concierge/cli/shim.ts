@@ -8,9 +8,9 @@ import { log } from '../log/logger.js';
 import { EventPublisher } from '../shim/events.js';
 import { parseShimFlags, type ShimFlags } from '../shim/shim-flags.js';
 import { deleteShimState } from '../shim/shim-delete.js';
-import { unshareAll } from '../shim/sandbox.js';
 import { guestImage, shimSocket, shimStateDir } from '../shim/shim-paths.js';
 import { startShim } from '../shim/shim-start.js';
+import { removeShimState } from '../shim/state-removal.js';
 import { TaskService } from '../shim/task-service.js';
 import { TtrpcServer } from '../shim/ttrpc-server.js';
 import { UsageError } from './usage-error.js';
@@ -35,8 +35,11 @@ async function serve(flags: ShimFlags): Promise<void> {
       events.close();
       // Shutdown was answered and no task is left: end, as runc's shim does (os.Exit). The task's FIFOs were
       // opened without blocking (os/fifo.ts), so no threadpool thread waits in an open() that exit would join.
-      unshareAll(stateDir); // none left after the tasks' Deletes; removing the directory must never reach into a rootfs
-      rmSync(stateDir, { recursive: true, force: true });
+      try {
+        removeShimState(stateDir); // none is left after the tasks' Deletes; removing it must never reach into a rootfs or a bound directory
+      } catch (err) {
+        log.error({ id: flags.id, err }, 'shim state left in place');
+      }
       void server.close().then(() => process.exit(0));
     },
   });

@@ -43,9 +43,11 @@ export function filesShare(filesRoot: string): Pick<BindShares, 'shares' | 'gues
 
 /**
  * Plans the shares for a task's binds, copying bound files into `filesRoot`/`workload` (made afresh).
- * For a task added to a running VM (`running`), a bound directory is an error naming the mount.
+ * For a task added to a running VM, `intoShare` brings each bound directory into the VM's share and
+ * answers the guest's path of it.
  */
-export function bindShares(binds: BundleBind[], filesRoot: string, workload: string, running = false): BindShares {
+export function bindShares(binds: BundleBind[], filesRoot: string, workload: string,
+  intoShare?: (index: number, bind: BundleBind) => string): BindShares {
   const out: BindShares = { shares: [], guestMounts: [], workloadMounts: [] };
   const filesDir = join(filesRoot, workload);
   rmSync(filesDir, { recursive: true, force: true });
@@ -56,10 +58,9 @@ export function bindShares(binds: BundleBind[], filesRoot: string, workload: str
     } catch (err) {
       throw new Error(`mount ${bind.destination}: its source ${bind.source} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
     }
-    if (directory && running) {
-      throw new Error(`mount ${bind.destination}: its source ${bind.source} is a host directory, which cannot reach a pod's VM that is already running (a virtio-9p share is added only at boot; only bound files are copied in)`);
-    }
-    if (directory) {
+    if (directory && intoShare !== undefined) {
+      out.workloadMounts.push({ source: intoShare(i, bind), target: bind.destination, readonly: bind.readonly });
+    } else if (directory) {
       const tag = `ctr-bind-${i}`;
       out.shares.push({ tag, path: bind.source, readonly: bind.readonly });
       out.guestMounts.push({ source: tag, target: `${guestBinds}/${i}`, type: '9p', options: ninePOptions });

@@ -13,8 +13,10 @@ import { podOf, type PodMembership } from './sandbox.js';
 /** Where the guest mounts the shim's share (each container's rootfs under its id, see sandbox.ts), and its 9p tag. */
 export const guestShare = '/run/concierge-shim/containers';
 export const rootfsTag = 'ctr-rootfs';
+/** A path of the share (relative to it) in the guest. */
+export const guestShareOf = (relative: string): string => `${guestShare}/${relative}`;
 /** A container's rootfs in the guest. */
-export const guestRootfsOf = (containerId: string): string => `${guestShare}/${containerId}`;
+export const guestRootfsOf = (containerId: string): string => guestShareOf(containerId);
 /** The workload's id in the guest (a containerd id can be longer than a workload id may be). */
 export const workloadId = 'task';
 

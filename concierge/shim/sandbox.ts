@@ -8,7 +8,11 @@
 // command that adds an fsdev), and sharing the bundles' parent directory would show the guest every
 // container of the namespace. So the VM boots with ONE share, a directory the shim owns, and each
 // container's rootfs (the sandbox's too) is bind-mounted into it under its container id: the guest sees a
-// member's rootfs appear there (9p walks the host's paths as they are now, mounts included).
+// member's rootfs appear there (9p walks the host's paths as they are now, mounts included). A member's
+// bound host directories come the same way, bound under `.binds/<container id>/<index>` (a name no
+// container id has: containerd's begin with a letter or digit). What is bound there is only ever
+// unmounted and its empty mount point removed (rmdir, never a recursive removal): removing the state must
+// not reach into a container's rootfs or a host directory.
 import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, rmdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
@@ -64,14 +68,14 @@ export function shareRootfs(stateDir: string, containerId: string, rootfs: strin
   sys.mount(rootfs, target, null, MS.BIND, null);
 }
 
-/** Removes a container's bind from the share; one already gone is fine (cleanup runs again after a crash). */
-export function unshareRootfs(stateDir: string, containerId: string): void {
-  const target = join(shareDir(stateDir), containerId);
+/** Unmounts a bind of the share and removes its mount point; one already gone is fine (cleanup runs again after a crash). */
+function unbind(target: string): void {
   try {
     sys.umount2(target, MNT.DETACH);
   } catch (err) {
     if (!isSysError(err, 'EINVAL') && !isSysError(err, 'ENOENT')) throw err;
   }
+  // rmdir: a mount point still mounted (EBUSY) or not empty is an error, never removed through.
   try {
     rmdirSync(target);
   } catch (err) {
@@ -79,13 +83,54 @@ export function unshareRootfs(stateDir: string, containerId: string): void {
   }
 }
 
+/** Removes a container's rootfs bind from the share. */
+export function unshareRootfs(stateDir: string, containerId: string): void {
+  unbind(join(shareDir(stateDir), containerId));
+}
+
+const bindsDir = '.binds';
+
+/**
+ * Binds a member's bound host directory into the share (read-only when the bind is: a bind mount takes
+ * the flag only by a remount); the answer is its path relative to the share.
+ */
+export function shareBind(stateDir: string, containerId: string, index: number, source: string, readonly: boolean): string {
+  const relative = join(bindsDir, containerId, String(index));
+  const target = join(shareDir(stateDir), relative);
+  mkdirSync(target, { recursive: true });
+  sys.mount(source, target, null, MS.BIND, null);
+  if (readonly) {
+    try {
+      sys.mount(null, target, null, MS.REMOUNT | MS.BIND | MS.RDONLY, null);
+    } catch (err) {
+      unbind(target);
+      throw err;
+    }
+  }
+  return relative;
+}
+
+function entries(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch (err) {
+    if (isSysError(err, 'ENOENT')) return [];
+    throw err;
+  }
+}
+
+/** Removes a container's bound directories from the share. */
+export function unshareBinds(stateDir: string, containerId: string): void {
+  const dir = join(shareDir(stateDir), bindsDir, containerId);
+  for (const index of entries(dir)) unbind(join(dir, index));
+  unbind(dir);
+}
+
 /** Every bind left in the share (a crashed shim's), before its state directory is removed. */
 export function unshareAll(stateDir: string): void {
-  let ids: string[];
-  try {
-    ids = readdirSync(shareDir(stateDir));
-  } catch {
-    return;
+  for (const id of entries(join(shareDir(stateDir), bindsDir))) unshareBinds(stateDir, id);
+  for (const id of entries(shareDir(stateDir))) {
+    if (id === bindsDir) unbind(join(shareDir(stateDir), bindsDir));
+    else unshareRootfs(stateDir, id);
   }
-  for (const id of ids) unshareRootfs(stateDir, id);
 }

@@ -72,7 +72,7 @@ describe('OCI bundle to the guest\'s instance spec', () => {
     expect(config.resources).toEqual({ memoryBytes: 32 * 1024 * 1024, cpus: 0.5, cpuShares: 512, pids: 64 });
     const files = filesShare(join(dir, 'files'));
     expect(files.shares).toEqual([{ tag: 'ctr-bind-files', path: join(dir, 'files'), readonly: false }]);
-    const shares = bindShares(config.binds, join(dir, 'files'), 'task', false);
+    const shares = bindShares(config.binds, join(dir, 'files'), 'task');
     expect(shares.shares).toEqual([{ tag: 'ctr-bind-0', path: hostDir, readonly: true }]);
     expect(readFileSync(join(dir, 'files/task/1/hosts'), 'utf8')).toBe('127.0.0.1 localhost\n');
     const spec = guestSpec(config, { stdin: false, terminal: false }, 'c1', { guestMounts: [...files.guestMounts, ...shares.guestMounts], workloadMounts: shares.workloadMounts });
@@ -84,13 +84,20 @@ describe('OCI bundle to the guest\'s instance spec', () => {
       { source: '/run/concierge-shim/binds/0', target: '/m', readonly: true },
       { source: '/run/concierge-shim/bind-files/task/1/hosts', target: '/etc/hosts', readonly: false },
     ]);
-    expect(() => bindShares([{ source: join(dir, 'missing'), destination: '/x', readonly: false }], join(dir, 'files'), 'task', false)).toThrow(/mount \/x: its source .* cannot be read \(ENOENT\)/);
+    expect(() => bindShares([{ source: join(dir, 'missing'), destination: '/x', readonly: false }], join(dir, 'files'), 'task')).toThrow(/mount \/x: its source .* cannot be read \(ENOENT\)/);
     // A pod member's task comes to a running VM: its files are copied into the files share under its
-    // workload id, a bound directory is refused naming the mount.
-    const member = bindShares([config.binds[1]!], join(dir, 'files'), 'c-1', true);
-    expect(member).toEqual({ shares: [], guestMounts: [], workloadMounts: [{ source: '/run/concierge-shim/bind-files/c-1/0/hosts', target: '/etc/hosts', readonly: false }] });
-    expect(readFileSync(join(dir, 'files/c-1/0/hosts'), 'utf8')).toBe('127.0.0.1 localhost\n');
-    expect(() => bindShares(config.binds, join(dir, 'files'), 'c-1', true)).toThrow(/^mount \/m: its source .* is a host directory, which cannot reach a pod's VM that is already running/);
+    // workload id, its bound directories go into the pod's share (no share of their own).
+    const intoShare: { index: number; source: string }[] = [];
+    const member = bindShares(config.binds, join(dir, 'files'), 'c-1', (index, bind) => {
+      intoShare.push({ index, source: bind.source });
+      return `/in-share/${index}`;
+    });
+    expect(intoShare).toEqual([{ index: 0, source: hostDir }]);
+    expect(member).toEqual({ shares: [], guestMounts: [], workloadMounts: [
+      { source: '/in-share/0', target: '/m', readonly: true },
+      { source: '/run/concierge-shim/bind-files/c-1/1/hosts', target: '/etc/hosts', readonly: false },
+    ] });
+    expect(readFileSync(join(dir, 'files/c-1/1/hosts'), 'utf8')).toBe('127.0.0.1 localhost\n');
     writeFileSync(join(dir, 'config.json'), JSON.stringify({ process: { args: ['sh'] }, linux: { resources: { cpu: { quota: 1e9, period: 1000, shares: 1 }, pids: { limit: 0 } } } }));
     expect(readBundleConfig(dir).resources).toEqual({ cpus: 1024, cpuShares: 2 }); // within the guest's ranges; pids 0 is no limit
     writeFileSync(join(dir, 'config.json'), JSON.stringify({ process: { args: ['sh'] }, linux: { resources: { memory: { limit: 1024 } } } }));

@@ -22,8 +22,8 @@ import type { EventPublisher } from './events.js';
 import { execWorkloadId, newExec, type ExecRecord } from './exec-process.js';
 import { GuestVm, type GuestImage } from './guest-vm.js';
 import { mountRootfs, unmountRootfs } from './host-rootfs.js';
-import { dockerAccessAnnotation, guestRootfsOf, guestSpec, readBundleConfig, workloadId, workloadResources, type BundleConfig } from './oci-bundle.js';
-import { memberWorkloadId, shareDir, shareRootfs, unshareRootfs } from './sandbox.js';
+import { dockerAccessAnnotation, guestRootfsOf, guestShareOf, guestSpec, readBundleConfig, workloadId, workloadResources, type BundleConfig } from './oci-bundle.js';
+import { memberWorkloadId, shareBind, shareDir, shareRootfs, unshareBinds, unshareRootfs } from './sandbox.js';
 import { metricsAny } from './task-metrics.js';
 import { bindShares, filesShare, type BindShares } from './bind-shares.js';
 import { code } from './ttrpc-messages.js';
@@ -162,17 +162,24 @@ export class TaskService {
     const workload = member ? memberWorkloadId(r.id) : workloadId;
     let binds: BindShares;
     try {
-      // A member's task joins a VM already booted: its bound directories cannot be shared into it any more.
-      binds = bindShares(config.binds, join(this.o.stateDir, bindFilesDir), workload, member);
+      // A member's task joins a VM already booted: its bound directories reach it through the pod's share.
+      binds = bindShares(config.binds, join(this.o.stateDir, bindFilesDir), workload,
+        member ? (index, bind) => guestShareOf(shareBind(this.o.stateDir, r.id, index, bind.source, bind.readonly)) : undefined);
     } catch (err) {
-      throw new TtrpcError(member ? code.failedPrecondition : code.invalidArgument, (err as Error).message);
+      if (member) unshareBinds(this.o.stateDir, r.id);
+      throw new TtrpcError(code.invalidArgument, (err as Error).message);
     }
     const rootfs = isAbsolute(config.rootPath) ? config.rootPath : join(r.bundle, config.rootPath);
-    mountRootfs(r.rootfs.map((m) => ({ type: m.type, source: m.source, options: m.options })), rootfs);
     try {
-      shareRootfs(this.o.stateDir, r.id, rootfs);
+      mountRootfs(r.rootfs.map((m) => ({ type: m.type, source: m.source, options: m.options })), rootfs);
+      try {
+        shareRootfs(this.o.stateDir, r.id, rootfs);
+      } catch (err) {
+        unmountRootfs(rootfs);
+        throw err;
+      }
     } catch (err) {
-      unmountRootfs(rootfs);
+      if (member) unshareBinds(this.o.stateDir, r.id);
       throw err;
     }
     let setExit!: TaskRecord['setExit'];
@@ -344,6 +351,7 @@ export class TaskService {
   }
 
   private cleanup(t: TaskRecord): void {
+    if (t.member) unshareBinds(this.o.stateDir, t.id);
     unshareRootfs(this.o.stateDir, t.id);
     unmountRootfs(t.rootfs);
     if (t.member) rmSync(join(this.o.stateDir, bindFilesDir, t.workload), { recursive: true, force: true });
