@@ -3,6 +3,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readMountInfo } from '../../concierge/os/mountinfo.js';
 import { busyboxLayer, dockerCliEntries } from '../lib/busybox.js';
 import { startCommand } from '../lib/run-command.js';
 import { buildGuest } from '../guest/vm.js';
@@ -36,6 +37,15 @@ describe('containerd runtime io.containerd.concierge.v1: a pod', () => {
 
   const taskLs = async (): Promise<string> => (await containerd.ctr(['task', 'ls'])).stdout;
   const stopped = (id: string) => async (): Promise<boolean> => new RegExp(`^${id}\\s+\\d+\\s+STOPPED`, 'm').test(await taskLs());
+  /** Mounts left under the shims' state (a member's rootfs or bound directory not unmounted). */
+  const mountsInShimState = (): string[] => readMountInfo().map((m) => m.mountPoint).filter((p) => p.startsWith(`${containerd.shims}/`));
+  /** A host directory holding one file, for a member to bind. */
+  const hostDir = (name: string, content: string): string => {
+    const dir = join(containerd.dir, name);
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'f'), content);
+    return dir;
+  };
 
   it('containers with one sandbox id share one VM and its network; a member\'s delete leaves the VM, the sandbox\'s end stops it', async () => {
     // The sandbox serves a page on the guest's loopback.
@@ -47,22 +57,36 @@ describe('containerd runtime io.containerd.concierge.v1: a pod', () => {
     const [qemuPid] = containerd.processes('qemu');
 
     // A member fetches it from 127.0.0.1: the same network namespace, the pod's. Its bound file reaches it
-    // (copied into the VM's files share), its memory limit is its workload's cgroup's, and on /go it outgrows
-    // that limit (busybox tail keeps a line whole: 100 MB without a newline).
+    // (copied into the VM's files share), and its bound host directories (through the pod's share, bound
+    // after boot): the read-only one refuses a write, the read-write one's reaches the host. Its memory limit
+    // is its workload's cgroup's, and on /go it outgrows that limit (busybox tail keeps a line whole: 100 MB
+    // without a newline).
     const note = join(containerd.dir, 'pod-note');
     writeFileSync(note, 'bound-into-a-member\n');
+    const roDir = hostDir('member-ro', 'from-the-host\n');
+    const rwDir = hostDir('member-rw', 'rw-before\n');
     const events = startCommand(['ctr', '-a', containerd.socket, 'events'], { timeoutMs: 2 * bootMs });
     const fetch = [
-      'wget -qO /got http://127.0.0.1:8080/', 'cat /etc/pod-note > /note', 'trap "exit 0" TERM', 'touch /up',
+      'wget -qO /got http://127.0.0.1:8080/', 'cat /etc/pod-note > /note',
+      'cat /m/f > /from-ro', 'if echo x > /m/new 2>/dev/null; then echo ro-written > /ro-write; else echo ro-refused > /ro-write; fi',
+      'cat /w/f > /from-rw', 'echo written-by-the-member > /w/g', 'trap "exit 0" TERM', 'touch /up',
       'while [ ! -f /go ]; do sleep 1; done', 'head -c 100m /dev/zero | tail >/dev/null', 'touch /after', 'while :; do sleep 1; done',
     ].join('; ');
     const member = await containerd.ctr(['run', '-d', '--runtime', runtime, ...inPod, '--memory-limit', String(32 * 1024 * 1024),
-      '--mount', `type=bind,src=${note},dst=/etc/pod-note,options=rbind:ro`, image, 'web', 'sh', '-c', fetch]);
+      '--mount', `type=bind,src=${note},dst=/etc/pod-note,options=rbind:ro`, '--mount', `type=bind,src=${roDir},dst=/m,options=rbind:ro`,
+      '--mount', `type=bind,src=${rwDir},dst=/w,options=rbind:rw`, image, 'web', 'sh', '-c', fetch]);
     expect(member.code, member.stderr).toBe(0);
     const web = containerd.paths('web');
     await containerd.until(() => existsSync(join(web.rootfs, 'up')), 'the member to start in the guest');
     expect(readFileSync(join(web.rootfs, 'got'), 'utf8')).toBe('served-by-the-sandbox\n');
     expect(readFileSync(join(web.rootfs, 'note'), 'utf8')).toBe('bound-into-a-member\n');
+    expect(readFileSync(join(web.rootfs, 'from-ro'), 'utf8')).toBe('from-the-host\n');
+    expect(readFileSync(join(web.rootfs, 'ro-write'), 'utf8')).toBe('ro-refused\n');
+    expect(existsSync(join(roDir, 'new'))).toBe(false);
+    expect(readFileSync(join(web.rootfs, 'from-rw'), 'utf8')).toBe('rw-before\n');
+    expect(readFileSync(join(rwDir, 'g'), 'utf8')).toBe('written-by-the-member\n');
+    // (both bound into the pod's share on the host, under the member's id)
+    expect(mountsInShimState().filter((p) => p.startsWith(`${pod.stateDir}/containers/.binds/web/`))).toHaveLength(2);
     // Each task's metrics are its own workload's cgroup: the member's limit, none on the sandbox's.
     const limitOf = async (id: string): Promise<string | undefined> => {
       const metrics = await containerd.ctr(['task', 'metrics', id]);
@@ -98,6 +122,10 @@ describe('containerd runtime io.containerd.concierge.v1: a pod', () => {
     expect((await containerd.ctr(['containers', 'rm', 'web'])).code).toBe(0);
     expect(existsSync(join(web.rootfs, 'up'))).toBe(false); // unmounted
     expect(existsSync(join(pod.stateDir, 'containers', 'web'))).toBe(false); // out of the VM's share
+    expect(existsSync(join(pod.stateDir, 'containers', '.binds', 'web'))).toBe(false); // its bound directories too, unmounted, not deleted:
+    expect(readFileSync(join(roDir, 'f'), 'utf8')).toBe('from-the-host\n');
+    expect(readFileSync(join(rwDir, 'g'), 'utf8')).toBe('written-by-the-member\n');
+    expect(mountsInShimState().filter((p) => !p.startsWith(`${pod.stateDir}/containers/${sandboxId}`))).toEqual([]);
     expect(containerd.processes('qemu')).toEqual([qemuPid]);
     expect(await taskLs()).toMatch(new RegExp(`^${sandboxId}\\s+${qemuPid}\\s+RUNNING`, 'm'));
 
@@ -112,17 +140,9 @@ describe('containerd runtime io.containerd.concierge.v1: a pod', () => {
     expect(noDocker.code).not.toBe(0);
     expect(noDocker.stderr).toMatch(/needs its pod's sandbox pod1 annotated io.concierge.docker-access=true/);
     await containerd.ctr(['containers', 'rm', 'nodock']);
-    // A bound directory would need a 9p share of its own, which a running VM cannot get: refused, naming the mount.
-    const dir = join(containerd.dir, 'member-dir');
-    mkdirSync(dir);
-    const withDir = await containerd.ctr(['run', '-d', '--runtime', runtime, ...inPod, '--mount', `type=bind,src=${dir},dst=/d,options=rbind:ro`, image, 'nodir', 'true']);
-    expect(withDir.code).not.toBe(0);
-    expect(withDir.stderr).toMatch(/mount \/d: its source .*member-dir is a host directory, which cannot reach a pod's VM that is already running/);
-    await containerd.ctr(['containers', 'rm', 'nodir']);
-    expect(existsSync(join(pod.stateDir, 'containers', 'nodir'))).toBe(false);
-
-    // Another member, then the sandbox's end: the VM stops, and the member ends with it.
-    const late = await containerd.ctr(['run', '-d', '--runtime', runtime, ...inPod, image, 'late', 'sh', '-c', idle]);
+    // Another member (binding a host directory), then the sandbox's end: the VM stops, and the member ends with it.
+    const lateDir = hostDir('late-rw', 'late\n');
+    const late = await containerd.ctr(['run', '-d', '--runtime', runtime, ...inPod, '--mount', `type=bind,src=${lateDir},dst=/d,options=rbind:rw`, image, 'late', 'sh', '-c', idle]);
     expect(late.code, late.stderr).toBe(0);
     await containerd.until(() => existsSync(join(containerd.paths('late').rootfs, 'up')), 'the late member to start in the guest');
     expect((await containerd.ctr(['task', 'kill', sandboxId])).code).toBe(0);
@@ -136,12 +156,16 @@ describe('containerd runtime io.containerd.concierge.v1: a pod', () => {
     expect((await containerd.ctr(['task', 'delete', 'late'])).code).toBe(0);
     expect((await containerd.ctr(['task', 'delete', sandboxId])).code).toBe(0);
     for (const id of ['late', sandboxId]) expect((await containerd.ctr(['containers', 'rm', id])).code).toBe(0);
-    // The shim ended with the pod's last task, and took its state with it.
+    // The shim ended with the pod's last task, and took its state with it: unmounted, the host directories kept.
     await containerd.until(() => containerd.processes('shim').length === 0, 'the pod\'s shim to end');
     expect(existsSync(pod.stateDir)).toBe(false);
+    expect(mountsInShimState()).toEqual([]);
+    expect(readFileSync(join(lateDir, 'f'), 'utf8')).toBe('late\n');
+    expect(readFileSync(join(roDir, 'f'), 'utf8')).toBe('from-the-host\n');
+    expect(readFileSync(join(rwDir, 'f'), 'utf8')).toBe('rw-before\n');
   }, 2 * bootMs);
 
-  it('a pod with docker access: a member talks to the guest\'s dockerd; its shim killed, containerd\'s delete path ends the VM and unmounts every rootfs', async () => {
+  it('a pod with docker access: a member talks to the guest\'s dockerd; its shim killed, containerd\'s delete path ends the VM and unmounts every rootfs and bound directory', async () => {
     const podId = 'pod2';
     const annotations = (type: string): string[] => ['--annotation', `io.kubernetes.cri.sandbox-id=${podId}`, '--annotation', `io.kubernetes.cri.container-type=${type}`];
     expect((await containerd.ctr(['run', '-d', '--runtime', runtime, ...annotations('sandbox'), ...dockerAccess, image, podId, 'sh', '-c', idle])).code).toBe(0);
@@ -149,10 +173,13 @@ describe('containerd runtime io.containerd.concierge.v1: a pod', () => {
     await containerd.until(() => existsSync(join(pod.rootfs, 'up')), 'the sandbox to start in the guest');
     // The guest's dockerd starts once the sandbox runs: the member asks until it answers.
     const askDocker = 'for i in $(seq 120); do docker version --format "{{.Server.Version}}" > /docker 2>/dev/null && break; sleep 1; done';
-    expect((await containerd.ctr(['run', '-d', '--runtime', runtime, ...annotations('container'), ...dockerAccess, dockerImage, 'side', 'sh', '-c', `${askDocker}; ${idle}`])).code).toBe(0);
+    const sideDir = hostDir('side-rw', 'side\n');
+    expect((await containerd.ctr(['run', '-d', '--runtime', runtime, ...annotations('container'), ...dockerAccess,
+      '--mount', `type=bind,src=${sideDir},dst=/d,options=rbind:rw`, dockerImage, 'side', 'sh', '-c', `cat /d/f > /from-d; ${askDocker}; ${idle}`])).code).toBe(0);
     const side = containerd.paths('side');
     await containerd.until(() => existsSync(join(side.rootfs, 'up')), 'the member to start in the guest');
     expect(readFileSync(join(side.rootfs, 'docker'), 'utf8')).toMatch(/^\d+\.\d+/);
+    expect(readFileSync(join(side.rootfs, 'from-d'), 'utf8')).toBe('side\n');
     expect(containerd.processes('qemu')).toHaveLength(1);
 
     process.kill(Number(readFileSync(join(pod.stateDir, 'shim.pid'), 'utf8')), 'SIGKILL');
@@ -160,6 +187,8 @@ describe('containerd runtime io.containerd.concierge.v1: a pod', () => {
     await containerd.until(() => containerd.processes('qemu').length === 0, 'the VM to be ended');
     await containerd.until(() => !existsSync(pod.stateDir), 'the shim state to be removed');
     await containerd.until(() => !existsSync(join(side.rootfs, 'up')) && !existsSync(join(pod.rootfs, 'up')), 'both rootfs to be unmounted');
+    expect(mountsInShimState()).toEqual([]); // the member's bound directory too, and not deleted through
+    expect(readFileSync(join(sideDir, 'f'), 'utf8')).toBe('side\n');
     for (const id of ['side', podId]) {
       await containerd.ctr(['task', 'delete', id]);
       expect((await containerd.ctr(['containers', 'rm', id])).code).toBe(0);
