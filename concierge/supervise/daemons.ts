@@ -8,7 +8,7 @@ import { dockerdRegistryArgs, writeDockerCerts } from './dockerd-registries.js';
 import { SupervisedDaemon } from './daemon.js';
 import { dockerAnswers, socketAccepts } from './readiness.js';
 
-export const defaultPath = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+const defaultPath = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 /**
  * containerd 1.6's plugins that nothing here uses, not loaded: CRI (nothing speaks it, and it sets up
