@@ -29,7 +29,7 @@ for arg in "$@"; do
     --init=concierge|--init=shell) init="${arg#--init=}" ;;
     --compress=lz4|--compress=zstd|--compress=gzip|--compress=none) compress="${arg#--compress=}" ;;
     --root=disk|--root=initramfs) root_kind="${arg#--root=}" ;;
-    --dest=?*) dest="${arg#--dest=}" ;;
+    --dest=?*) dest=$(realpath -m -- "${arg#--dest=}") ;;  # the packing runs inside the root: a relative path would land in it
     *) echo "build.sh: unknown argument $arg (see the usage at the top of the script)" >&2; exit 2 ;;
   esac
 done

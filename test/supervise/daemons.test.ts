@@ -1,8 +1,9 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { containerdDisabledPlugins } from '../../concierge/supervise/daemons.js';
 import { runCommand } from '../lib/run-command.js';
 import { childrenNamed, message, startInstance, type RunningInstance } from './harness.js';
 
@@ -40,6 +41,17 @@ describe('PID 1 supervision of containerd and dockerd', () => {
     process.stdout.write(`timeline:\n  ${timeline.join('\n  ')}\n`);
     const rss = /VmRSS:\s+(\d+) kB/.exec(await import('node:fs').then((fs) => fs.readFileSync(`/proc/${instance.hostPid}/status`, 'utf8')))?.[1];
     process.stdout.write(`PID 1 RSS with containerd + dockerd up: ${rss} kB\n`);
+  });
+
+  it("loads only containerd's plugins that are used, and every one of them", () => {
+    const log = readFileSync(instance.path('/run/concierge/containerd.log'), 'utf8');
+    expect(log).toContain('containerd successfully booted');
+    // The ones the workloads and dockerd need loaded (the tasks service needs a v1 runtime too).
+    for (const used of ['snapshotter.v1.overlayfs', 'runtime.v1.linux', 'runtime.v2.task', 'service.v1.tasks-service', 'grpc.v1.tasks', 'grpc.v1.images', 'grpc.v1.leases', 'grpc.v1.content']) {
+      expect(log).toContain(`loading plugin \\"io.containerd.${used}\\"`);
+    }
+    for (const unused of containerdDisabledPlugins) expect(log).not.toContain(`loading plugin \\"${unused}\\"`);
+    expect(log).not.toMatch(/failed to load plugin|skip loading plugin|modprobe/);
   });
 
   it('restarts containerd after SIGKILL', async () => {
