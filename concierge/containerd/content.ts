@@ -19,8 +19,12 @@ export interface BlobToWrite {
 
 /** containerd refused to commit a blob whose bytes hash to another digest (it checks every commit). */
 export class DigestMismatchError extends Error {
-  constructor(readonly digest: string, readonly details: string) {
+  /** What the bytes hash to: containerd says "unexpected commit digest <actual>, expected <digest>". */
+  readonly actual: string;
+
+  constructor(readonly digest: string, details: string) {
     super(`blob ${digest}: content does not match its digest (corrupt archive?)`);
+    this.actual = /unexpected commit digest (sha256:[0-9a-f]{64})/.exec(details)?.[1] ?? 'another digest';
   }
 }
 

@@ -163,8 +163,7 @@ async function fetchAndUnpack(client: ContainerdClient, registry: RegistryClient
       await writeBlob(client, { digest: layer.digest, size: layer.size, open: () => stream, ...(labels === undefined ? {} : { labels }) });
     } catch (err) {
       if (!(err instanceof DigestMismatchError)) throw err;
-      const actual = /sha256:[0-9a-f]{64}/.exec(err.details)?.[0] ?? 'another digest';
-      throw new RegistryError('digest', digestMismatch(`blob ${layer.digest} of ${ref.repository}`, actual));
+      throw new RegistryError('digest', digestMismatch(`blob ${layer.digest} of ${ref.repository}`, err.actual));
     }
     counts.bytes += layer.size;
     counts.layers++;
