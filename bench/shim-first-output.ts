@@ -2,13 +2,10 @@
 // microVM per container; TCG on machines without a usable KVM) against runc, on a containerd of the
 // bench's own with the same busybox image. One run each unless --runs N; prints the figures and the ratio.
 // Usage: npx tsx bench/shim-first-output.ts [--runs N] [--build]
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildGuest } from '../test/guest/vm.js';
-import { busyboxLayer } from '../test/lib/busybox.js';
 import { startCommand } from '../test/lib/run-command.js';
 import { runtime as concierge, startContainerd } from '../test/shim/containerd-with-shim.js';
-import { dockerArchive, writeArchive } from '../test/workloads/image-fixtures.js';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '1' }, build: { type: 'boolean' } } });
 const runs = Number(values.runs);
@@ -17,9 +14,7 @@ const image = 'concierge.bench/shim-busybox:1';
 if (values.build === true) await buildGuest();
 const containerd = await startContainerd();
 try {
-  const archive = writeArchive(join(containerd.dir, 'busybox.tar'), dockerArchive([busyboxLayer()], image));
-  const imported = await containerd.ctr(['images', 'import', archive]);
-  if (imported.code !== 0) throw new Error(imported.stderr);
+  await containerd.importBusybox(image);
   const rows: string[] = [];
   const firstMs: Record<string, number[]> = {};
   for (const runtime of ['io.containerd.runc.v2', concierge]) {

@@ -6,7 +6,9 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { busyboxLayer, dockerCliEntries } from '../lib/busybox.js';
 import { runCommand, type CommandResult } from '../lib/run-command.js';
+import { dockerArchive, writeArchive } from '../workloads/image-fixtures.js';
 
 export const repoRoot = new URL('../..', import.meta.url).pathname;
 export const runtime = 'io.containerd.concierge.v1';
@@ -24,6 +26,10 @@ export interface TestContainerd {
   paths(id: string): { stateDir: string; rootfs: string };
   /** Pids of this test's qemu processes or shim servers (their command lines name the test's directory). */
   processes(kind: 'qemu' | 'shim'): number[];
+  /** Imports a busybox image under `name` (with the static docker CLI too when asked); fails with ctr's error. */
+  importBusybox(name: string, options?: { dockerCli?: boolean }): Promise<void>;
+  /** Whether `ctr task ls` shows the task STOPPED. */
+  taskStopped(id: string): Promise<boolean>;
   /** Polls until `done` holds (a guest boot under TCG takes a minute or two), then fails with containerd's log. */
   until(done: () => boolean | Promise<boolean>, what: string): Promise<void>;
   /** Stops containerd and removes the test's tree; resolves to the number of shim servers that had outlived their tasks (counted, then killed). */
@@ -65,6 +71,13 @@ export async function startContainerd(): Promise<TestContainerd> {
   }).map(Number);
   return {
     dir, socket, state, shims, ctr, log: () => log, processes,
+    importBusybox: async (name, options = {}) => {
+      const layer = options.dockerCli === true ? busyboxLayer(dockerCliEntries()) : busyboxLayer();
+      const archive = writeArchive(join(dir, `${name.replace(/[^a-z0-9]+/gi, '-')}.tar`), dockerArchive([layer], name));
+      const imported = await ctr(['images', 'import', archive]);
+      if (imported.code !== 0) throw new Error(`ctr images import ${name}: ${imported.stderr}`);
+    },
+    taskStopped: async (id) => new RegExp(`^${id}\\s+\\d+\\s+STOPPED`, 'm').test((await ctr(['task', 'ls'])).stdout),
     paths: (id) => {
       const bundle = join(state, 'io.containerd.runtime.v2.task/default', id);
       return { stateDir: join(shims, createHash('sha256').update(bundle).digest('hex').slice(0, 16)), rootfs: join(bundle, 'rootfs') };

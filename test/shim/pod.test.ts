@@ -4,10 +4,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readMountInfo } from '../../concierge/os/mountinfo.js';
-import { busyboxLayer, dockerCliEntries } from '../lib/busybox.js';
 import { startCommand } from '../lib/run-command.js';
 import { buildGuest } from '../guest/vm.js';
-import { dockerArchive, writeArchive } from '../workloads/image-fixtures.js';
 import { runtime, startContainerd, type TestContainerd } from './containerd-with-shim.js';
 
 const image = 'concierge.test/shim-pod-busybox:1';
@@ -26,17 +24,14 @@ describe('containerd runtime io.containerd.concierge.v1: a pod', () => {
   beforeAll(async () => {
     await buildGuest();
     containerd = await startContainerd();
-    const imported = await containerd.ctr(['images', 'import', writeArchive(join(containerd.dir, 'busybox.tar'), dockerArchive([busyboxLayer()], image))]);
-    expect(imported.code, imported.stderr).toBe(0);
-    const withDocker = writeArchive(join(containerd.dir, 'busybox-docker.tar'), dockerArchive([busyboxLayer(dockerCliEntries())], dockerImage));
-    expect((await containerd.ctr(['images', 'import', withDocker])).code).toBe(0);
+    await containerd.importBusybox(image);
+    await containerd.importBusybox(dockerImage, { dockerCli: true });
   }, 600_000);
   afterAll(async () => {
     expect(await containerd?.stop(), 'shim servers that outlived their tasks').toBe(0);
   });
 
   const taskLs = async (): Promise<string> => (await containerd.ctr(['task', 'ls'])).stdout;
-  const stopped = (id: string) => async (): Promise<boolean> => new RegExp(`^${id}\\s+\\d+\\s+STOPPED`, 'm').test(await taskLs());
   /** Mounts left under the shims' state (a member's rootfs or bound directory not unmounted). */
   const mountsInShimState = (): string[] => readMountInfo().map((m) => m.mountPoint).filter((p) => p.startsWith(`${containerd.shims}/`));
   /** A host directory holding one file, for a member to bind. */
@@ -117,7 +112,7 @@ describe('containerd runtime io.containerd.concierge.v1: a pod', () => {
 
     // The member's end and delete remove its workload only: the VM and the sandbox run on.
     expect((await containerd.ctr(['task', 'kill', 'web'])).code).toBe(0);
-    await containerd.until(stopped('web'), 'web to stop');
+    await containerd.until(() => containerd.taskStopped('web'), 'web to stop');
     expect((await containerd.ctr(['task', 'delete', 'web'])).code).toBe(0);
     expect((await containerd.ctr(['containers', 'rm', 'web'])).code).toBe(0);
     expect(existsSync(join(web.rootfs, 'up'))).toBe(false); // unmounted
@@ -147,8 +142,8 @@ describe('containerd runtime io.containerd.concierge.v1: a pod', () => {
     await containerd.until(() => existsSync(join(containerd.paths('late').rootfs, 'up')), 'the late member to start in the guest');
     expect((await containerd.ctr(['task', 'kill', sandboxId])).code).toBe(0);
     await containerd.until(() => containerd.processes('qemu').length === 0, 'the VM to stop');
-    await containerd.until(stopped('late'), 'the late member to stop with the VM');
-    await containerd.until(stopped(sandboxId), 'the sandbox to stop');
+    await containerd.until(() => containerd.taskStopped('late'), 'the late member to stop with the VM');
+    await containerd.until(() => containerd.taskStopped(sandboxId), 'the sandbox to stop');
     // CRI removes a pod's containers before its sandbox: the sandbox's delete says so while one is left.
     const early = await containerd.ctr(['task', 'delete', sandboxId]);
     expect(early.code).not.toBe(0);

@@ -3,10 +3,8 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { busyboxLayer, dockerCliEntries } from '../lib/busybox.js';
 import { runCommand, startCommand } from '../lib/run-command.js';
 import { buildGuest } from '../guest/vm.js';
-import { dockerArchive, writeArchive } from '../workloads/image-fixtures.js';
 import { runtime, startContainerd, type TestContainerd } from './containerd-with-shim.js';
 
 const image = 'concierge.test/shim-busybox:1';
@@ -19,11 +17,8 @@ describe('containerd runtime io.containerd.concierge.v1', () => {
   beforeAll(async () => {
     await buildGuest();
     containerd = await startContainerd();
-    const archive = writeArchive(join(containerd.dir, 'busybox.tar'), dockerArchive([busyboxLayer()], image));
-    const imported = await containerd.ctr(['images', 'import', archive]);
-    expect(imported.code, imported.stderr).toBe(0);
-    const withDocker = writeArchive(join(containerd.dir, 'busybox-docker.tar'), dockerArchive([busyboxLayer(dockerCliEntries())], dockerImage));
-    expect((await containerd.ctr(['images', 'import', withDocker])).code).toBe(0);
+    await containerd.importBusybox(image);
+    await containerd.importBusybox(dockerImage, { dockerCli: true });
   }, 600_000);
   afterAll(async () => {
     // Every shim server ended with its task (containerd's Shutdown), none outlived it.
@@ -91,7 +86,7 @@ describe('containerd runtime io.containerd.concierge.v1', () => {
 
     const kill = await containerd.ctr(['task', 'kill', 't2']);
     expect(kill.code, kill.stderr).toBe(0);
-    await until(async () => /t2\s+\d+\s+STOPPED/.test((await containerd.ctr(['task', 'ls'])).stdout), 't2 to stop');
+    await until(() => containerd.taskStopped('t2'), 't2 to stop');
     // The workload's trap ran: the signal went to it through the host channel, not to qemu.
     expect(existsSync(join(rootfs, 'termed'))).toBe(true);
     expect((await containerd.ctr(['task', 'delete', 't2'])).code).toBe(0);
@@ -140,7 +135,7 @@ describe('containerd runtime io.containerd.concierge.v1', () => {
     expect((await containerd.ctr(['task', 'ls'])).stdout).toMatch(/t7\s+\d+\s+RUNNING/);
 
     expect((await containerd.ctr(['task', 'kill', '-s', 'SIGKILL', 't7'])).code).toBe(0);
-    await until(async () => /t7\s+\d+\s+STOPPED/.test((await containerd.ctr(['task', 'ls'])).stdout), 't7 to stop');
+    await until(() => containerd.taskStopped('t7'), 't7 to stop');
     expect((await containerd.ctr(['task', 'delete', 't7'])).code).toBe(0);
     expect((await containerd.ctr(['containers', 'rm', 't7'])).code).toBe(0);
   }, bootMs);
@@ -151,7 +146,7 @@ describe('containerd runtime io.containerd.concierge.v1', () => {
     const { stateDir, rootfs } = paths('t6');
     await until(() => existsSync(join(rootfs, 'up')), 'the workload to start in the guest');
     process.kill(Number(readFileSync(join(stateDir, 'qemu.pid'), 'utf8')), 'SIGKILL');
-    await until(async () => /t6\s+\d+\s+STOPPED/.test((await containerd.ctr(['task', 'ls'])).stdout), 't6 to stop');
+    await until(() => containerd.taskStopped('t6'), 't6 to stop');
     expect((await containerd.ctr(['task', 'delete', 't6'])).code).toBe(0);
     expect((await containerd.ctr(['containers', 'rm', 't6'])).code).toBe(0);
   }, bootMs);
