@@ -19,8 +19,11 @@ export function mountRootfs(mounts: readonly RootfsMount[], target: string): voi
   sys.mount(m.source, target, m.type === 'bind' ? null : m.type, flags, data === '' ? null : data);
 }
 
-/** Unmounts the rootfs; one not mounted (or gone) is fine: cleanup runs again after a crash. */
-export function unmountRootfs(target: string): void {
+/**
+ * Unmounts (lazily) what is mounted at `target`, the rootfs or a bind of the shim's share; one not mounted
+ * (or gone) is fine: cleanup runs again after a crash.
+ */
+export function detachMount(target: string): void {
   try {
     sys.umount2(target, MNT.DETACH);
   } catch (err) {

@@ -16,7 +16,8 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, rmdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { isSysError, MNT, MS, sys } from '../sys/index.js';
+import { isSysError, MS, sys } from '../sys/index.js';
+import { detachMount } from './host-rootfs.js';
 
 export const sandboxIdAnnotation = 'io.kubernetes.cri.sandbox-id';
 export const containerTypeAnnotation = 'io.kubernetes.cri.container-type';
@@ -70,11 +71,7 @@ export function shareRootfs(stateDir: string, containerId: string, rootfs: strin
 
 /** Unmounts a bind of the share and removes its mount point; one already gone is fine (cleanup runs again after a crash). */
 function unbind(target: string): void {
-  try {
-    sys.umount2(target, MNT.DETACH);
-  } catch (err) {
-    if (!isSysError(err, 'EINVAL') && !isSysError(err, 'ENOENT')) throw err;
-  }
+  detachMount(target);
   // rmdir: a mount point still mounted (EBUSY) or not empty is an error, never removed through.
   try {
     rmdirSync(target);

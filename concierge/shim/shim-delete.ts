@@ -9,7 +9,7 @@ import { timestampNow } from '@bufbuild/protobuf/wkt';
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { DeleteResponseSchema } from '../../proto/gen/github.com/containerd/containerd/runtime/v2/task/shim_pb.js';
-import { unmountRootfs } from './host-rootfs.js';
+import { detachMount } from './host-rootfs.js';
 import { podOfBundle, servingBundle, unshareBinds, unshareRootfs } from './sandbox.js';
 import { removeShimState } from './state-removal.js';
 import { shimStateDir } from './shim-paths.js';
@@ -41,13 +41,13 @@ export function deleteShimState(bundle: string): Uint8Array {
   if (serving !== bundle) {
     unshareBinds(stateDir, basename(bundle));
     unshareRootfs(stateDir, basename(bundle));
-    if (existsSync(rootfs)) unmountRootfs(rootfs);
+    if (existsSync(rootfs)) detachMount(rootfs);
     return toBinary(DeleteResponseSchema, create(DeleteResponseSchema, { pid: 0, exitStatus: 128 + 9, exitedAt: timestampNow() }));
   }
   const qemuPid = pidFrom(join(stateDir, 'qemu.pid'));
   killIf(qemuPid, (c) => c.includes('qemu-system') && c.includes(stateDir));
   killIf(pidFrom(join(stateDir, 'shim.pid')), (c) => c.includes('serve') && c.includes('-id'));
-  if (existsSync(rootfs)) unmountRootfs(rootfs);
+  if (existsSync(rootfs)) detachMount(rootfs);
   // The share's binds go first: removing the state must not reach into a rootfs or a bound host directory.
   removeShimState(stateDir);
   return toBinary(DeleteResponseSchema, create(DeleteResponseSchema, { pid: qemuPid ?? 0, exitStatus: 128 + 9, exitedAt: timestampNow() }));

@@ -21,7 +21,7 @@ import { log } from '../log/logger.js';
 import type { EventPublisher } from './events.js';
 import { execWorkloadId, newExec, type ExecRecord } from './exec-process.js';
 import { GuestVm, type GuestImage } from './guest-vm.js';
-import { mountRootfs, unmountRootfs } from './host-rootfs.js';
+import { mountRootfs, detachMount } from './host-rootfs.js';
 import { dockerAccessAnnotation, guestRootfsOf, guestShareOf, guestSpec, readBundleConfig, workloadId, workloadResources, type BundleConfig } from './oci-bundle.js';
 import { memberWorkloadId, shareBind, shareDir, shareRootfs, unshareBinds, unshareRootfs } from './sandbox.js';
 import { metricsAny } from './task-metrics.js';
@@ -175,7 +175,7 @@ export class TaskService {
       try {
         shareRootfs(this.o.stateDir, r.id, rootfs);
       } catch (err) {
-        unmountRootfs(rootfs);
+        detachMount(rootfs);
         throw err;
       }
     } catch (err) {
@@ -353,7 +353,7 @@ export class TaskService {
   private cleanup(t: TaskRecord): void {
     if (t.member) unshareBinds(this.o.stateDir, t.id);
     unshareRootfs(this.o.stateDir, t.id);
-    unmountRootfs(t.rootfs);
+    detachMount(t.rootfs);
     if (t.member) rmSync(join(this.o.stateDir, bindFilesDir, t.workload), { recursive: true, force: true });
     else {
       rmSync(join(this.o.stateDir, 'spec.img'), { force: true });
