@@ -47,7 +47,7 @@ async function build(v: Variant): Promise<void> {
 }
 
 if (values['no-build'] !== true) for (const v of variants) await build(v);
-for (const v of variants) if (!existsSync(join(v.dir, 'vmlinuz'))) throw new Error(`${v.dir} has no guest: run without --no-build`);
+for (const v of variants) if (!existsSync(join(v.dir, 'vmlinux'))) throw new Error(`${v.dir} has no guest: run without --no-build`);
 
 const seconds = (ms: number | undefined): string => (ms === undefined ? '     -' : (ms / 1000).toFixed(1).padStart(6));
 const results = new Map<string, Map<string, number[]>>(variants.map((v) => [v.name, new Map(compared.map((m) => [m, []]))]));

@@ -6,7 +6,7 @@
 # Usage: guest-rootfs/boot.sh --spec <instance.json> [concierge vm options: --cache <disk.img>,
 #          --control <sock>, --console <file|->, --spec-via drive|fw_cfg|both, --nic tap=<name>,
 #          --accel auto|kvm|tcg, --memory, --cpus, --cpu, --timeout <s>, --verbose, --append "..."]
-#   --image <dir>   boot the vmlinuz, initramfs and root.erofs (if any) in <dir> (build.sh --dest) instead of out/
+#   --image <dir>   boot the vmlinux, initramfs and root.erofs (if any) in <dir> (build.sh --dest) instead of out/
 #   --tap <device>  shorthand for --nic tap=<device>,mac=52:54:00:12:34:56 (the guest's eth0); run boot.sh
 #                   inside the tap's network namespace (scripts/testnet.sh makes one)
 # Exit status: the job's exit code; 124 on --timeout; 125 when the guest reported none.
@@ -21,7 +21,7 @@ while [ $# -gt 0 ]; do
     *) args+=("$1"); shift ;;
   esac
 done
-for f in vmlinuz initramfs; do
+for f in vmlinux initramfs; do
   [ -e "$out/$f" ] || { echo "boot.sh: $out/$f is missing: run guest-rootfs/build.sh first" >&2; exit 2; }
 done
 command -v qemu-system-x86_64 >/dev/null || { echo "boot.sh: qemu-system-x86_64 is not installed (scripts/setup.sh installs it)" >&2; exit 2; }
@@ -30,4 +30,4 @@ concierge=("$here/../dist/concierge")
 # A guest built with its root on a disk (build.sh --root=disk, the default) has root.erofs beside them.
 root=()
 [ -e "$out/root.erofs" ] && root=(--root "$out/root.erofs")
-exec "${concierge[@]}" vm --kernel "$out/vmlinuz" --initrd "$out/initramfs" "${root[@]}" "${args[@]}"
+exec "${concierge[@]}" vm --kernel "$out/vmlinux" --initrd "$out/initramfs" "${root[@]}" "${args[@]}"

@@ -11,7 +11,7 @@ debian_packages=(
   docker-registry dnsmasq-base apache2-utils git openssl
 )
 # The guest microVM (guest-rootfs/): qemu, and the tools its build uses. Skipped with CONCIERGE_SKIP_GUEST=1.
-guest_packages=(qemu-system-x86 cpio lz4 zstd e2fsprogs erofs-utils binutils file)
+guest_packages=(qemu-system-x86 cpio lz4 xz-utils zstd e2fsprogs erofs-utils binutils file)
 [ "${CONCIERGE_SKIP_GUEST:-0}" = 1 ] && guest_packages=()
 missing=()
 for p in "${debian_packages[@]}" "${guest_packages[@]}" ${CONCIERGE_EXTRA_PACKAGES:-}; do

@@ -17,7 +17,7 @@ import {
 } from '../vmm/qemu.js';
 import { UsageError } from './usage-error.js';
 
-const help = `usage: concierge vm --kernel <vmlinuz> --initrd <initramfs> --spec <instance.json> [options]
+const help = `usage: concierge vm --kernel <vmlinux|bzImage> --initrd <initramfs> --spec <instance.json> [options]
 Boots a guest under qemu with concierge as its init, streams the job's output to stdout and stderr,
 prints the guest's events on stderr, and exits with the job's exit code.
   --root <root.erofs>    the root filesystem image, a read-only disk the initramfs's first stage mounts

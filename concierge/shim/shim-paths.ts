@@ -19,7 +19,7 @@ export function shimSocket(bundle: string): string {
 export function guestImage(): GuestImage {
   const out = join(dirname(process.execPath), '..', 'guest-rootfs', 'out');
   return {
-    kernel: process.env.CONCIERGE_GUEST_KERNEL ?? join(out, 'vmlinuz'),
+    kernel: process.env.CONCIERGE_GUEST_KERNEL ?? join(out, 'vmlinux'),
     initrd: process.env.CONCIERGE_GUEST_INITRD ?? join(out, 'initramfs'),
   };
 }

@@ -141,7 +141,7 @@ describe.skipIf(initKind !== 'concierge')('guest contract over the host channel 
     const channelSocket = join(dir, 'channel.sock');
     const out = join(repoRoot, 'guest-rootfs/out');
     qemu = spawn('qemu-system-x86_64', qemuArgs({
-      kernel: join(out, 'vmlinuz'), initrd: join(out, 'initramfs'), accel: 'tcg', memoryMb: 2048, cpus: 2,
+      kernel: join(out, 'vmlinux'), initrd: join(out, 'initramfs'), accel: 'tcg', memoryMb: 2048, cpus: 2,
       ...(existsSync(join(out, 'root.erofs')) ? { rootDisk: join(out, 'root.erofs') } : {}),
       specDrive: drive, channelSocket,
     }), { stdio: ['ignore', 'pipe', 'pipe'] });
