@@ -7,6 +7,11 @@ const usage = `usage: concierge <command> [options]
 commands:
 ${Object.entries(commands).map(([name, c]) => `  ${name.padEnd(8)} ${c.summary}`).join('\n')}`;
 
+/** For the build's code cache (scripts/sea-code-cache.cjs): cli/init.ts's compileInitPath. */
+export async function compileInitPath(): Promise<void> {
+  await (await import('./cli/init.js')).compileInitPath();
+}
+
 async function main(argv: string[]): Promise<number | undefined> {
   const [name, ...rest] = argv;
   const command = name === undefined ? undefined : commands[name];

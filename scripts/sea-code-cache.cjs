@@ -1,7 +1,7 @@
 // Writes the code cache of the bundle for scripts/sea-main.cjs: compiles the bundle exactly as the
 // single executable will (same wrapper, same file name), evaluates the init path's modules by running
-// `init --help` (prints the help, touches nothing), and saves the cache with every function compiled
-// by then. Run by build.mjs with the Node the executable embeds (a cache fits one V8 build only).
+// `init --help` (prints the help, touches nothing) and `compileInitPath` (loads the workloads' code,
+// reads a sample spec), and saves the cache with every function compiled by then. Run by build.mjs with the Node the executable embeds (a cache fits one V8 build only).
 // Usage: node sea-code-cache.cjs <wrapped bundle> <cache out>
 'use strict';
 const { readFileSync, writeFileSync } = require('node:fs');
@@ -11,4 +11,9 @@ const [wrapped, out] = process.argv.slice(2);
 const script = new Script(readFileSync(wrapped, 'utf8'), { filename: 'concierge.js' });
 process.argv = [process.argv[0], process.argv[0], 'init', '--help'];
 script.runInThisContext()(exports, require, module, __filename, __dirname);
-process.on('exit', () => writeFileSync(out, script.createCachedData()));
+// Under emulation, compiling the workloads' code was most of the time from containerd's readiness to
+// the job's container create, and the spec's validators most of the boot's spec step.
+module.exports.compileInitPath().then(
+  () => process.on('exit', () => writeFileSync(out, script.createCachedData())),
+  (err) => { console.error(err); process.exitCode = 1; },
+);

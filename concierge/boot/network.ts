@@ -6,18 +6,20 @@ import { RouteSocket } from '../os/netlink/route-socket.js';
 import { done, skipped, type StepResult } from './step.js';
 
 /**
- * Loopback up, then each interface of the spec: MTU and up in one request, its addresses, then the
- * routes (a gateway is only reachable once the address that covers it exists). Addresses and routes
- * are create-or-replace, so a step run twice changes nothing.
+ * Loopback up (by its own entry when the interfaces name it), then each interface of the spec: MTU and
+ * up in one request, its addresses, then the routes (a gateway is only reachable once the address that
+ * covers it exists). Addresses and routes are create-or-replace, so a step run twice changes nothing.
  */
 export function configureNetwork(interfaces: InterfaceSpec[]): StepResult {
   const socket = new RouteSocket();
   try {
     const actions: string[] = [];
-    const lo = link(socket, 'lo');
-    if ((lo.flags & IFF.UP) === 0) {
-      socket.request(setLink(socket.nextSeq(), lo.index, true), 'set lo up');
-      actions.push('lo up');
+    if (!interfaces.some((i) => i.name === 'lo')) {
+      const lo = link(socket, 'lo');
+      if ((lo.flags & IFF.UP) === 0) {
+        socket.request(setLink(socket.nextSeq(), lo.index, true), 'set lo up');
+        actions.push('lo up');
+      }
     }
     for (const i of interfaces) actions.push(...configureInterface(socket, i));
     return actions.length === 0 ? skipped('already configured') : done(actions.join(', '));

@@ -1,7 +1,33 @@
 import { parseArgs } from 'node:util';
+import { runPureBootParts } from '../boot/pure-parts.js';
 import { Timeline } from '../boot/timeline.js';
 import { log } from '../log/logger.js';
-import { Instance } from '../supervise/instance.js';
+import { parseSpecText } from '../instance/spec-source.js';
+import { Instance, loadWorkloadsCode } from '../supervise/instance.js';
+
+/** A spec as a CI platform's guest has one: its validators are compiled by reading it (compileInitPath). */
+const ciGuestSpec = {
+  hostname: 'ci-guest',
+  modules: ['virtio_net', 'overlay'],
+  network: { interfaces: [{ name: 'eth0', addresses: ['10.88.0.2/24'], gateway: '10.88.0.1', mtu: 1400, routes: [{ to: '10.89.0.0/16', via: '10.88.0.1' }] }], dns: ['10.88.0.1'], search: ['test'] },
+  mounts: [{ source: '/dev/vda', target: '/cache', type: 'ext4', options: ['noatime'] }],
+  sysctls: { 'net.ipv4.ip_forward': '1' },
+  containerd: { root: '/cache/containerd' },
+  docker: { iptables: false, bridge: 'none', dataRoot: '/cache/docker' },
+  registries: { 'registry.test:5000': { username: 'ci', password: 'ci', mirrors: ['mirror.test'] } },
+  workloads: [{ id: 'job', image: 'registry.test:5000/ci/job:1', args: ['./ci.sh'], env: { CI: 'true' }, dockerAccess: true }],
+  afterWorkloads: 'poweroff',
+};
+
+/**
+ * Compiles, without booting anything, what the init otherwise compiles while it boots: the workloads'
+ * code (loaded once containerd is spawned), the spec's validators and the boot steps' pure parts.
+ * For the build's code cache (scripts/sea-code-cache.cjs), which keeps what was compiled by then.
+ */
+export async function compileInitPath(): Promise<void> {
+  await loadWorkloadsCode();
+  runPureBootParts(parseSpecText(JSON.stringify(ciGuestSpec), 'code cache', '/'));
+}
 
 const help = `usage: concierge init [--spec <instance.json>]
 Runs concierge as the guest's init (PID 1): boots the system from the instance spec, supervises

@@ -27,6 +27,9 @@ import { instanceRoutes } from './control-routes.js';
 import { serveControl, type ControlServers } from './control.js';
 import type { RunningWorkloads } from './workloads.js';
 
+/** The workloads' code (the containerd client, the caller-aware proxy, the registry client), loaded once containerd is spawned. */
+export const loadWorkloadsCode = (): Promise<typeof import('./workloads.js')> => import('./workloads.js');
+
 /** Exit codes of the instance when no workload result decides it. */
 export const exitCodes = { ok: 0, bootFailed: 1, badSpec: 2, uncaught: 70 } as const;
 
@@ -158,7 +161,7 @@ export class Instance {
     // The workloads' code (the containerd client, the caller-aware proxy, the registry client) is
     // loaded while containerd starts, not before the boot: under emulation that is seconds of the
     // critical path.
-    const workloadsCode = import('./workloads.js');
+    const workloadsCode = loadWorkloadsCode();
     if (spec.docker.enabled) {
       const dockerd = dockerdDaemon(spec);
       this.dockerd = dockerd;

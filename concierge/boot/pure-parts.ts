@@ -1,0 +1,39 @@
+// The boot's pure parts, run on a spec and changing nothing, for the build's code cache: it holds only
+// the functions compiled before it is written, and these otherwise compile only while PID 1 boots.
+import { readFileSync } from 'node:fs';
+import type { InstanceSpec } from '../instance/spec.js';
+import { splitOptions } from '../os/mount-options.js';
+import { mountAt, parseMountInfo } from '../os/mountinfo.js';
+import { networkOf } from '../os/netlink/ip-address.js';
+import { RTM, decodeLink, decodeMessages, getLinkByName, newAddress, newRoute, setLink } from '../os/netlink/messages.js';
+import { cgroupPlan } from './cgroup.js';
+import { hostsFile } from './hostname.js';
+import { withDnsCacheAddress } from './network.js';
+import { resolvConf } from './resolv.js';
+import { loadModules } from './modules.js';
+import { mountExtra } from './mounts.js';
+import { applyRlimits, defaultRlimits } from './rlimits.js';
+import { applySysctls, dockerSysctls } from './sysctl.js';
+
+export function runPureBootParts(spec: InstanceSpec): void {
+  // Steps given nothing to do return before any system call.
+  mountExtra([]);
+  applySysctls({});
+  applyRlimits({});
+  loadModules([]);
+  mountAt(parseMountInfo(readFileSync('/proc/self/mountinfo', 'utf8')), '/');
+  for (const m of spec.mounts) splitOptions(m.options);
+  cgroupPlan({ realRoot: false, inLeaf: false, offered: ['cpu', 'memory'], enabled: [] });
+  dockerSysctls(spec);
+  defaultRlimits();
+  hostsFile(spec.hostname ?? 'guest', spec);
+  resolvConf(spec);
+  const requests: Buffer[] = [];
+  for (const [index, i] of withDnsCacheAddress(spec).entries()) {
+    requests.push(getLinkByName(requests.length, i.name), setLink(requests.length, index, true, i.mtu));
+    for (const a of i.addresses) requests.push(newAddress(requests.length, index, a, a.prefixLength));
+    for (const r of i.routes) requests.push(newRoute(requests.length, { family: r.to.family, destination: networkOf(r.to), gateway: r.via, outputIndex: index }));
+    if (i.gateway !== undefined) requests.push(newRoute(requests.length, { family: i.gateway.family, gateway: i.gateway, outputIndex: index }));
+  }
+  for (const m of decodeMessages(Buffer.concat(requests))) if (m.type === RTM.NEWLINK) decodeLink(m);
+}
