@@ -7,8 +7,7 @@ import { EventEmitter } from 'node:events';
 import { stat } from 'node:fs/promises';
 import { ContainerdClient, defaultContainerdSocket } from '../containerd/client.js';
 import { importImageArchive, type ResolvedImage } from '../containerd/images/import.js';
-import { RegistryClient, type RegistryClientOptions } from '../registry/client.js';
-import { pullImage } from '../registry/pull.js';
+import type { RegistryClient, RegistryClientOptions } from '../registry/client.js';
 import type { RegistrySettings } from '../registry/settings.js';
 import { subscribeTaskExits, type TaskExitSubscription } from '../containerd/task-exits.js';
 import { log } from '../log/logger.js';
@@ -47,6 +46,16 @@ export interface RunnerEvents {
   'image-pulled': [pulled: { reference: string; layers: number; bytes: number; ms: number }];
 }
 
+/**
+ * The registry client and the pull, loaded at the first pull: with them comes undici, whose load also
+ * loads Node's own (it reads globalThis.Headers); under emulation that was a few hundred ms of CPU at
+ * every boot, while containerd starts, for guests whose images are archives or already in containerd.
+ */
+async function loadRegistryCode(): Promise<{ RegistryClient: typeof RegistryClient; pullImage: typeof import('../registry/pull.js').pullImage }> {
+  const [{ RegistryClient }, { pullImage }] = await Promise.all([import('../registry/client.js'), import('../registry/pull.js')]);
+  return { RegistryClient, pullImage };
+}
+
 export class WorkloadRunner extends EventEmitter<RunnerEvents> {
   readonly client: ContainerdClient;
   private readonly workloads = new Map<string, Workload>();
@@ -77,9 +86,11 @@ export class WorkloadRunner extends EventEmitter<RunnerEvents> {
   private pull(reference: string): Promise<ResolvedImage> {
     let pending = this.pulls.get(reference);
     if (pending === undefined) {
-      this.registry ??= new RegistryClient(this.registries, this.registryClientOptions);
       const started = performance.now();
-      const pulling = pullImage(this.client, this.registry, reference);
+      const pulling = loadRegistryCode().then(({ RegistryClient, pullImage }) => {
+        this.registry ??= new RegistryClient(this.registries, this.registryClientOptions);
+        return pullImage(this.client, this.registry, reference);
+      });
       pending = pulling.then((r) => {
         this.emit('image-pulled', { reference, layers: r.fetchedLayers, bytes: r.fetchedBytes, ms: Math.round(performance.now() - started) });
         return r;
