@@ -27,7 +27,7 @@ import { instanceRoutes } from './control-routes.js';
 import { serveControl, type ControlServers } from './control.js';
 import type { RunningWorkloads } from './workloads.js';
 
-/** The workloads' code (the containerd client, the caller-aware proxy, the registry client), loaded once containerd is spawned. */
+/** The workloads' code (the containerd client, the caller-aware proxy), loaded once containerd is spawned. */
 export const loadWorkloadsCode = (): Promise<typeof import('./workloads.js')> => import('./workloads.js');
 
 /** Exit codes of the instance when no workload result decides it. */
@@ -132,6 +132,13 @@ export class Instance {
   }
 
   private startServices(spec: InstanceSpec): void {
+    // containerd first: its start under emulation is seconds of the job's critical path; nothing
+    // below is its input.
+    const containerd = containerdDaemon(spec);
+    this.containerd = containerd;
+    this.watchDaemon(containerd);
+    this.timeline.mark('containerd spawned');
+    containerd.start();
     useProxyCounters(proxyMetrics(this.metrics.registry, callerSocketDefaults(spec.docker.socket, spec.runDir).stagingDir));
     counterSet(this.metrics.registry, 'concierge_dns_cache_total', 'What the DNS cache did with questions (hits, misses, passedThrough, upstreamFailures, upstreamTcp, malformed)', () => ({ ...dnsCounters }));
     void serveControl(`${spec.runDir}/control.sock`, [
@@ -146,21 +153,15 @@ export class Instance {
         return this.workloads.routes.handle(req, res, url, parts);
       },
     ], spec.hostChannel.vsockPort).then((c) => { this.control = c; }, (err: Error) => log.error({ err: err.message }, 'control API did not start'));
-    // The DNS cache first: dockerd and the workloads resolve through it (binding takes a moment).
+    // The DNS cache before dockerd and the workloads, which resolve through it (binding takes a moment).
     this.dnsCache = startDnsCache(spec);
     this.dnsCache.then((server) => {
       if (server !== undefined) this.timeline.mark('dns cache listening', { address: server.address, port: server.port });
     }, (err: unknown) => {
       if (!this.shuttingDown) void this.shutdown(`start failed: dns cache: ${(err as Error).message}`, exitCodes.bootFailed);
     });
-    const containerd = containerdDaemon(spec);
-    this.containerd = containerd;
-    this.watchDaemon(containerd);
-    this.timeline.mark('containerd spawned');
-    containerd.start();
-    // The workloads' code (the containerd client, the caller-aware proxy, the registry client) is
-    // loaded while containerd starts, not before the boot: under emulation that is seconds of the
-    // critical path.
+    // The workloads' code (the containerd client, the caller-aware proxy) is loaded while containerd
+    // starts, not before the boot: under emulation that is seconds of the critical path.
     const workloadsCode = loadWorkloadsCode();
     if (spec.docker.enabled) {
       const dockerd = dockerdDaemon(spec);
