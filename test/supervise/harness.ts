@@ -60,6 +60,8 @@ export interface InstanceOptions {
    * with these arguments instead of the built binary.
    */
   testEntry?: string[];
+  /** Another build's dist/ to run instead of this repository's (a benchmark's before and after). */
+  dist?: string;
 }
 
 /**
@@ -84,7 +86,7 @@ async function testEntryCommand(root: string, args: string[]): Promise<{ command
 }
 
 export async function startInstance(options: InstanceOptions): Promise<RunningInstance> {
-  ensureBuilt();
+  if (options.dist === undefined) ensureBuilt();
   const base = mkdtempSync('/tmp/concierge-pid1-');
   mkdirSync(join(base, 'etc-upper', 'concierge'), { recursive: true });
   writeFileSync(join(base, 'etc-upper', 'concierge', 'instance.json'), JSON.stringify(options.spec));
@@ -98,7 +100,7 @@ export async function startInstance(options: InstanceOptions): Promise<RunningIn
   const namespaces = ['--fork', '--pid', '--mount', '--uts', '--ipc', '--cgroup', '--mount-proc', ...(options.netns === undefined ? ['--net'] : [])];
   const command = [
     ...(options.netns === undefined ? [] : ['nsenter', `--net=/run/netns/${options.netns}`]),
-    'unshare', ...namespaces, 'sh', join(import.meta.dirname, 'enter-root.sh'), base, dist, ...init.command,
+    'unshare', ...namespaces, 'sh', join(import.meta.dirname, 'enter-root.sh'), base, options.dist ?? dist, ...init.command,
   ];
   const child: ChildProcess = spawn(command[0]!, command.slice(1), {
     env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', ...init.env, ...options.env },
