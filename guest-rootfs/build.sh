@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds the guest from Debian packages only: out/vmlinux (Debian's kernel, as its uncompressed ELF) and out/initramfs (the whole
-# root: /sbin/init, containerd, runc, dockerd, iptables, the modules of modules.list, the sample job's
+# Builds the guest from Debian packages only: out/vmlinux (Debian's kernel, as its uncompressed ELF) and
+# out/initramfs (the whole root: /sbin/init, containerd, runc, dockerd, iptables, the modules of modules.list, the sample job's
 # image, containerd's state with that image unpacked), or with --root=disk out/root.erofs (that root,
 # read-only) and out/initramfs (a small first stage that mounts it). Reproducible: packages
 # are pinned by what out/debs holds (see out/manifest.txt), every file gets the same mtime, the
@@ -10,7 +10,7 @@
 #   --init=concierge  /sbin/init is dist/concierge (built by `npm run build` if missing); the default
 #   --init=shell      /sbin/init is init/shell-init.sh, a busybox stand-in kept as a debugging aid
 #   --root=initramfs  the whole root in the initramfs, unpacked by the kernel before /init; the default:
-#                     under emulation the job starts sooner than from a disk (README.md has the figures)
+#                     the runtime shim boots it (README.md has both roots' figures)
 #   --root=disk       the root on a read-only erofs disk image (root.erofs) behind a first-stage
 #                     initramfs (init/disk-first-stage.sh), as Firecracker and cloud-hypervisor boot
 #   --compress        of the initramfs: lz4 (the default) unpacks in the guest kernel about as fast as
