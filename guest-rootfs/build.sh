@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Builds the guest from Debian packages only: out/vmlinux (Debian's kernel, as its uncompressed ELF) and
-# out/initramfs (the whole root: /sbin/init, containerd, runc, dockerd, iptables, the modules of modules.list, the sample job's
-# image, containerd's state with that image unpacked), or with --root=disk out/root.erofs (that root,
-# read-only) and out/initramfs (a small first stage that mounts it). Reproducible: packages
-# are pinned by what out/debs holds (see out/manifest.txt), every file gets the same mtime, the
-# filesystem and the cpio are written in a fixed order with fixed timestamps and UUID.
+# out/initramfs (the whole root: /sbin/init, containerd, runc, dockerd, iptables, the modules of
+# modules.list, the sample job's image, containerd's state with that image unpacked), or with
+# --root=disk out/root.erofs (that root, read-only) and out/initramfs (a small first stage that mounts
+# it). Reproducible: packages are pinned by what out/debs holds (see out/manifest.txt), every file gets
+# the same mtime, the filesystem and the cpio are written in a fixed order with fixed timestamps and UUID.
 #
 # Usage: guest-rootfs/build.sh [--init=concierge|shell] [--root=disk|initramfs] [--compress=lz4|zstd|gzip|none] [--dest=<dir>]
 #   --init=concierge  /sbin/init is dist/concierge (built by `npm run build` if missing); the default
