@@ -1,9 +1,8 @@
 // The boot's pure parts, run on a spec and changing nothing, for the build's code cache: it holds only
 // the functions compiled before it is written, and these otherwise compile only while PID 1 boots.
-import { readFileSync } from 'node:fs';
 import type { InstanceSpec } from '../instance/spec.js';
 import { splitOptions } from '../os/mount-options.js';
-import { mountAt, parseMountInfo } from '../os/mountinfo.js';
+import { mountAt, readMountInfo } from '../os/mountinfo.js';
 import { networkOf } from '../os/netlink/ip-address.js';
 import { RTM, decodeLink, decodeMessages, getLinkByName, newAddress, newRoute, setLink } from '../os/netlink/messages.js';
 import { cgroupPlan } from './cgroup.js';
@@ -21,7 +20,7 @@ export function runPureBootParts(spec: InstanceSpec): void {
   applySysctls({});
   applyRlimits({});
   loadModules([]);
-  mountAt(parseMountInfo(readFileSync('/proc/self/mountinfo', 'utf8')), '/');
+  mountAt(readMountInfo(), '/');
   for (const m of spec.mounts) splitOptions(m.options);
   cgroupPlan({ realRoot: false, inLeaf: false, offered: ['cpu', 'memory'], enabled: [] });
   dockerSysctls(spec);
