@@ -69,14 +69,16 @@ export function memoryAt(value: unknown, where: string): number {
   return bytes;
 }
 
+/** The ranges of a workload's resources, [min, max]; shares as runc takes them (it maps them onto cgroup v2's cpu.weight 1-10000). */
+export const resourceRanges = { cpus: [0.01, 1024], cpuShares: [2, 262_144], pids: [1, 4_194_304] } as const;
+
 function resources(value: unknown, where: string): WorkloadSpec['resources'] {
   const r = objectAt(value, where, ['memory', 'cpus', 'cpuShares', 'pids']);
   const out: WorkloadSpec['resources'] = {};
   if (r.memory !== undefined) out.memoryBytes = memoryAt(r.memory, `${where}.memory`);
-  if (r.cpus !== undefined) out.cpus = numberAt(r.cpus, `${where}.cpus`, 0.01, 1024);
-  // runc's range for shares (it maps them onto cgroup v2's cpu.weight 1-10000).
-  if (r.cpuShares !== undefined) out.cpuShares = wholeAt(r.cpuShares, `${where}.cpuShares`, 2, 262_144);
-  if (r.pids !== undefined) out.pids = wholeAt(r.pids, `${where}.pids`, 1, 4_194_304);
+  if (r.cpus !== undefined) out.cpus = numberAt(r.cpus, `${where}.cpus`, ...resourceRanges.cpus);
+  if (r.cpuShares !== undefined) out.cpuShares = wholeAt(r.cpuShares, `${where}.cpuShares`, ...resourceRanges.cpuShares);
+  if (r.pids !== undefined) out.pids = wholeAt(r.pids, `${where}.pids`, ...resourceRanges.pids);
   return out;
 }
 

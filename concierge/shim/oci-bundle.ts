@@ -6,7 +6,7 @@
 // namespace, as a pod's containers do.
 import { readFileSync } from 'node:fs';
 import { basename, isAbsolute, join } from 'node:path';
-import { minMemoryBytes } from '../instance/spec-workloads.js';
+import { minMemoryBytes, resourceRanges } from '../instance/spec-workloads.js';
 import { ninePOptions, type BindShares, type BundleBind } from './bind-shares.js';
 import { podOf, type PodMembership } from './sandbox.js';
 
@@ -117,13 +117,14 @@ function readResources(linux: unknown): BundleResources {
     if (limit < minMemoryBytes) throw new Error(`config.json: linux.resources.memory.limit: at least ${minMemoryBytes} bytes (6m), as docker run --memory`);
     out.memoryBytes = limit;
   }
-  const quota = positive(cpu.quota, 'cpu.quota');
   // Kept within the workload spec's ranges (more than the VM has is no limit either way).
-  if (quota !== undefined) out.cpus = Math.min(1024, Math.max(0.01, quota / (positive(cpu.period, 'cpu.period') ?? 100_000)));
+  const within = (v: number, [min, max]: readonly [number, number]): number => Math.min(max, Math.max(min, v));
+  const quota = positive(cpu.quota, 'cpu.quota');
+  if (quota !== undefined) out.cpus = within(quota / (positive(cpu.period, 'cpu.period') ?? 100_000), resourceRanges.cpus);
   const shares = positive(cpu.shares, 'cpu.shares');
-  if (shares !== undefined) out.cpuShares = Math.min(262_144, Math.max(2, Math.round(shares)));
+  if (shares !== undefined) out.cpuShares = within(Math.round(shares), resourceRanges.cpuShares);
   const pidsLimit = positive(pids.limit, 'pids.limit');
-  if (pidsLimit !== undefined) out.pids = Math.min(4_194_304, Math.round(pidsLimit));
+  if (pidsLimit !== undefined) out.pids = within(Math.round(pidsLimit), resourceRanges.pids);
   return out;
 }
 
