@@ -3,7 +3,7 @@ import { runPureBootParts } from '../boot/pure-parts.js';
 import { Timeline } from '../boot/timeline.js';
 import { log } from '../log/logger.js';
 import { parseSpecText } from '../instance/spec-source.js';
-import { Instance, loadWorkloadsCode } from '../supervise/instance.js';
+import { Instance, loadServicesCode, loadWorkloadsCode } from '../supervise/instance.js';
 
 /** A spec as a CI platform's guest has one: its validators are compiled by reading it (compileInitPath). */
 const ciGuestSpec = {
@@ -20,12 +20,12 @@ const ciGuestSpec = {
 };
 
 /**
- * Compiles, without booting anything, what the init otherwise compiles while it boots: the workloads'
- * code (loaded once containerd is spawned), the spec's validators and the boot steps' pure parts.
+ * Compiles, without booting anything, what the init otherwise compiles while it boots: the services'
+ * and the workloads' code (loaded once containerd is spawned), the spec's validators and the boot steps' pure parts.
  * For the build's code cache (scripts/sea-code-cache.cjs), which keeps what was compiled by then.
  */
 export async function compileInitPath(): Promise<void> {
-  await loadWorkloadsCode();
+  await Promise.all([loadServicesCode(), loadWorkloadsCode()]);
   runPureBootParts(parseSpecText(JSON.stringify(ciGuestSpec), 'code cache', '/'));
 }
 

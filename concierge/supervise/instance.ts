@@ -7,28 +7,23 @@ import type { DnsServer } from '../dns/server.js';
 import { consoleLine } from '../events/console-line.js';
 import { EventLog, type InstanceEvent } from '../events/event-log.js';
 import { log } from '../log/logger.js';
-import { useProxyCounters } from '../dockerproxy/counters.js';
-import { InstanceMetrics } from '../metrics/instance-metrics.js';
-import { proxyMetrics } from '../metrics/proxy-counters.js';
-import { counterSet } from '../metrics/counter-set.js';
-import { dnsCounters } from '../dns/counters.js';
+import type { InstanceMetrics } from '../metrics/instance-metrics.js';
 import { readCgroupFigures } from '../workloads/cgroup.js';
 import { watchOomKills, type OomWatch } from '../workloads/oom-watch.js';
 import { PR, sys } from '../sys/index.js';
 import { childRegistry } from './child-registry.js';
 import type { SupervisedDaemon } from './daemon.js';
 import { containerdDaemon, dockerdDaemon } from './daemons.js';
-import { callerSocketDefaults } from './docker-access.js';
-import { startDnsCache } from './dns-cache.js';
 import { disableCtrlAltDelAndCheckMachineInit } from './machine.js';
 import { Reaper } from './reaper.js';
 import { endMachine, openExitPort, killRemaining, runSteps, unmountAll } from './shutdown.js';
-import { instanceRoutes } from './control-routes.js';
-import { serveControl, type ControlServers } from './control.js';
+import type { ControlServers } from './control.js';
 import type { RunningWorkloads } from './workloads.js';
 
 /** The workloads' code (the containerd client, the caller-aware proxy), loaded once containerd is spawned. */
 export const loadWorkloadsCode = (): Promise<typeof import('./workloads.js')> => import('./workloads.js');
+/** The metrics, the control API and the DNS cache (services.ts), loaded once containerd is spawned. */
+export const loadServicesCode = (): Promise<typeof import('./services.js')> => import('./services.js');
 
 /** Exit codes of the instance when no workload result decides it. */
 export const exitCodes = { ok: 0, bootFailed: 1, badSpec: 2, uncaught: 70 } as const;
@@ -56,7 +51,9 @@ export class Instance {
   private specOrigin: string | undefined;
   private control: ControlServers | undefined;
   readonly events = new EventLog();
-  readonly metrics = new InstanceMetrics();
+  /** Made once the services' code is loaded; what is recorded before waits for it. */
+  private metrics: InstanceMetrics | undefined;
+  private readonly metricsWaiting: ((metrics: InstanceMetrics) => void)[] = [];
   /** The console's event lines, as the spec says; events before it is read wait for it. */
   private consoleFormat: 'text' | 'json' | undefined;
   private consolePending: InstanceEvent[] = [];
@@ -64,10 +61,17 @@ export class Instance {
   constructor(private readonly timeline: Timeline, private readonly specPath: string | undefined) {
     this.events.follow((e) => this.toConsole(e));
     timeline.onMark = (mark) => {
-      for (const s of mark.steps) this.metrics.bootStepSeconds.set({ step: s.step }, s.tookMs / 1000);
-      this.metrics.timelineSeconds.set({ mark: mark.name }, mark.atMs / 1000);
+      this.withMetrics((m) => {
+        for (const s of mark.steps) m.bootStepSeconds.set({ step: s.step }, s.tookMs / 1000);
+        m.timelineSeconds.set({ mark: mark.name }, mark.atMs / 1000);
+      });
       this.events.emit('timeline', { name: mark.name, atMs: mark.atMs, ...(mark.steps.length > 0 ? { steps: mark.steps.map((s) => ({ step: s.step, tookMs: s.tookMs })) } : {}) });
     };
+  }
+
+  private withMetrics(record: (metrics: InstanceMetrics) => void): void {
+    if (this.metrics !== undefined) record(this.metrics);
+    else this.metricsWaiting.push(record);
   }
 
   private toConsole(e: InstanceEvent): void {
@@ -122,8 +126,10 @@ export class Instance {
     const name = daemon.definition.name;
     daemon.on('ready', ({ pid, startMs, restarts }) => {
       if (restarts === 0) this.timeline.mark(`${name} ready`);
-      else this.metrics.daemonRestarts.inc({ daemon: name });
-      this.metrics.daemonStartSeconds.set({ daemon: name }, startMs / 1000);
+      this.withMetrics((m) => {
+        if (restarts > 0) m.daemonRestarts.inc({ daemon: name });
+        m.daemonStartSeconds.set({ daemon: name }, startMs / 1000);
+      });
       this.events.emit('daemon.ready', { daemon: name, pid, startMs, restarts });
     });
     daemon.on('exit', ({ pid, code, signal }) => {
@@ -139,27 +145,31 @@ export class Instance {
     this.watchDaemon(containerd);
     this.timeline.mark('containerd spawned');
     containerd.start();
-    useProxyCounters(proxyMetrics(this.metrics.registry, callerSocketDefaults(spec.docker.socket, spec.runDir).stagingDir));
-    counterSet(this.metrics.registry, 'concierge_dns_cache_total', 'What the DNS cache did with questions (hits, misses, passedThrough, upstreamFailures, upstreamTcp, malformed)', () => ({ ...dnsCounters }));
-    void serveControl(`${spec.runDir}/control.sock`, [
-      instanceRoutes({ status: () => this.status(), shutdown: (reason) => this.requestShutdown(reason) }, this.events, this.metrics),
-      (req, res, url, parts) => {
-        if (parts[0] !== 'workloads') return Promise.resolve(false);
-        if (this.workloads === undefined) {
-          res.writeHead(503, { 'Content-Type': 'application/json' });
-          res.end(JSON.stringify({ message: 'workloads are not running yet (containerd is starting)' }));
-          return Promise.resolve(true);
-        }
-        return this.workloads.routes.handle(req, res, url, parts);
-      },
-    ], spec.hostChannel.vsockPort).then((c) => { this.control = c; }, (err: Error) => log.error({ err: err.message }, 'control API did not start'));
+    const services = loadServicesCode();
     // The DNS cache before dockerd and the workloads, which resolve through it (binding takes a moment).
-    this.dnsCache = startDnsCache(spec);
+    this.dnsCache = services.then((s) => s.startDnsCache(spec));
     this.dnsCache.then((server) => {
       if (server !== undefined) this.timeline.mark('dns cache listening', { address: server.address, port: server.port });
     }, (err: unknown) => {
       if (!this.shuttingDown) void this.shutdown(`start failed: dns cache: ${(err as Error).message}`, exitCodes.bootFailed);
     });
+    void services.then((s) => {
+      const metrics = s.instanceMetrics(spec);
+      this.metrics = metrics;
+      for (const record of this.metricsWaiting.splice(0)) record(metrics);
+      return s.serveControl(`${spec.runDir}/control.sock`, [
+        s.instanceRoutes({ status: () => this.status(), shutdown: (reason) => this.requestShutdown(reason) }, this.events, metrics),
+        (req, res, url, parts) => {
+          if (parts[0] !== 'workloads') return Promise.resolve(false);
+          if (this.workloads === undefined) {
+            res.writeHead(503, { 'Content-Type': 'application/json' });
+            res.end(JSON.stringify({ message: 'workloads are not running yet (containerd is starting)' }));
+            return Promise.resolve(true);
+          }
+          return this.workloads.routes.handle(req, res, url, parts);
+        },
+      ], spec.hostChannel.vsockPort);
+    }).then((c) => { this.control = c; }, (err: Error) => log.error({ err: err.message }, 'control API did not start'));
     // The workloads' code (the containerd client, the caller-aware proxy) is loaded while containerd
     // starts, not before the boot: under emulation that is seconds of the critical path.
     const workloadsCode = loadWorkloadsCode();
@@ -183,20 +193,24 @@ export class Instance {
       if (this.shuttingDown) return;
       if (spec.workloads.length === 0) startDockerd();
       const { startWorkloads } = await workloadsCode;
+      // Registry names resolve through the DNS cache: it listens before the first pull.
+      await this.dnsCache;
       this.workloads = await startWorkloads(spec, this.timeline, {
         started: (w) => {
           oneStarted();
-          this.metrics.addWorkload({ workload: w.spec.id, read: () => readCgroupFigures(w.cgroupDir) });
+          this.withMetrics((m) => m.addWorkload({ workload: w.spec.id, read: () => readCgroupFigures(w.cgroupDir) }));
           this.oomWatches.set(w.spec.id, watchOomKills(w.cgroupDir, (oomKills) => this.events.emit('workload.oom', { workload: w.spec.id, oomKills })));
           const t = w.timings;
-          for (const [step, ms] of Object.entries(t)) this.metrics.workloadStepSeconds.set({ workload: w.spec.id, step }, ms / 1000);
+          this.withMetrics((m) => { for (const [step, ms] of Object.entries(t)) m.workloadStepSeconds.set({ workload: w.spec.id, step }, ms / 1000); });
           this.events.emit('workload.started', { workload: w.spec.id, pid: w.pid ?? 0, imageMs: t.image ?? 0, createMs: t.create ?? 0, startMs: t.start ?? 0 });
         },
         exited: (w, exit) => {
           this.oomWatches.get(w.spec.id)?.close();
           this.oomWatches.delete(w.spec.id);
-          this.metrics.workloadEnded(w.spec.id);
-          this.metrics.workloadExits.inc({ workload: w.spec.id, code: String(exit.exitCode) });
+          this.withMetrics((m) => {
+            m.workloadEnded(w.spec.id);
+            m.workloadExits.inc({ workload: w.spec.id, code: String(exit.exitCode) });
+          });
           this.events.emit('workload.exited', { workload: w.spec.id, exitCode: exit.exitCode, signal: exit.signal, oomKilled: exit.oomKilled });
         },
         failed: (id, err) => {
@@ -204,7 +218,7 @@ export class Instance {
           this.events.emit('workload.failed', { workload: id, error: err.message });
         },
         pulled: (image, figures) => {
-          this.metrics.imagePulled(image, figures);
+          this.withMetrics((m) => m.imagePulled(image, figures));
           this.events.emit('image.pulled', { image, ...figures });
         },
         done: (code) => this.onWorkloadsDone(spec, code),
