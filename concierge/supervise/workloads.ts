@@ -38,20 +38,28 @@ export interface RunningWorkloads {
  * start counts as exit code 125. Workload output goes to the console and to the control API's logs.
  */
 export async function startWorkloads(spec: InstanceSpec, timeline: Timeline, hooks: WorkloadHooks): Promise<RunningWorkloads> {
-  const proxy = spec.docker.enabled
-    ? await startProxy({ listen: spec.docker.proxySocket, upstream: spec.docker.socket, upstreamWaitMs: dockerdWaitMs })
-    : undefined;
+  // The proxy and the runner (containerd's client, orphans removed) start side by side: neither needs the other.
+  const [proxyStart, runnerOpen] = await Promise.allSettled([
+    spec.docker.enabled ? startProxy({ listen: spec.docker.proxySocket, upstream: spec.docker.socket, upstreamWaitMs: dockerdWaitMs }) : undefined,
+    WorkloadRunner.open({
+      containerdSocket: spec.containerd.socket,
+      containerdState: spec.containerd.state,
+      // Each workload with dockerAccess gets a caller-aware socket of its own in front of dockerd.
+      ...(spec.docker.enabled ? {
+        dockerAccess: callerSocketAccess({ ...callerSocketDefaults(spec.docker.socket, spec.runDir), builderGrantsHostNetwork: builderGrantsHostNetwork(spec.workloads) }),
+      } : {}),
+      fifoRoot: `${spec.runDir}/fifo`,
+      registries: spec.registries,
+    }),
+  ]);
+  if (proxyStart.status === 'rejected' || runnerOpen.status === 'rejected') {
+    if (proxyStart.status === 'fulfilled') await proxyStart.value?.close();
+    if (runnerOpen.status === 'fulfilled') await runnerOpen.value.close();
+    throw (proxyStart.status === 'rejected' ? proxyStart.reason : (runnerOpen as PromiseRejectedResult).reason) as Error;
+  }
+  const proxy = proxyStart.value;
+  const runner = runnerOpen.value;
   if (proxy !== undefined) timeline.mark('docker proxy listening', { socket: spec.docker.proxySocket });
-  const runner = await WorkloadRunner.open({
-    containerdSocket: spec.containerd.socket,
-    containerdState: spec.containerd.state,
-    // Each workload with dockerAccess gets a caller-aware socket of its own in front of dockerd.
-    ...(spec.docker.enabled ? {
-      dockerAccess: callerSocketAccess({ ...callerSocketDefaults(spec.docker.socket, spec.runDir), builderGrantsHostNetwork: builderGrantsHostNetwork(spec.workloads) }),
-    } : {}),
-    fifoRoot: `${spec.runDir}/fifo`,
-    registries: spec.registries,
-  });
   runner.on('image-pulled', ({ reference, ...figures }) => hooks.pulled(reference, figures));
   const routes = workloadRoutes(runner, {
     onOutput: (_id, stream, chunk) => (stream === 'stdout' ? process.stdout : process.stderr).write(chunk),
