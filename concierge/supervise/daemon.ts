@@ -3,6 +3,7 @@ import { EventEmitter } from 'node:events';
 import { closeSync, openSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { log } from '../log/logger.js';
+import { untilExists } from './readiness.js';
 
 export interface DaemonDefinition {
   name: string;
@@ -13,6 +14,11 @@ export interface DaemonDefinition {
   logPath: string;
   /** One readiness probe: true when the daemon answers. */
   probe(): Promise<boolean>;
+  /**
+   * A file the daemon makes just before it answers (its socket): probes wait for it to appear. Under
+   * emulation, a connect every 10 ms from the spawn on took CPU from the daemon's own start.
+   */
+  readyFile?: string;
   /** SIGTERM, then SIGKILL after this long. */
   stopTimeoutMs: number;
 }
@@ -20,6 +26,8 @@ export interface DaemonDefinition {
 export type DaemonState = 'idle' | 'starting' | 'ready' | 'backoff' | 'stopping' | 'stopped';
 
 const probeIntervalMs = 10;
+/** The longest wait for the ready file between two probes. */
+const readyFileWaitMs = 250;
 const firstBackoffMs = 100;
 const maxBackoffMs = 5000;
 /** A run this long counts as healthy: the next failure starts the backoff over. */
@@ -93,7 +101,10 @@ export class SupervisedDaemon extends EventEmitter<DaemonEvents> {
   }
 
   private async waitReady(child: ChildProcess, started: number): Promise<void> {
+    const { readyFile } = this.definition;
     while (this.child === child && this.state === 'starting') {
+      if (readyFile !== undefined) await untilExists(readyFile, readyFileWaitMs);
+      if (this.child !== child || this.state !== 'starting') return;
       if (await this.definition.probe()) {
         if (this.child !== child || this.state !== 'starting') return;
         this.state = 'ready';

@@ -56,6 +56,7 @@ export function containerdDaemon(spec: InstanceSpec): SupervisedDaemon {
     env: { PATH: process.env.PATH ?? defaultPath },
     logPath: join(spec.runDir, 'containerd.log'),
     probe: () => socketAccepts(spec.containerd.socket),
+    readyFile: spec.containerd.socket,
     stopTimeoutMs: spec.shutdown.daemonTimeoutMs,
   });
 }
@@ -110,6 +111,7 @@ export function dockerdDaemon(spec: InstanceSpec): SupervisedDaemon {
     env,
     logPath: join(spec.runDir, 'dockerd.log'),
     probe: () => dockerAnswers(spec.docker.socket),
+    readyFile: spec.docker.socket,
     stopTimeoutMs: spec.shutdown.daemonTimeoutMs,
   });
 }

@@ -1,5 +1,33 @@
+import { existsSync, watch, type FSWatcher } from 'node:fs';
 import { request } from 'node:http';
 import { connect } from 'node:net';
+import { basename, dirname } from 'node:path';
+
+/**
+ * Resolves once `path` exists (an inotify watch of its directory), or after `limitMs` (a watch can
+ * miss, or the directory be replaced): the caller probes either way.
+ */
+export function untilExists(path: string, limitMs: number): Promise<void> {
+  if (existsSync(path)) return Promise.resolve();
+  return new Promise((resolve) => {
+    let watcher: FSWatcher | undefined;
+    const done = (): void => {
+      clearTimeout(timer);
+      watcher?.close();
+      resolve();
+    };
+    const timer = setTimeout(done, limitMs);
+    try {
+      watcher = watch(dirname(path), (_event, name) => { if (name === basename(path)) done(); });
+      watcher.on('error', done);
+    } catch {
+      done();
+      return;
+    }
+    // Made between the first look and the watch.
+    if (existsSync(path)) done();
+  });
+}
 
 /** True once something accepts connections on the unix socket (containerd's gRPC listener). */
 export function socketAccepts(path: string): Promise<boolean> {
