@@ -1,4 +1,4 @@
-import { isIPv4, isIPv6 } from 'node:net';
+import { isIPv6 } from 'node:net';
 
 /** An IP address as the kernel wants it: family and network-order bytes. */
 export interface IpAddress {
@@ -13,9 +13,31 @@ export interface IpPrefix extends IpAddress {
 }
 
 export function parseIp(text: string): IpAddress {
-  if (isIPv4(text)) return { family: 4, bytes: Buffer.from(text.split('.').map(Number)), text };
-  if (isIPv6(text)) return { family: 6, bytes: ipv6Bytes(text), text };
+  const v4 = ipv4Bytes(text);
+  if (v4 !== undefined) return { family: 4, bytes: v4, text };
+  if (text.includes(':') && isIPv6(text)) return { family: 6, bytes: ipv6Bytes(text), text };
   throw new Error(`not an IP address: ${JSON.stringify(text)}`);
+}
+
+/**
+ * A dotted quad exactly as net.isIPv4 accepts one (four decimal parts 0-255, no leading zeros), read by
+ * hand: Node's regular expressions are compiled at their first use, most of the boot's spec step.
+ */
+function ipv4Bytes(text: string): Buffer | undefined {
+  const parts = text.split('.');
+  if (parts.length !== 4) return undefined;
+  const bytes = Buffer.alloc(4);
+  for (const [i, part] of parts.entries()) {
+    if (part.length === 0 || part.length > 3 || (part.length > 1 && part.startsWith('0'))) return undefined;
+    for (let c = 0; c < part.length; c++) {
+      const code = part.charCodeAt(c);
+      if (code < 48 || code > 57) return undefined;
+    }
+    const value = Number(part);
+    if (value > 255) return undefined;
+    bytes[i] = value;
+  }
+  return bytes;
 }
 
 export function parsePrefix(text: string): IpPrefix {
