@@ -4,9 +4,9 @@
 // marks as the host saw them from qemu's start, the medians, and the ratio of the job's first output
 // (concierge / stand-in; the goal is at most 0.5).
 // Usage: npx tsx bench/boot-vs-shell.ts [--runs 3] [--no-build] [--variants concierge,shell]
-//   --variants  the guests compared, each <init>[/<root>] (build.sh --init and --root, root "initramfs" by
-//               default), e.g. concierge,shell,concierge/disk,shell/disk to measure a root format
-//               too; each concierge variant's ratio is to the shell variant of the same root
+//   --variants  the guests compared, each <init>[/<root>] (build.sh --init and --root, root "disk" by
+//               default, as build.sh's), e.g. concierge,shell,concierge/initramfs,shell/initramfs to
+//               measure a root format too; each concierge variant's ratio is to the shell variant of the same root
 //   --no-build  boot the guests the previous run built (guest-rootfs/out/bench-<init>-<root>)
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -24,7 +24,7 @@ if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs: expected a pos
 
 interface Variant { name: string; init: 'concierge' | 'shell'; root: 'disk' | 'initramfs'; dir: string }
 const variants: Variant[] = values.variants.split(',').map((name) => {
-  const [init, root = 'initramfs'] = name.split('/');
+  const [init, root = 'disk'] = name.split('/');
   if ((init !== 'concierge' && init !== 'shell') || (root !== 'disk' && root !== 'initramfs')) {
     throw new Error(`--variants: ${name}: expected <concierge|shell>[/<disk|initramfs>]`);
   }

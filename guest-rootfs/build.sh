@@ -1,18 +1,18 @@
 #!/usr/bin/env bash
 # Builds the guest from Debian packages only: out/vmlinux (Debian's kernel, as its uncompressed ELF) and
-# out/initramfs (the whole root: /sbin/init, containerd, runc, dockerd, iptables, the modules of
-# modules.list, the sample job's image, containerd's state with that image unpacked), or with
-# --root=disk out/root.erofs (that root, read-only) and out/initramfs (a small first stage that mounts
-# it). Reproducible: packages are pinned by what out/debs holds (see out/manifest.txt), every file gets
+# out/root.erofs (the whole root, read-only: /sbin/init, containerd, runc, dockerd, iptables, the
+# modules of modules.list, the sample job's image, containerd's state with that image unpacked) with
+# out/initramfs (a small first stage that mounts it), or with --root=initramfs out/initramfs holding
+# that root. Reproducible: packages are pinned by what out/debs holds (see out/manifest.txt), every file gets
 # the same mtime, the filesystem and the cpio are written in a fixed order with fixed timestamps and UUID.
 #
 # Usage: guest-rootfs/build.sh [--init=concierge|shell] [--root=disk|initramfs] [--compress=lz4|zstd|gzip|none] [--dest=<dir>]
 #   --init=concierge  /sbin/init is dist/concierge (built by `npm run build` if missing); the default
 #   --init=shell      /sbin/init is init/shell-init.sh, a busybox stand-in kept as a debugging aid
-#   --root=initramfs  the whole root in the initramfs, unpacked by the kernel before /init; the default:
-#                     the runtime shim boots it (README.md has both roots' figures)
 #   --root=disk       the root on a read-only erofs disk image (root.erofs) behind a first-stage
-#                     initramfs (init/disk-first-stage.sh), as Firecracker and cloud-hypervisor boot
+#                     initramfs (init/disk-first-stage.sh), as Firecracker and cloud-hypervisor boot; the
+#                     default: the job starts sooner and the root stays out of guest memory (README.md)
+#   --root=initramfs  the whole root in the initramfs, unpacked by the kernel before /init
 #   --compress        of the initramfs: lz4 (the default) unpacks in the guest kernel about as fast as
 #                     no compression and far faster than zstd or gzip under emulation
 #   --dest            where the bootable files go (vmlinux, initramfs, root.erofs, init-kind); default out/
@@ -21,7 +21,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/.." && pwd)"
 out="$here/out"
 init=concierge
-root_kind=initramfs
+root_kind=disk
 compress=lz4
 dest=""
 for arg in "$@"; do

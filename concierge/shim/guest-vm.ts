@@ -20,6 +20,8 @@ import { rootfsTag, workloadId } from './oci-bundle.js';
 export interface GuestImage {
   kernel: string;
   initrd: string;
+  /** The root filesystem image when the initramfs is only a first stage (build.sh --root=disk). */
+  rootDisk?: string;
 }
 
 export interface GuestVmOptions {
@@ -152,6 +154,7 @@ export class GuestVm {
     mkdirSync(this.o.stateDir, { recursive: true });
     const options: QemuOptions = {
       kernel: this.o.image.kernel, initrd: this.o.image.initrd,
+      ...(this.o.image.rootDisk === undefined ? {} : { rootDisk: this.o.image.rootDisk }),
       accel: (await kvmRunsKernel(this.o.image.kernel)) ? 'kvm' : 'tcg',
       memoryMb: this.o.memoryMb, cpus: this.o.cpus,
       channelSocket: join(this.o.stateDir, 'channel.sock'),
