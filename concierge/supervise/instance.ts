@@ -16,7 +16,6 @@ import type { SupervisedDaemon } from './daemon.js';
 import { containerdDaemon, dockerdDaemon } from './daemons.js';
 import { disableCtrlAltDelAndCheckMachineInit } from './machine.js';
 import { Reaper } from './reaper.js';
-import { warmUpRuntime } from './warm-up.js';
 import { endMachine, openExitPort, killRemaining, runSteps, unmountAll } from './shutdown.js';
 import type { ControlServers } from './control.js';
 import type { RunningWorkloads } from './workloads.js';
@@ -96,7 +95,6 @@ export class Instance {
     if (process.pid !== 1) sys.prctl(PR.SET_CHILD_SUBREAPER, 1);
     // Never exit for want of work: PID 1's end is the shutdown's decision.
     setInterval(() => undefined, 1 << 30);
-    warmUpRuntime();
     try {
       this.machineInit = disableCtrlAltDelAndCheckMachineInit();
       const booted = boot(this.timeline, this.specPath);
