@@ -40,7 +40,10 @@ export interface RunningWorkloads {
 export async function startWorkloads(spec: InstanceSpec, timeline: Timeline, hooks: WorkloadHooks): Promise<RunningWorkloads> {
   // The proxy and the runner (containerd's client, orphans removed) start side by side: neither needs the other.
   const [proxyStart, runnerOpen] = await Promise.allSettled([
-    spec.docker.enabled ? startProxy({ listen: spec.docker.proxySocket, upstream: spec.docker.socket, upstreamWaitMs: dockerdWaitMs }) : undefined,
+    spec.docker.enabled ? startProxy({ listen: spec.docker.proxySocket, upstream: spec.docker.socket, upstreamWaitMs: dockerdWaitMs }).then((started) => {
+      timeline.mark('docker proxy listening', { socket: spec.docker.proxySocket });
+      return started;
+    }) : undefined,
     WorkloadRunner.open({
       containerdSocket: spec.containerd.socket,
       containerdState: spec.containerd.state,
@@ -59,7 +62,6 @@ export async function startWorkloads(spec: InstanceSpec, timeline: Timeline, hoo
   }
   const proxy = proxyStart.value;
   const runner = runnerOpen.value;
-  if (proxy !== undefined) timeline.mark('docker proxy listening', { socket: spec.docker.proxySocket });
   runner.on('image-pulled', ({ reference, ...figures }) => hooks.pulled(reference, figures));
   const routes = workloadRoutes(runner, {
     onOutput: (_id, stream, chunk) => (stream === 'stdout' ? process.stdout : process.stderr).write(chunk),

@@ -21,7 +21,8 @@ export function parseIp(text: string): IpAddress {
 
 /**
  * A dotted quad exactly as net.isIPv4 accepts one (four decimal parts 0-255, no leading zeros), read by
- * hand: Node's regular expressions are compiled at their first use, most of the boot's spec step.
+ * hand: Node's regular expression is compiled at its first use, in the boot's spec step (0.67 ms of
+ * the first spec read in a host profile).
  */
 function ipv4Bytes(text: string): Buffer | undefined {
   const parts = text.split('.');
