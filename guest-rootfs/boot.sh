@@ -27,7 +27,7 @@ done
 command -v qemu-system-x86_64 >/dev/null || { echo "boot.sh: qemu-system-x86_64 is not installed (scripts/setup.sh installs it)" >&2; exit 2; }
 concierge=("$here/../dist/concierge")
 [ -e "$here/../dist/concierge.js" ] && command -v node >/dev/null && concierge=(node "$here/../dist/concierge.js")
-# A guest built with its root on a disk (build.sh --root=disk) has root.erofs beside them.
+# A guest built with its root on a disk (build.sh --root=disk, the default) has root.erofs beside them.
 root=()
 [ -e "$out/root.erofs" ] && root=(--root "$out/root.erofs")
 exec "${concierge[@]}" vm --kernel "$out/vmlinux" --initrd "$out/initramfs" "${root[@]}" "${args[@]}"
