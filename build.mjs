@@ -68,7 +68,8 @@ if (!process.argv.includes('--no-sea')) {
   const wrapped = join(dist, 'concierge.wrapped.js');
   const cache = join(dist, 'concierge.cache');
   writeFileSync(wrapped, `(function (exports, require, module, __filename, __dirname) {\n${readFileSync(join(dist, 'concierge.js'), 'utf8')}\n})`);
-  execFileSync(node, [join(root, 'scripts/sea-code-cache.cjs'), wrapped, cache], { stdio: ['ignore', 'ignore', 'inherit'], env: { PATH: process.env.PATH } });
+  // At the guest console's log level: only warnings are written.
+  execFileSync(node, [join(root, 'scripts/sea-code-cache.cjs'), wrapped, cache], { stdio: ['ignore', 'ignore', 'inherit'], env: { PATH: process.env.PATH, CONCIERGE_LOG_LEVEL: 'warn' } });
   assets['concierge.js'] = wrapped;
   assets['concierge.cache'] = cache;
   writeFileSync(seaConfig, JSON.stringify({

@@ -12,6 +12,11 @@ export async function compileInitPath(): Promise<void> {
   await (await import('./cli/init.js')).compileInitPath();
 }
 
+/** For the build's code cache: cli/init.ts's compileWorkloadPath. */
+export async function compileWorkloadPath(socket: string, dir: string, archive: string): Promise<void> {
+  await (await import('./cli/init.js')).compileWorkloadPath(socket, dir, archive);
+}
+
 async function main(argv: string[]): Promise<number | undefined> {
   const [name, ...rest] = argv;
   const command = name === undefined ? undefined : commands[name];

@@ -29,6 +29,35 @@ export async function compileInitPath(): Promise<void> {
   runPureBootParts(parseSpecText(JSON.stringify(ciGuestSpec), 'code cache', '/'));
 }
 
+/**
+ * Runs the spec's workload path (the docker proxy, containerd's client, an archive's import, the
+ * job's caller-aware socket, its task's start and removal) against `socket`, where the build's code
+ * cache script serves a stand-in containerd (scripts/sea-code-cache.cjs), with no dockerd. Their
+ * functions, compiled at each boot once containerd answers, on the job's critical path, are then in
+ * the cache: under emulation, containerd's readiness to the job's container create went from 1.29 to
+ * 0.88 s (medians of 3 alternated boots).
+ */
+export async function compileWorkloadPath(socket: string, dir: string, archive: string): Promise<void> {
+  const spec = parseSpecText(JSON.stringify({
+    runDir: `${dir}/run`,
+    containerd: { socket, state: `${dir}/state`, root: `${dir}/root` },
+    docker: { socket: `${dir}/dockerd.sock`, proxySocket: `${dir}/docker.sock`, iptables: false, bridge: 'none' },
+    workloads: [{ id: 'code-cache', image: archive, args: ['/bin/true'], env: ['CI=true'], dockerAccess: true }],
+  }), 'code cache', '/');
+  const { startWorkloads } = await loadWorkloadsCode();
+  let failed: Error | undefined;
+  let ended!: () => void;
+  const done = new Promise<void>((resolve) => { ended = resolve; });
+  const running = await startWorkloads(spec, new Timeline(), {
+    started: () => undefined, exited: () => undefined, pulled: () => undefined,
+    failed: (_id, err) => { failed = err; },
+    done: () => ended(),
+  });
+  await done;
+  await running.stop();
+  if (failed !== undefined) throw failed;
+}
+
 const help = `usage: concierge init [--spec <instance.json>]
 Runs concierge as the guest's init (PID 1): boots the system from the instance spec, supervises
 containerd and dockerd, runs the spec's workloads, reaps orphans, and powers off at the end.
