@@ -53,6 +53,7 @@ export async function startWorkloads(spec: InstanceSpec, timeline: Timeline, hoo
       } : {}),
       fifoRoot: `${spec.runDir}/fifo`,
       registries: spec.registries,
+      images: spec.workloads,
     }),
   ]);
   if (proxyStart.status === 'rejected' || runnerOpen.status === 'rejected') {

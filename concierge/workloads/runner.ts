@@ -31,6 +31,8 @@ export interface WorkloadRunnerOptions {
   /** Credentials, CAs and mirrors for images pulled by reference. */
   registries?: RegistrySettings;
   registryClient?: RegistryClientOptions;
+  /** Workloads about to start: their archives are imported while the runner opens (a pull waits for the start, whose pull policy decides). */
+  images?: readonly WorkloadSpec[];
 }
 
 export interface TaskExitNotice {
@@ -63,7 +65,7 @@ export class WorkloadRunner extends EventEmitter<RunnerEvents> {
   private readonly pulls = new Map<string, Promise<ResolvedImage>>();
   private registry: RegistryClient | undefined;
   private subscription: TaskExitSubscription | undefined;
-  private readonly options: Required<Omit<WorkloadRunnerOptions, 'registries' | 'registryClient'>>;
+  private readonly options: Required<Omit<WorkloadRunnerOptions, 'registries' | 'registryClient' | 'images'>>;
   private readonly registries: RegistrySettings;
   private readonly registryClientOptions: RegistryClientOptions;
 
@@ -110,6 +112,9 @@ export class WorkloadRunner extends EventEmitter<RunnerEvents> {
     const runner = new WorkloadRunner(options);
     try {
       await runner.client.waitReady();
+      // Images are not what an interrupted concierge leaves behind: archives import beside the cleanup.
+      // A failure is the workload's start's to report (a failed import is not kept).
+      for (const spec of options.images ?? []) if ('archive' in spec.image) runner.image(spec).catch(() => undefined);
       const live = await removeOrphanedWorkloads(runner.client, runner.options.fifoRoot);
       await runner.options.dockerAccess.releaseLeftovers?.(live);
       runner.subscription = subscribeTaskExits(runner.client, (e) => {
@@ -151,6 +156,11 @@ export class WorkloadRunner extends EventEmitter<RunnerEvents> {
     if (existing !== undefined && existing.state !== 'removed' && existing.state !== 'failed') {
       throw new Error(`workload ${spec.id} is already running`);
     }
+    // The image is resolved while the id is checked and the workload's docker socket opened: each
+    // of these asks containerd's code something it has not run yet, at emulated speed.
+    const t = process.hrtime.bigint();
+    const image = this.image(spec).then((resolved) => ({ resolved, ms: Number(process.hrtime.bigint() - t) / 1e6 }));
+    image.catch(() => undefined); // awaited by the workload's start, unless the id check fails first
     await this.refuseForeignContainer(spec.id);
     const workload = new Workload(spec, {
       client: this.client, dockerAccess: this.options.dockerAccess, containerdState: this.options.containerdState,
@@ -161,15 +171,6 @@ export class WorkloadRunner extends EventEmitter<RunnerEvents> {
       workloadId: spec.id, containerId: workload.containerId, exitCode: exit.exitCode,
     } satisfies TaskExitNotice));
     this.workloads.set(spec.id, workload);
-    const t = process.hrtime.bigint();
-    let image: ResolvedImage;
-    try {
-      image = await this.image(spec);
-    } catch (err) {
-      workload.state = 'failed';
-      throw err;
-    }
-    workload.timings.image = Number(process.hrtime.bigint() - t) / 1e6;
     await workload.start(image);
     return workload;
   }

@@ -98,7 +98,7 @@ export class Workload extends EventEmitter<WorkloadEvents> {
   readonly timings: StepTimings = {};
   private mounts: OciMount[] = [];
   private stdio: TaskStdio | undefined;
-  private dockerSocket: { close(): Promise<void> } | undefined;
+  private dockerSocket: { socketPath: string; close(): Promise<void> } | undefined;
   private exited!: Promise<WorkloadExit>;
   private resolveExit!: (exit: WorkloadExit) => void;
   private removal: Promise<void> | undefined;
@@ -134,20 +134,28 @@ export class Workload extends EventEmitter<WorkloadEvents> {
     return taskRootfs(this.ctx.containerdState, this.ctx.client.namespace, this.containerId);
   }
 
-  /** Creates and starts the task; resolves once it runs. On failure everything made so far is removed. */
-  async start(image: ResolvedImage): Promise<void> {
+  /**
+   * Opens the workload's docker socket while its image resolves, then creates and starts the task;
+   * resolves once it runs. A failed image leaves nothing; any other failure removes what was made.
+   */
+  async start(image: Promise<{ resolved: ResolvedImage; ms: number }>): Promise<void> {
     const { client } = this.ctx;
+    const access = this.spec.dockerAccess ? this.ctx.dockerAccess.open({
+      workloadId: this.spec.id, containerId: this.containerId, rootfsPath: this.rootfsPath, mounts: () => this.mounts, dockerPolicy: this.spec.dockerPolicy,
+    }) : undefined;
+    const [opened, resolved] = await Promise.allSettled([access, image]);
+    if (opened.status === 'fulfilled') this.dockerSocket = opened.value;
+    if (resolved.status === 'rejected') {
+      this.state = 'failed';
+      await this.dockerSocket?.close();
+      this.dockerSocket = undefined;
+      throw resolved.reason;
+    }
+    this.timings.image = resolved.value.ms;
     try {
       let t = process.hrtime.bigint();
-      if (this.spec.dockerAccess) {
-        const handle = await this.ctx.dockerAccess.open({
-          workloadId: this.spec.id, containerId: this.containerId, rootfsPath: this.rootfsPath, mounts: () => this.mounts, dockerPolicy: this.spec.dockerPolicy,
-        });
-        this.dockerSocket = handle;
-        await this.create(image, handle.socketPath);
-      } else {
-        await this.create(image, undefined);
-      }
+      if (opened.status === 'rejected') throw opened.reason;
+      await this.create(resolved.value.resolved, opened.value?.socketPath);
       this.timings.create = elapsed(t);
       t = process.hrtime.bigint();
       // Wait before Start: the exit status is then ours however quickly the process ends.
