@@ -16,6 +16,7 @@ import type { SupervisedDaemon } from './daemon.js';
 import { containerdDaemon, dockerdDaemon } from './daemons.js';
 import { disableCtrlAltDelAndCheckMachineInit } from './machine.js';
 import { Reaper } from './reaper.js';
+import { warmRuntimeBinaries } from './warm-runtime.js';
 import { endMachine, openExitPort, killRemaining, runSteps, unmountAll } from './shutdown.js';
 import type { ControlServers } from './control.js';
 import type { RunningWorkloads } from './workloads.js';
@@ -191,6 +192,7 @@ export class Instance {
     const oneStarted = (): void => { if (--starting <= 0) startDockerd(); };
     containerd.whenReady().then(async () => {
       if (this.shuttingDown) return;
+      if (spec.workloads.length > 0) warmRuntimeBinaries();
       if (spec.workloads.length === 0) startDockerd();
       const { startWorkloads } = await workloadsCode;
       // Registry names resolve through the DNS cache: it listens before the first pull.
