@@ -2,11 +2,14 @@
 // socket, answering every unary call with an empty message (protobuf's defaults) except the Gets,
 // which answer NOT_FOUND (a free container id, an image not yet there), tasks' Wait a moment later,
 // and the event stream held open with no event. Enough for an archive's import and a workload's
-// start and removal to run through the client; it keeps no state. And the archive it imports.
+// start and removal to run through the client; it keeps no state. runWorkloadPath runs the build's
+// workload path against it with an archive of its own (sea-code-cache.cjs and its test).
 'use strict';
 const { createHash } = require('node:crypto');
-const { writeFileSync } = require('node:fs');
+const { mkdtempSync, rmSync, writeFileSync } = require('node:fs');
 const http2 = require('node:http2');
+const { tmpdir } = require('node:os');
+const { join } = require('node:path');
 const tarStream = require('tar-stream');
 
 const notFound = 5;
@@ -68,4 +71,24 @@ async function writeDockerArchive(path) {
   writeFileSync(path, await tar([['manifest.json', manifest], ['config.json', config], ['layer.tar', layer]]));
 }
 
-module.exports = { serve, writeDockerArchive };
+/**
+ * Runs `compileWorkloadPath` (the bundle's, cli/init.ts) against a stand-in served in a scratch
+ * directory, with an archive of its own; resolves with the methods called, in order.
+ */
+async function runWorkloadPath(compileWorkloadPath) {
+  const dir = mkdtempSync(join(tmpdir(), 'concierge-code-cache-'));
+  try {
+    const containerd = await serve(join(dir, 'containerd.sock'));
+    try {
+      await writeDockerArchive(join(dir, 'image.tar'));
+      await compileWorkloadPath(join(dir, 'containerd.sock'), dir, join(dir, 'image.tar'));
+    } finally {
+      await containerd.close();
+    }
+    return containerd.calls;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+module.exports = { runWorkloadPath };

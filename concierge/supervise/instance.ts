@@ -193,7 +193,7 @@ export class Instance {
     containerd.whenReady().then(async () => {
       if (this.shuttingDown) return;
       if (spec.workloads.length > 0) warmRuntimeBinaries();
-      if (spec.workloads.length === 0) startDockerd();
+      else startDockerd();
       const { startWorkloads } = await workloadsCode;
       // Registry names resolve through the DNS cache: it listens before the first pull.
       await this.dnsCache;
