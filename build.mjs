@@ -53,6 +53,14 @@ await build({
   legalComments: 'none',
   logLevel: 'warning',
 });
+// An ASCII bundle is a one-byte string in V8: half the memory of a two-byte one and a plain copy to
+// decode. esbuild escapes non-ASCII in strings but leaves it in regular expressions (write \u00b5 there).
+// On the host, `concierge --version` took 54.0 ms against 59.0 ms (medians of 30 alternated runs).
+{
+  const bundle = readFileSync(join(dist, 'concierge.js'));
+  const at = bundle.findIndex((byte) => byte > 0x7f);
+  if (at >= 0) throw new Error(`dist/concierge.js is not ASCII at byte ${at}: ${bundle.subarray(Math.max(0, at - 60), at + 20).toString()}`);
+}
 
 /** Extra files carried inside the binary (name -> path), read back with node:sea getAsset. */
 const assets = {};
