@@ -52,6 +52,13 @@ await build({
   minifySyntax: true,
   legalComments: 'none',
   logLevel: 'warning',
+  plugins: [{
+    // pino's destination (sonic-boom) and transport (thread-stream) call only assert(value, message).
+    name: 'lazy-assert',
+    setup(b) {
+      b.onResolve({ filter: /^(node:)?assert$/ }, (args) => /[/\\]node_modules[/\\](sonic-boom|thread-stream)[/\\]/.test(args.importer) ? { path: join(root, 'scripts/lazy-assert.cjs') } : undefined);
+    },
+  }],
 });
 // An ASCII bundle is a one-byte string in V8: half the memory of a two-byte one and a plain copy to
 // decode. esbuild escapes non-ASCII in strings but leaves it in regular expressions (write \u00b5 there).

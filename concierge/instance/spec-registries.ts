@@ -1,7 +1,6 @@
 // The instance spec's `registries`: per registry host (as image references write it), credentials, a CA,
 // plain HTTP, and mirrors. Used by concierge's own pulls and, except the credentials, by dockerd's
 // configuration. The password is held so that no log line, error or serialization can show it.
-import { X509Certificate } from 'node:crypto';
 import { inspect } from 'node:util';
 import { SpecError, arrayAt, booleanAt, objectAt, optional, recordAt, stringAt } from './spec-fields.js';
 
@@ -62,7 +61,9 @@ function pem(value: unknown, where: string): string {
   const text = stringAt(value, where);
   if (!text.includes('-----BEGIN CERTIFICATE-----')) throw new SpecError(`${where}: expected PEM certificates ("-----BEGIN CERTIFICATE-----...")`);
   try {
-    new X509Certificate(text);
+    // Loaded here, not imported: node:crypto's start (OpenSSL's) took 134 ms of the boot under
+    // emulation, and most specs carry no CA.
+    new (process.getBuiltinModule('node:crypto').X509Certificate)(text);
   } catch (err) {
     throw new SpecError(`${where}: not a readable certificate (${(err as Error).message})`);
   }
