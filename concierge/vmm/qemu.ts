@@ -63,6 +63,12 @@ export function kernelCommandLine(o: QemuOptions): string {
   // cryptomgr.notests: the kernel's self-tests of every crypto algorithm it registered, run before
   // /init (crypto_algapi_init): 238-356 ms under emulation, 7-10 ms without.
   const words = ['console=ttyS0', 'panic=-1', 'mitigations=off', 'acpi=noirq', 'i8042.noaux', 'i8042.nokbd', 'cryptomgr.notests'];
+  // cgroup.memory=nokmem under emulation only: the first memory cgroup below the root (runc's, for
+  // the first container) turns kernel-memory accounting on by patching the kernel's code in place
+  // (a static key). Under multi-threaded TCG (qemu 7.2) that patching hung both vCPUs in 2 of 72 boots
+  // (soft lockups in kmem_cache_alloc and __alloc_pages). Without it, slab memory is not charged to
+  // containers; a KVM guest keeps the kernel's default.
+  if (o.accel === 'tcg') words.push('cgroup.memory=nokmem');
   if (o.verbose !== true) words.push('quiet');
   // The config drive's device name only: the spec (and any secret in it) never goes on the command line.
   if (o.specDrive !== undefined) words.push(`concierge.specdrive=${diskName(o.cacheDisk === undefined ? 0 : 1)}`);
