@@ -121,9 +121,14 @@ export function generate({ ifStale = false } = {}) {
   // Parsed once into a descriptor set, trimmed, then generated from the trimmed set.
   const parsed = join(tmp, 'parsed.pb');
   const trimmed = join(tmp, 'trimmed.pb');
-  runProtoc(['--include_imports', '--include_source_info', `--descriptor_set_out=${parsed}`, ...includes.map((i) => `-I${i}`), ...inputs]);
-  writeFileSync(trimmed, toBinary(FileDescriptorSetSchema, withoutOptionOnlyFiles(fromBinary(FileDescriptorSetSchema, readFileSync(parsed)))));
-  runProtoc([`--plugin=protoc-gen-es=${plugin}`, `--es_out=${tmp}`, '--es_opt=target=ts,import_extension=js', `--descriptor_set_in=${trimmed}`, ...inputs]);
+  try {
+    runProtoc(['--include_imports', '--include_source_info', `--descriptor_set_out=${parsed}`, ...includes.map((i) => `-I${i}`), ...inputs]);
+    writeFileSync(trimmed, toBinary(FileDescriptorSetSchema, withoutOptionOnlyFiles(fromBinary(FileDescriptorSetSchema, readFileSync(parsed)))));
+    runProtoc([`--plugin=protoc-gen-es=${plugin}`, `--es_out=${tmp}`, '--es_opt=target=ts,import_extension=js', `--descriptor_set_in=${trimmed}`, ...inputs]);
+  } catch (err) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw err;
+  }
   rmSync(parsed);
   rmSync(trimmed);
   writeFileSync(join(tmp, '.stamp'), `${new Date().toISOString()}\n`);
