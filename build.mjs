@@ -33,11 +33,26 @@ function buildAddon() {
   execFileSync(process.execPath, [gyp, 'build', '--loglevel=warn', ...headers], quiet);
 }
 
+/** The bundle carries only scripts/prom-client-parts.cjs's classes: concierge may import no other value of prom-client. */
+function checkPromClientImports() {
+  const allowed = new Set(['Registry', 'Counter', 'Gauge']);
+  const sources = execFileSync('grep', ['-rlE', "from 'prom-client'", join(root, 'concierge'), '--include=*.ts', '--exclude=*.test.ts'], { encoding: 'utf8' }).split('\n').filter(Boolean);
+  for (const file of sources) {
+    for (const [, names] of readFileSync(file, 'utf8').matchAll(/import\s*\{([^}]*)\}\s*from\s*'prom-client'/g)) {
+      const values = names.split(',').map((n) => n.trim()).filter((n) => n !== '' && !n.startsWith('type '));
+      const other = values.filter((n) => !allowed.has(n.split(/\s+as\s+/)[0]));
+      if (other.length > 0) throw new Error(`${file} imports ${other.join(', ')} from prom-client: add it to scripts/prom-client-parts.cjs and this check`);
+    }
+    if (/import\s+(\*|\w+)[^{]*from\s*'prom-client'/.test(readFileSync(file, 'utf8'))) throw new Error(`${file}: import prom-client's classes by name (the bundle carries only some)`);
+  }
+}
+
 buildAddon();
 mkdirSync(dist, { recursive: true });
 // The bundle is CommonJS: Node 24's single-executable loader runs a CommonJS main only.
 writeFileSync(join(dist, 'package.json'), '{ "type": "commonjs" }\n');
 
+checkPromClientImports();
 await build({
   entryPoints: [join(root, 'concierge/main.ts')],
   outfile: join(dist, 'concierge.js'),
@@ -53,10 +68,12 @@ await build({
   legalComments: 'none',
   logLevel: 'warning',
   plugins: [{
-    // pino's destination (sonic-boom) and transport (thread-stream) call only assert(value, message).
-    name: 'lazy-assert',
+    // Less code loaded at each boot: pino's destination (sonic-boom) and transport (thread-stream) call
+    // only assert(value, message); of prom-client, concierge uses three classes.
+    name: 'boot-trims',
     setup(b) {
       b.onResolve({ filter: /^(node:)?assert$/ }, (args) => /[/\\]node_modules[/\\](sonic-boom|thread-stream)[/\\]/.test(args.importer) ? { path: join(root, 'scripts/lazy-assert.cjs') } : undefined);
+      b.onResolve({ filter: /^prom-client$/ }, (args) => args.importer.startsWith(join(root, 'concierge')) ? { path: join(root, 'scripts/prom-client-parts.cjs') } : undefined);
     },
   }],
 });
