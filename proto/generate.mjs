@@ -99,7 +99,8 @@ function resolveInput(name) {
 }
 
 export function generate({ ifStale = false } = {}) {
-  const files = inputs.map(resolveInput);
+  // The option-only files are read too (imported by the inputs): their changes make the output stale.
+  const files = [...inputs, ...optionOnlyFiles].map(resolveInput);
   const stamp = join(gen, '.stamp');
   if (ifStale && existsSync(stamp)) {
     const newest = Math.max(mtime(new URL(import.meta.url).pathname), ...files.map(mtime));
