@@ -36,6 +36,8 @@ const inputs = [
   `${api}/services/ttrpc/events/v1/events.proto`,
   // A shim's Stats answer: cgroup v2 metrics as containerd's cgroups library declares them (golang-github-containerd-cgroups-dev).
   'github.com/containerd/cgroups/v2/stats/metrics.proto',
+  // The runc shim's runtime options: which OCI runtime binary it runs (a workload's container carries them).
+  'github.com/containerd/containerd/runtime/v2/runc/options/oci.proto',
   'google/rpc/status.proto',
 ];
 

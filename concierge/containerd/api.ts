@@ -17,4 +17,5 @@ export { TaskExitSchema } from '../../proto/gen/github.com/containerd/containerd
 export type { TaskExit } from '../../proto/gen/github.com/containerd/containerd/api/events/task_pb.js';
 export type { Mount } from '../../proto/gen/github.com/containerd/containerd/api/types/mount_pb.js';
 export type { Descriptor } from '../../proto/gen/github.com/containerd/containerd/api/types/descriptor_pb.js';
+export { OptionsSchema as RuncOptionsSchema } from '../../proto/gen/github.com/containerd/containerd/runtime/v2/runc/options/oci_pb.js';
 export { Status as ProcessStatus } from '../../proto/gen/github.com/containerd/containerd/api/types/task/task_pb.js';

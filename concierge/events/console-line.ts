@@ -15,7 +15,7 @@ function what(e: InstanceEvent): string {
     case 'image.pulled':
       return `image ${e.image} pulled: ${e.layers} layers, ${(e.bytes / 1e6).toFixed(1)} MB fetched in ${e.ms} ms`;
     case 'workload.started':
-      return `workload ${e.workload} started, pid ${e.pid} (image ${Math.round(e.imageMs)} ms, create ${Math.round(e.createMs)} ms)`;
+      return `workload ${e.workload} started by ${e.runtime}, pid ${e.pid} (image ${Math.round(e.imageMs)} ms, create ${Math.round(e.createMs)} ms)`;
     case 'workload.failed':
       return `workload ${e.workload} failed to start: ${e.error}`;
     case 'workload.oom':

@@ -8,10 +8,13 @@ export interface EventFields {
   'timeline': { name: string; atMs: number; steps?: { step: string; tookMs: number }[] };
   'daemon.ready': { daemon: string; pid: number; startMs: number; restarts: number };
   'daemon.exited': { daemon: string; pid: number; code: number | null; signal: string | null };
-  /** `imageMs`: resolving or importing its image (the pull); `createMs`, `startMs`: containerd's steps. */
   /** A workload's image pulled from a registry: layers and bytes fetched (0 when containerd had them). */
   'image.pulled': { image: string; layers: number; bytes: number; ms: number };
-  'workload.started': { workload: string; pid: number; imageMs: number; createMs: number; startMs: number };
+  /**
+   * `runtime`: the OCI runtime that made its task (crun or runc); `imageMs`: resolving or importing its
+   * image (the pull); `createMs`, `startMs`: containerd's steps.
+   */
+  'workload.started': { workload: string; runtime: string; pid: number; imageMs: number; createMs: number; startMs: number };
   'workload.failed': { workload: string; error: string };
   /** The OOM killer killed a process of a running workload (its cgroup's oom_kill count, now). */
   'workload.oom': { workload: string; oomKills: number };

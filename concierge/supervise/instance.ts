@@ -16,7 +16,6 @@ import type { SupervisedDaemon } from './daemon.js';
 import { containerdDaemon, dockerdDaemon } from './daemons.js';
 import { disableCtrlAltDelAndCheckMachineInit } from './machine.js';
 import { Reaper } from './reaper.js';
-import { warmRuntimeBinaries } from './warm-runtime.js';
 import { endMachine, openExitPort, killRemaining, runSteps, unmountAll } from './shutdown.js';
 import type { ControlServers } from './control.js';
 import type { RunningWorkloads } from './workloads.js';
@@ -192,8 +191,7 @@ export class Instance {
     const oneStarted = (): void => { if (--starting <= 0) startDockerd(); };
     containerd.whenReady().then(async () => {
       if (this.shuttingDown) return;
-      if (spec.workloads.length > 0) warmRuntimeBinaries();
-      else startDockerd();
+      if (spec.workloads.length === 0) startDockerd();
       const { startWorkloads } = await workloadsCode;
       // Registry names resolve through the DNS cache: it listens before the first pull.
       await this.dnsCache;
@@ -204,7 +202,7 @@ export class Instance {
           this.oomWatches.set(w.spec.id, watchOomKills(w.cgroupDir, (oomKills) => this.events.emit('workload.oom', { workload: w.spec.id, oomKills })));
           const t = w.timings;
           this.withMetrics((m) => { for (const [step, ms] of Object.entries(t)) m.workloadStepSeconds.set({ workload: w.spec.id, step }, ms / 1000); });
-          this.events.emit('workload.started', { workload: w.spec.id, pid: w.pid ?? 0, imageMs: t.image ?? 0, createMs: t.create ?? 0, startMs: t.start ?? 0 });
+          this.events.emit('workload.started', { workload: w.spec.id, runtime: w.ociRuntime, pid: w.pid ?? 0, imageMs: t.image ?? 0, createMs: t.create ?? 0, startMs: t.start ?? 0 });
         },
         exited: (w, exit) => {
           this.oomWatches.get(w.spec.id)?.close();

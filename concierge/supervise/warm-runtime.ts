@@ -1,15 +1,16 @@
-// The runc shim and runc, run once (their version) as containerd answers, while concierge's first
-// requests to it resolve the job's image and open its docker socket: the job's task create then
-// starts programs whose pages are in memory and, under emulation, whose start-up code is already
-// translated. Under TCG the job's create took 1.54 s against 1.92 s (medians of 4 alternated boots);
-// run at containerd's spawn instead, they slowed containerd's own start.
+// The runc shim and, when it is the OCI runtime, runc, run once (their version) as containerd answers,
+// while concierge's first requests to it resolve the job's image and open its docker socket: the job's
+// task create then starts programs whose pages are in memory and, under emulation, whose start-up code
+// is already translated. Under TCG the job's create took 1.54 s against 1.92 s with runc (medians of 4
+// alternated boots); run at containerd's spawn instead, they slowed containerd's own start. crun is
+// not run: a small C program, where each run costs concierge a fork.
 import { spawn } from 'node:child_process';
 import { log } from '../log/logger.js';
 
-const runtimeBinaries = [['containerd-shim-runc-v2', '-v'], ['runc', '--version']] as const;
-
-export function warmRuntimeBinaries(): void {
-  for (const [command, arg] of runtimeBinaries) {
+export function warmRuntimeBinaries(ociRuntime: string): void {
+  const binaries: [string, string][] = [['containerd-shim-runc-v2', '-v']];
+  if (ociRuntime === 'runc') binaries.push(['runc', '--version']);
+  for (const [command, arg] of binaries) {
     spawn(command, [arg], { stdio: 'ignore' }).on('error', (err) => log.warn({ command, err: err.message }, 'runtime binary did not run'));
   }
 }

@@ -8,10 +8,12 @@ import { log } from '../log/logger.js';
 import { workloadRoutes, type WorkloadRoutes } from '../workloads/control-api.js';
 import { workloadDidNotStartExitCode } from '../workloads/exit-codes.js';
 import { lastExitCode } from '../workloads/last-exit.js';
+import { ociRuntimeName, preferredOciRuntime } from '../workloads/oci-runtime.js';
 import { WorkloadRunner } from '../workloads/runner.js';
 import type { Workload, WorkloadExit } from '../workloads/workload.js';
 import { callerSocketAccess, callerSocketDefaults, dockerdWaitMs } from './docker-access.js';
 import { builderGrantsHostNetwork } from './dockerd-builder.js';
+import { warmRuntimeBinaries } from './warm-runtime.js';
 
 export interface WorkloadHooks {
   started(workload: Workload): void;
@@ -38,6 +40,8 @@ export interface RunningWorkloads {
  * start counts as exit code 125. Workload output goes to the console and to the control API's logs.
  */
 export async function startWorkloads(spec: InstanceSpec, timeline: Timeline, hooks: WorkloadHooks): Promise<RunningWorkloads> {
+  const ociRuntime = preferredOciRuntime();
+  if (spec.workloads.length > 0) warmRuntimeBinaries(ociRuntimeName(ociRuntime));
   // The proxy and the runner (containerd's client, orphans removed) start side by side: neither needs the other.
   const [proxyStart, runnerOpen] = await Promise.allSettled([
     spec.docker.enabled ? startProxy({ listen: spec.docker.proxySocket, upstream: spec.docker.socket, upstreamWaitMs: dockerdWaitMs }).then((started) => {
@@ -52,6 +56,7 @@ export async function startWorkloads(spec: InstanceSpec, timeline: Timeline, hoo
         dockerAccess: callerSocketAccess({ ...callerSocketDefaults(spec.docker.socket, spec.runDir), builderGrantsHostNetwork: builderGrantsHostNetwork(spec.workloads) }),
       } : {}),
       fifoRoot: `${spec.runDir}/fifo`,
+      ...(ociRuntime === undefined ? {} : { ociRuntime }),
       registries: spec.registries,
       images: spec.workloads,
     }),

@@ -28,6 +28,8 @@ export interface WorkloadRunnerOptions {
   dockerAccess?: DockerAccessProvider;
   fifoRoot?: string;
   runtime?: string;
+  /** The OCI runtime binary the runc shim runs (its `binary_name` option); by default the shim's own, runc. */
+  ociRuntime?: string;
   /** Credentials, CAs and mirrors for images pulled by reference. */
   registries?: RegistrySettings;
   registryClient?: RegistryClientOptions;
@@ -65,7 +67,7 @@ export class WorkloadRunner extends EventEmitter<RunnerEvents> {
   private readonly pulls = new Map<string, Promise<ResolvedImage>>();
   private registry: RegistryClient | undefined;
   private subscription: TaskExitSubscription | undefined;
-  private readonly options: Required<Omit<WorkloadRunnerOptions, 'registries' | 'registryClient' | 'images'>>;
+  private readonly options: Required<Omit<WorkloadRunnerOptions, 'registries' | 'registryClient' | 'images' | 'ociRuntime'>> & Pick<WorkloadRunnerOptions, 'ociRuntime'>;
   private readonly registries: RegistrySettings;
   private readonly registryClientOptions: RegistryClientOptions;
 
@@ -78,6 +80,7 @@ export class WorkloadRunner extends EventEmitter<RunnerEvents> {
       dockerAccess: options.dockerAccess ?? noDockerAccess,
       fifoRoot: options.fifoRoot ?? '/run/concierge/fifo',
       runtime: options.runtime ?? 'io.containerd.runc.v2',
+      ociRuntime: options.ociRuntime,
     };
     this.registries = options.registries ?? new Map();
     this.registryClientOptions = options.registryClient ?? {};
@@ -164,7 +167,7 @@ export class WorkloadRunner extends EventEmitter<RunnerEvents> {
     await this.refuseForeignContainer(spec.id);
     const workload = new Workload(spec, {
       client: this.client, dockerAccess: this.options.dockerAccess, containerdState: this.options.containerdState,
-      fifoRoot: this.options.fifoRoot, runtime: this.options.runtime,
+      fifoRoot: this.options.fifoRoot, runtime: this.options.runtime, ociRuntime: this.options.ociRuntime,
     });
     if (onOutput) workload.on('output', onOutput);
     workload.on('exit', (exit: WorkloadExit) => this.emit('task-exit', {

@@ -13,6 +13,7 @@ import { log } from '../log/logger.js';
 import type { DockerAccessProvider } from './docker-access.js';
 import { labels, ownerId } from './owner.js';
 import { cgroupRoot, cgroupsPath, oomKills } from './cgroup.js';
+import { ociRuntimeName, runcShimOptions } from './oci-runtime.js';
 import { buildRuntimeSpec, runtimeSpecTypeUrl, type OciMount } from './runtime-spec.js';
 import type { WorkloadSpec } from '../instance/spec-workloads.js';
 import { readRootfsFiles } from './rootfs-files.js';
@@ -64,6 +65,8 @@ export interface WorkloadContext {
   /** Where concierge keeps per-task FIFOs. */
   fifoRoot: string;
   runtime: string;
+  /** The OCI runtime binary the runc shim runs; undefined: its default, runc. */
+  ociRuntime?: string | undefined;
 }
 
 /** The events of a Workload and their arguments. */
@@ -127,6 +130,11 @@ export class Workload extends EventEmitter<WorkloadEvents> {
   /** The workload's cgroup v2 directory (runc makes it, and removes it with the task). */
   get cgroupDir(): string {
     return join(cgroupRoot, cgroupsPath(this.ctx.client.namespace, this.containerId));
+  }
+
+  /** The OCI runtime that makes its task: `crun` or `runc`. */
+  get ociRuntime(): string {
+    return ociRuntimeName(this.ctx.ociRuntime);
   }
 
   get rootfsPath(): string {
@@ -198,7 +206,7 @@ export class Workload extends EventEmitter<WorkloadEvents> {
         id: this.containerId,
         image: image.name,
         labels: { [labels.workload]: this.spec.id, [labels.owner]: ownerId() },
-        runtime: { name: this.ctx.runtime },
+        runtime: { name: this.ctx.runtime, ...(this.ctx.ociRuntime === undefined ? {} : { options: runcShimOptions(this.ctx.ociRuntime) }) },
         spec: { typeUrl: runtimeSpecTypeUrl, value: Buffer.from(JSON.stringify(spec)) },
         ...(rootfsDir === undefined ? { snapshotter: image.snapshotter, snapshotKey: this.containerId } : {}),
       },

@@ -38,6 +38,8 @@ describe(`guest microVM (init: ${initKind})`, () => {
     for (const mark of ['containerd ready', 'dockerd ready', 'first workload started']) {
       expect(first.output).toMatch(new RegExp(`^concierge: [0-9:.]+ ${mark} at \\+\\d+ ms`, 'm'));
     }
+    // The job's task is crun's: the guest ships it and its cgroup v2 root holds the controllers.
+    expect(first.output).toMatch(/^concierge: [0-9:.]+ workload job started by crun, pid \d+ /m);
     expect(first.output).toMatch(/^concierge: [0-9:.]+ power-off, exit code 0 /m);
   });
 

@@ -54,7 +54,7 @@ describe('guest link (host side of the channel)', () => {
     cleanup.push(() => { link.stop(); channel.close(); server.close(); });
 
     events.emit('timeline', { name: 'containerd ready', atMs: 12 });
-    events.emit('workload.started', { workload: 'job', pid: 42, imageMs: 30, createMs: 20, startMs: 10 });
+    events.emit('workload.started', { workload: 'job', runtime: 'runc', pid: 42, imageMs: 30, createMs: 20, startMs: 10 });
     output.append('stdout', Buffer.from('line 1\n'));
     output.append('stderr', Buffer.from('warn 1\n'));
     await until(() => out === 'line 1\n' && err === 'warn 1\n', () => `the first output (${JSON.stringify({ out, err, seen, sessions: link.sessions })})`);
