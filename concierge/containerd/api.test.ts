@@ -1,5 +1,9 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import { base64Decode } from '@bufbuild/protobuf/wire';
+import { base64Decode as nativeBase64Decode } from '../../scripts/native-base64-decode.js';
 import { Tasks } from './api.js';
 import { CreateTaskRequestSchema } from '../../proto/gen/github.com/containerd/containerd/api/services/tasks/v1/tasks_pb.js';
 
@@ -24,5 +28,14 @@ describe('the generated containerd API', () => {
     expect(back.containerId).toBe('job');
     expect(back.rootfs[0]?.options).toEqual(['lowerdir=/l']);
     expect(back.stdout).toBe('/run/out');
+  });
+
+  it("gives fileDesc() the bytes protobuf-es's own decoder gives, for every generated descriptor (the bundle's native decoder)", () => {
+    // build.mjs bundles scripts/native-base64-decode.ts in place of protobuf-es's decoder for fileDesc().
+    const gen = join(import.meta.dirname, '../../proto/gen');
+    const files = readdirSync(gen, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('_pb.ts'));
+    const embedded = files.flatMap((f) => [...readFileSync(join(gen, f), 'utf8').matchAll(/fileDesc\("([A-Za-z0-9+/=]+)"/g)].map((m) => m[1]!));
+    expect(embedded.length).toBeGreaterThan(20);
+    for (const b64 of embedded) expect(Buffer.from(nativeBase64Decode(b64))).toEqual(Buffer.from(base64Decode(b64)));
   });
 });
