@@ -58,8 +58,8 @@ export async function readArchive(tar: TarIndex, platform: { os: string; archite
 
 async function isGzip(tar: TarIndex, member: TarMember): Promise<boolean> {
   if (member.size < 2) return false;
-  for await (const chunk of tar.stream({ ...member, size: 2 })) return (chunk as Buffer)[0] === 0x1f && (chunk as Buffer)[1] === 0x8b;
-  return false;
+  const head = await tar.read(member, 2);
+  return head[0] === 0x1f && head[1] === 0x8b;
 }
 
 async function readDockerArchive(tar: TarIndex): Promise<ArchiveImage> {

@@ -2,8 +2,8 @@
 // registry: blobs into the content store, layers into snapshots, the image record last, all under one
 // lease, so a failure leaves nothing behind (the lease's deletion collects what was written) and an
 // image name never points at a half-imported image.
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, open, rm } from 'node:fs/promises';
+import { closeSync, createReadStream, createWriteStream, openSync, readSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -46,20 +46,20 @@ export interface ImportResult extends ResolvedImage {
   written: boolean;
 }
 
-async function isGzipFile(path: string): Promise<boolean> {
-  const file = await open(path, 'r');
+/** Two bytes read synchronously, as the archive's index is (tar-index.ts). */
+function isGzipFile(path: string): boolean {
+  const fd = openSync(path, 'r');
   try {
     const head = Buffer.alloc(2);
-    const { bytesRead } = await file.read(head, 0, 2, 0);
-    return bytesRead === 2 && head[0] === 0x1f && head[1] === 0x8b;
+    return readSync(fd, head, 0, 2, 0) === 2 && head[0] === 0x1f && head[1] === 0x8b;
   } finally {
-    await file.close();
+    closeSync(fd);
   }
 }
 
 /** A tar index of the archive; a gzip-compressed archive is first expanded into a temporary file. */
 async function openArchive(path: string): Promise<{ tar: TarIndex; dispose: () => Promise<void> }> {
-  if (!(await isGzipFile(path))) return { tar: await TarIndex.open(path), dispose: () => Promise.resolve() };
+  if (!isGzipFile(path)) return { tar: await TarIndex.open(path), dispose: () => Promise.resolve() };
   const dir = await mkdtemp(join(tmpdir(), 'concierge-import-'));
   try {
     const plain = join(dir, 'archive.tar');

