@@ -68,7 +68,10 @@ export function kernelCommandLine(o: QemuOptions): string {
   // (a static key). Under multi-threaded TCG (qemu 7.2) that patching hung both vCPUs in 2 of 72 boots
   // (soft lockups in kmem_cache_alloc and __alloc_pages). Without it, slab memory is not charged to
   // containers; a KVM guest keeps the kernel's default.
-  if (o.accel === 'tcg') words.push('cgroup.memory=nokmem');
+  // concierge.tcg=1: the guest runs under binary translation, where a program's first run pays for
+  // translating its code and a later run of the same file reuses that; the disk root's first stage
+  // then runs concierge once ahead of init (init/disk-first-stage.sh).
+  if (o.accel === 'tcg') words.push('cgroup.memory=nokmem', 'concierge.tcg=1');
   if (o.verbose !== true) words.push('quiet');
   // The config drive's device name only: the spec (and any secret in it) never goes on the command line.
   if (o.specDrive !== undefined) words.push(`concierge.specdrive=${diskName(o.cacheDisk === undefined ? 0 : 1)}`);
