@@ -22,11 +22,7 @@ export class TarIndex {
 
   /** Indexes `path`; throws a clear error on a truncated or malformed archive. */
   static open(path: string): Promise<TarIndex> {
-    try {
-      return Promise.resolve(new TarIndex(path, withFile(path, (fd) => indexMembers(fd, path))));
-    } catch (err) {
-      return Promise.reject(err as Error);
-    }
+    return new Promise((resolve) => resolve(new TarIndex(path, withFile(path, (fd) => indexMembers(fd, path)))));
   }
 
   names(): string[] {
@@ -51,11 +47,7 @@ export class TarIndex {
 
   /** The member's first `length` bytes (all of it by default), read whole into memory. */
   read(member: TarMember, length = member.size): Promise<Buffer> {
-    try {
-      return Promise.resolve(withFile(this.path, (fd) => readFully(fd, member.offset, Math.min(length, member.size), this.path)));
-    } catch (err) {
-      return Promise.reject(err as Error);
-    }
+    return new Promise((resolve) => resolve(withFile(this.path, (fd) => readFully(fd, member.offset, Math.min(length, member.size), this.path))));
   }
 
   async readJson(name: string): Promise<unknown> {
