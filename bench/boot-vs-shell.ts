@@ -57,14 +57,16 @@ const results = new Map<string, Map<string, number[]>>(variants.map((v) => [v.na
 console.log(`boot of the sample job, ${variants.map((v) => v.name).join(' vs ')}, ${runs} alternated run(s) each, TCG; s from qemu's start`);
 // One boot first, not counted: a run's first qemu start was the slowest of the run whatever its guest
 // (the first stage done at 3.1-3.2 s against 2.0-2.3 s), and the first guest is always the same one.
-readIntoHostCache(variants[0]!.dir);
-await bootGuest({ spec: sampleSpec(), args: ['--image', variants[0]!.dir, '--console', '-', '--spec-via', 'both'] });
+const bootVariant = (v: Variant): Promise<Boot> => {
+  readIntoHostCache(v.dir);
+  return bootGuest({ spec: sampleSpec(), args: ['--image', v.dir, '--console', '-', '--spec-via', 'both'] });
+};
+await bootVariant(variants[0]!);
 for (let run = 1; run <= runs; run++) {
   // Alternate which goes first, so none always boots on a machine another just warmed or loaded.
   const order = run % 2 === 1 ? variants : [...variants].reverse();
   for (const v of order) {
-    readIntoHostCache(v.dir);
-    const boot: Boot = await bootGuest({ spec: sampleSpec(), args: ['--image', v.dir, '--console', '-', '--spec-via', 'both'] });
+    const boot = await bootVariant(v);
     const marks = timeline(boot).filter((m) => compared.includes(m.name));
     console.log(`run ${run} ${v.name.padEnd(20)} exit ${boot.code}: ${marks.map((m) => `${m.name} ${seconds(m.ms).trim()}`).join(', ')}`);
     if (boot.code !== 0) console.log(boot.output.split('\n').slice(-30).join('\n'));

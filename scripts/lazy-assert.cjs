@@ -1,4 +1,4 @@
-// `assert` as sonic-boom and thread-stream (pino's) call it: assert(value, message). Bundled in place
+// `assert` as sonic-boom (pino's destination) calls it: assert(value, message). Bundled in place
 // of node:assert, which loads only when an assertion fails: its start took 57 ms of the boot before
 // concierge's first line under emulation.
 'use strict';

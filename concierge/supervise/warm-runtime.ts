@@ -8,9 +8,10 @@
 import { spawn } from 'node:child_process';
 import { log } from '../log/logger.js';
 
-export function warmRuntimeBinaries(ociRuntime: string): void {
+/** `ociRuntime`: the binary the shim runs, as the workloads' runtime options name it; undefined: runc. */
+export function warmRuntimeBinaries(ociRuntime: string | undefined): void {
   const binaries: [string, string][] = [['containerd-shim-runc-v2', '-v']];
-  if (ociRuntime === 'runc') binaries.push(['runc', '--version']);
+  if (ociRuntime === undefined) binaries.push(['runc', '--version']);
   for (const [command, arg] of binaries) {
     spawn(command, [arg], { stdio: 'ignore' }).on('error', (err) => log.warn({ command, err: err.message }, 'runtime binary did not run'));
   }

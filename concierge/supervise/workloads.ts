@@ -8,7 +8,7 @@ import { log } from '../log/logger.js';
 import { workloadRoutes, type WorkloadRoutes } from '../workloads/control-api.js';
 import { workloadDidNotStartExitCode } from '../workloads/exit-codes.js';
 import { lastExitCode } from '../workloads/last-exit.js';
-import { ociRuntimeName, preferredOciRuntime } from '../workloads/oci-runtime.js';
+import { preferredOciRuntime } from '../workloads/oci-runtime.js';
 import { WorkloadRunner } from '../workloads/runner.js';
 import type { Workload, WorkloadExit } from '../workloads/workload.js';
 import { callerSocketAccess, callerSocketDefaults, dockerdWaitMs } from './docker-access.js';
@@ -41,7 +41,7 @@ export interface RunningWorkloads {
  */
 export async function startWorkloads(spec: InstanceSpec, timeline: Timeline, hooks: WorkloadHooks): Promise<RunningWorkloads> {
   const ociRuntime = preferredOciRuntime();
-  if (spec.workloads.length > 0) warmRuntimeBinaries(ociRuntimeName(ociRuntime));
+  if (spec.workloads.length > 0) warmRuntimeBinaries(ociRuntime);
   // The proxy and the runner (containerd's client, orphans removed) start side by side: neither needs the other.
   const [proxyStart, runnerOpen] = await Promise.allSettled([
     spec.docker.enabled ? startProxy({ listen: spec.docker.proxySocket, upstream: spec.docker.socket, upstreamWaitMs: dockerdWaitMs }).then((started) => {

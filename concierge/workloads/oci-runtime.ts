@@ -7,7 +7,7 @@ import { RuncOptionsSchema } from '../containerd/api.js';
 import { cgroupRoot } from './cgroup.js';
 
 /** The runc shim's own default when a container names no binary. */
-export const defaultOciRuntime = 'runc';
+const defaultOciRuntime = 'runc';
 
 /**
  * crun when the root ships it and the cgroup v2 hierarchy holds the controllers; otherwise undefined
