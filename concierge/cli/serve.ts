@@ -69,7 +69,8 @@ export async function run(args: string[]): Promise<number | undefined> {
   if (values['exit-with-workloads']) {
     void lastExitCode(started.map(async (r) => {
       if (r.status === 'rejected') return workloadDidNotStartExitCode;
-      return (await r.value.wait()).exitCode;
+      // At the exit, in the order the workloads end; the runner's close below waits for the removals.
+      return (await r.value.ended()).exitCode;
     })).then(finish);
   }
   const code = await finished;

@@ -1,13 +1,13 @@
 // The seam between PID 1 and the modules others own: the Docker API proxy (concierge/dockerproxy)
 // and the workload runner (concierge/workloads). PID 1 needs start, the lifecycle hooks, the
 // workload routes of the control API, and stop.
+import invariant from 'tiny-invariant';
 import { startProxy } from '../dockerproxy/index.js';
 import type { InstanceSpec } from '../instance/spec.js';
 import type { Timeline } from '../boot/timeline.js';
 import { log } from '../log/logger.js';
 import { workloadRoutes, type WorkloadRoutes } from '../workloads/control-api.js';
 import { workloadDidNotStartExitCode } from '../workloads/exit-codes.js';
-import { lastExitCode } from '../workloads/last-exit.js';
 import { preferredOciRuntime } from '../workloads/oci-runtime.js';
 import { WorkloadRunner } from '../workloads/runner.js';
 import type { Workload, WorkloadExit } from '../workloads/workload.js';
@@ -95,17 +95,23 @@ export async function startWorkloads(spec: InstanceSpec, timeline: Timeline, hoo
         first = false;
         timeline.mark('first workload started', { workload: w.id });
       }
+      // Taken at the exit: removals (output drained, task deleted) end in any order, and the result is
+      // the code of the workload that exited last.
+      const { exitCode } = await workload.ended();
+      running.lastExitCode = exitCode;
       const exit = await workload.wait();
       log.info({ workload: w.id, exitCode: exit.exitCode, oomKilled: exit.oomKilled }, `workload ${w.id} exited with ${exit.exitCode}`);
-      running.lastExitCode = exit.exitCode;
-      return exit.exitCode;
     } catch (err) {
       log.error({ workload: w.id, err: (err as Error).message }, `workload ${w.id} failed`);
       hooks.failed(w.id, err as Error);
       running.lastExitCode = workloadDidNotStartExitCode;
-      return workloadDidNotStartExitCode;
     }
   });
-  if (results.length > 0) void lastExitCode(results).then((code) => hooks.done(code));
+  if (results.length > 0) {
+    void Promise.all(results).then(() => {
+      invariant(running.lastExitCode !== undefined, 'every workload has a code once all have ended');
+      hooks.done(running.lastExitCode);
+    });
+  }
   return running;
 }

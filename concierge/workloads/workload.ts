@@ -262,6 +262,11 @@ export class Workload extends EventEmitter<WorkloadEvents> {
     this.taskExited(exitStatus, exitedAt);
   }
 
+  /** Resolves with the exit status at the exit, before the output is read to the end and the workload removed. */
+  ended(): Promise<WorkloadExit> {
+    return this.exited;
+  }
+
   /** Resolves with the exit status, after its output has been read to the end and the workload removed. */
   async wait(): Promise<WorkloadExit> {
     const exit = await this.exited;
