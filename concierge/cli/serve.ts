@@ -67,11 +67,10 @@ export async function run(args: string[]): Promise<number | undefined> {
     if (result.status === 'rejected') log.error({ workload: specs[i]!.id, err: (result.reason as Error).message }, 'workload did not start');
   }
   if (values['exit-with-workloads']) {
-    void lastExitCode(started.map(async (r) => {
-      if (r.status === 'rejected') return workloadDidNotStartExitCode;
-      // At the exit, in the order the workloads end; the runner's close below waits for the removals.
-      return (await r.value.ended()).exitCode;
-    })).then(finish);
+    // The code in the order the workloads exit; the end once each is removed (its output read to the end).
+    const code = lastExitCode(started.map(async (r) => (r.status === 'rejected' ? workloadDidNotStartExitCode : (await r.value.ended()).exitCode)));
+    const removed = started.map((r) => (r.status === 'rejected' ? undefined : r.value.wait().catch(() => undefined)));
+    void Promise.all([code, ...removed]).then(([last]) => finish(last));
   }
   const code = await finished;
   await api.close();
