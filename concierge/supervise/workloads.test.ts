@@ -8,9 +8,9 @@ import type { WorkloadSpec } from '../instance/spec-workloads.js';
 class FakeWorkload extends EventEmitter {
   exit: { exitCode: number } | undefined;
   private endNow!: (exit: { exitCode: number }) => void;
-  private removeNow!: () => void;
+  private removeNow!: (err?: Error) => void;
   private readonly exited = new Promise<{ exitCode: number }>((resolve) => { this.endNow = resolve; });
-  private readonly removed = new Promise<void>((resolve) => { this.removeNow = resolve; });
+  private readonly removed = new Promise<void>((resolve, reject) => { this.removeNow = (err) => (err === undefined ? resolve() : reject(err)); });
   constructor(readonly spec: WorkloadSpec) { super(); }
   ended(): Promise<{ exitCode: number }> { return this.exited; }
   async wait(): Promise<{ exitCode: number }> {
@@ -23,8 +23,8 @@ class FakeWorkload extends EventEmitter {
     this.endNow(this.exit);
     this.emit('exit', this.exit);
   }
-  remove(): void {
-    this.removeNow();
+  remove(err?: Error): void {
+    this.removeNow(err);
     this.emit('removed');
   }
 }
@@ -48,19 +48,24 @@ const { startWorkloads } = await import('./workloads.js');
 
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
+async function startTwo(): Promise<{ running: Awaited<ReturnType<typeof startWorkloads>>; done: () => number | undefined; probe: FakeWorkload; long: FakeWorkload }> {
+  const spec = validateSpec({
+    docker: { enabled: false },
+    workloads: [{ id: 'probe', image: '/i.tar', args: ['true'] }, { id: 'long', image: '/i.tar', args: ['true'] }],
+  });
+  let done: number | undefined;
+  const failed: string[] = [];
+  const running = await startWorkloads(spec, new Timeline(), {
+    started: () => undefined, exited: () => undefined, failed: (id) => failed.push(id), pulled: () => undefined,
+    done: (code) => { done = code; },
+  });
+  await tick();
+  return { running, done: () => (failed.length > 0 ? -1 : done), probe: started.get('probe')!, long: started.get('long')! };
+}
+
 describe('the spec workloads\' result', () => {
   it('is the code of the workload that exited last, whatever order their removals end in', async () => {
-    const spec = validateSpec({
-      docker: { enabled: false },
-      workloads: [{ id: 'probe', image: '/i.tar', args: ['true'] }, { id: 'long', image: '/i.tar', args: ['true'] }],
-    });
-    let done: number | undefined;
-    const running = await startWorkloads(spec, new Timeline(), {
-      started: () => undefined, exited: () => undefined, failed: () => undefined, pulled: () => undefined,
-      done: (code) => { done = code; },
-    });
-    await tick();
-    const [probe, long] = [started.get('probe')!, started.get('long')!];
+    const { running, done, probe, long } = await startTwo();
     probe.end(137);
     await tick();
     expect(running.lastExitCode).toBe(137);
@@ -70,10 +75,20 @@ describe('the spec workloads\' result', () => {
     // The first to exit is the last removed (its output drained last): the result stays with the later exit.
     long.remove();
     await tick();
-    expect(done).toBeUndefined();
+    expect(done()).toBeUndefined();
     probe.remove();
     await tick();
-    expect(running.lastExitCode).toBe(143);
-    expect(done).toBe(143);
+    expect(done()).toBe(143);
+  });
+
+  it('keeps a workload\'s code when its removal fails (logged, not a failed workload)', async () => {
+    const { done, probe, long } = await startTwo();
+    probe.end(3);
+    long.end(4);
+    await tick();
+    long.remove(new Error('task delete: deadline exceeded'));
+    probe.remove();
+    await tick();
+    expect(done()).toBe(4);
   });
 });

@@ -89,23 +89,26 @@ export async function startWorkloads(spec: InstanceSpec, timeline: Timeline, hoo
   };
   let first = true;
   const results = spec.workloads.map(async (w) => {
+    let workload: Workload;
     try {
-      const workload = await routes.start(w);
-      if (first) {
-        first = false;
-        timeline.mark('first workload started', { workload: w.id });
-      }
-      // Taken at the exit: removals (output drained, task deleted) end in any order, and the result is
-      // the code of the workload that exited last.
-      const { exitCode } = await workload.ended();
-      running.lastExitCode = exitCode;
-      const exit = await workload.wait();
-      log.info({ workload: w.id, exitCode: exit.exitCode, oomKilled: exit.oomKilled }, `workload ${w.id} exited with ${exit.exitCode}`);
+      workload = await routes.start(w);
     } catch (err) {
       log.error({ workload: w.id, err: (err as Error).message }, `workload ${w.id} failed`);
       hooks.failed(w.id, err as Error);
       running.lastExitCode = workloadDidNotStartExitCode;
+      return;
     }
+    if (first) {
+      first = false;
+      timeline.mark('first workload started', { workload: w.id });
+    }
+    // Taken at the exit: removals (output drained, task deleted) end in any order, and the result is
+    // the code of the workload that exited last.
+    const { exitCode, oomKilled } = await workload.ended();
+    running.lastExitCode = exitCode;
+    log.info({ workload: w.id, exitCode, oomKilled }, `workload ${w.id} exited with ${exitCode}`);
+    // A removal that fails is logged; the workload's code stands.
+    await workload.wait().catch((err: Error) => log.error({ workload: w.id, err: err.message }, `workload ${w.id}: removal failed`));
   });
   if (results.length > 0) {
     void Promise.all(results).then(() => {
