@@ -11,7 +11,7 @@ describe('qemu launcher', () => {
   it('gives the guest its config drive, host channel port and exit device, and names only the drive on the kernel command line', () => {
     const args = qemuArgs(base);
     expect(after(args, '-accel')).toEqual(['tcg,thread=multi']);
-    expect(after(args, '-cpu')).toEqual(['max']);
+    expect(after(args, '-cpu')).toEqual(['max,erms=off,fsrm=off']);
     expect(after(args, '-drive')).toEqual(['file=/tmp/spec.img,format=raw,if=virtio,readonly=on']);
     expect(after(args, '-chardev')).toEqual(['socket,id=hostchannel,path=/tmp/ch.sock,server=on,wait=off']);
     expect(after(args, '-device')).toEqual([
