@@ -13,7 +13,7 @@ import { encodeConfigDrive } from '../instance/config-drive.js';
 import { serveControlProxy } from '../vmm/control-proxy.js';
 import { GuestLink } from '../vmm/guest-link.js';
 import {
-  guestCodeFromConsole, guestCodeFromStatus, kvmRunsKernel, parseNic, qemuArgs, type Accel, type QemuOptions,
+  guestCodeFromConsole, guestCodeFromStatus, kvmRunsKernel, parseNic, qemuArgs, tcgCpu, type Accel, type QemuOptions,
 } from '../vmm/qemu.js';
 import { UsageError } from './usage-error.js';
 
@@ -26,7 +26,8 @@ prints the guest's events on stderr, and exits with the job's exit code.
   --spec-via drive|fw_cfg|both   how the spec reaches the guest (default drive: a config drive)
   --nic tap=<name>[,mac=<mac>]   a virtio NIC on an existing tap device (repeatable)
   --accel auto|kvm|tcg   KVM when it really runs the kernel (auto probes), else TCG
-  --memory <MB> --cpus <n> --cpu <model> --append "<kernel args>" --verbose
+  --memory <MB> --cpus <n> --append "<kernel args>" --verbose
+  --cpu <model>          qemu's CPU model (default: host under KVM, ${tcgCpu} under TCG)
   --console <file|->     the serial console (kernel and concierge lines) to a file or stderr
   --events text|json|none  the guest's events on stderr (default text)
   --timeout <s>          stop the guest after this long (exit 124)
