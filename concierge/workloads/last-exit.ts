@@ -1,5 +1,5 @@
 /**
- * The result of a set of workloads (PID 1's instance, `concierge serve --exit-with-workloads`): once
+ * The result of a set of workloads (`concierge serve --exit-with-workloads`): once
  * every one has ended, the exit code of the one that ended last. A workload that failed (did not
  * start, or could not be waited for) counts as exit code 1; no workload at all is 0.
  */
