@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
 import { generate as generateProto } from './proto/generate.mjs';
+import { inlineDescriptorsPlugin } from './scripts/inline-descriptors.mjs';
 
 // containerd's API in TypeScript is generated from Debian's .proto files, never committed (proto/).
 generateProto({ ifStale: true });
@@ -73,20 +74,17 @@ await build({
   plugins: [{
     // Less code loaded at each boot: pino's destination (sonic-boom) calls only assert(value, message);
     // pino's transport (thread-stream, worker threads) is never started, nor is the caller lookup
-    // that only serves it; of prom-client, concierge uses three classes; the generated descriptors
-    // decode on Node's native base64 decoder. On the host the bundle's top level took 42.5 ms against
-    // 43.7 ms without the transport, loading the workloads' code 47.3 against 51.1 ms with the native
-    // decoder (medians of 30 and 15 runs), `init --help` 40.6 against 44.8 ms without the caller
-    // lookup (20 alternated runs).
+    // that only serves it; of prom-client, concierge uses three classes. On the host the bundle's top
+    // level took 42.5 ms against 43.7 ms without the transport (medians of 30 runs), `init --help`
+    // 40.6 against 44.8 ms without the caller lookup (20 alternated runs).
     name: 'boot-trims',
     setup(b) {
       b.onResolve({ filter: /^(node:)?assert$/ }, (args) => /[/\\]node_modules[/\\]sonic-boom[/\\]/.test(args.importer) ? { path: join(root, 'scripts/lazy-assert.cjs') } : undefined);
       b.onResolve({ filter: /^\.\/(lib\/)?transport$/ }, (args) => /[/\\]node_modules[/\\]pino[/\\]/.test(args.importer) ? { path: join(root, 'scripts/pino-no-transport.cjs') } : undefined);
       b.onResolve({ filter: /^\.\/lib\/caller$/ }, (args) => /[/\\]node_modules[/\\]pino[/\\]/.test(args.importer) ? { path: join(root, 'scripts/pino-no-caller.cjs') } : undefined);
-      b.onResolve({ filter: /\/wire\/base64-encoding\.js$/ }, (args) => /[/\\]@bufbuild[/\\]protobuf[/\\]dist[/\\]\w+[/\\]codegenv2[/\\]file\.js$/.test(args.importer) ? { path: join(root, 'scripts/native-base64-decode.ts') } : undefined);
       b.onResolve({ filter: /^prom-client$/ }, (args) => args.importer.startsWith(join(root, 'concierge')) ? { path: join(root, 'scripts/prom-client-parts.cjs') } : undefined);
     },
-  }],
+  }, inlineDescriptorsPlugin],
 });
 // An ASCII bundle is a one-byte string in V8: half the memory of a two-byte one and a plain copy to
 // decode. esbuild escapes non-ASCII in strings but leaves it in regular expressions (write \u00b5 there).
