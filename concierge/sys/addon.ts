@@ -21,6 +21,7 @@ export interface NativeSys {
   openat2(dirfd: number, path: string, flags: number, mode: number, resolve: number): number;
   openTree(dirfd: number, path: string, flags: number): number;
   moveMount(fromDirfd: number, fromPath: string, toDirfd: number, toPath: string, flags: number): void;
+  mkfifo(path: string, mode: number): void;
   sync(): void;
   vsockSocket(): number;
   vsockBind(fd: number, cid: number, port: number): void;

@@ -116,6 +116,10 @@ export const sys = {
   moveMount(fromDirfd: number, fromPath: string, toDirfd: number, toPath: string, flags: number): void {
     call(toPath === '' ? fromPath : toPath, (n) => n.moveMount(fromDirfd, fromPath, toDirfd, toPath, flags));
   },
+  /** A FIFO at `path`; `mode` is masked by the umask, as mkfifo(3) does. */
+  mkfifo(path: string, mode: number): void {
+    call(path, (n) => n.mkfifo(path, mode));
+  },
   sync(): void {
     addon().sync();
   },

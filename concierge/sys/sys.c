@@ -20,6 +20,7 @@
 #include <sys/reboot.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -318,6 +319,16 @@ static napi_value js_socketpair(napi_env env, napi_callback_info info) {
   return pair;
 }
 
+static napi_value js_mkfifo(napi_env env, napi_callback_info info) {
+  napi_value argv[MAX_ARGS] = {0};
+  get_args(env, info, argv);
+  char *path = get_string(env, argv[0]);
+  int rc = path == NULL ? (errno = EINVAL, -1) : mkfifo(path, (mode_t)get_int32(env, argv[1]));
+  int err = errno;
+  free(path);
+  return rc == 0 ? undefined_result(env) : throw_errno(env, err, "mkfifo");
+}
+
 static napi_value js_sync(napi_env env, napi_callback_info info) {
   (void)info;
   sync();
@@ -342,6 +353,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"openat2", NULL, js_openat2, NULL, NULL, NULL, napi_enumerable, NULL},
       {"openTree", NULL, js_open_tree, NULL, NULL, NULL, napi_enumerable, NULL},
       {"moveMount", NULL, js_move_mount, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"mkfifo", NULL, js_mkfifo, NULL, NULL, NULL, napi_enumerable, NULL},
       {"sync", NULL, js_sync, NULL, NULL, NULL, napi_enumerable, NULL},
       {"vsockSocket", NULL, js_vsock_socket, NULL, NULL, NULL, napi_enumerable, NULL},
       {"vsockBind", NULL, js_vsock_bind, NULL, NULL, NULL, napi_enumerable, NULL},

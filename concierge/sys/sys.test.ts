@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -19,6 +19,23 @@ describe('concierge/sys errors', () => {
     expect(isSysError(caught, 'ENOENT')).toBe(true);
     expect(caught).toMatchObject({ code: 'ENOENT', errno: -2, syscall: 'mount', path: join(scratch, 'missing') });
     expect((caught as Error).message).toMatch(/^ENOENT: no such file or directory, mount '/);
+  });
+});
+
+describe('concierge/sys mkfifo', () => {
+  it('makes a FIFO with the mode asked, and fails with EEXIST on an existing path', () => {
+    const path = join(scratch, 'fifo');
+    sys.mkfifo(path, 0o600);
+    const stat = statSync(path);
+    expect(stat.isFIFO()).toBe(true);
+    expect(stat.mode & 0o777).toBe(0o600);
+    let caught: unknown;
+    try {
+      sys.mkfifo(path, 0o600);
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toMatchObject({ code: 'EEXIST', syscall: 'mkfifo', path });
   });
 });
 

@@ -226,7 +226,7 @@ export class Workload extends EventEmitter<WorkloadEvents> {
         updateMask: { paths: ['spec'] },
       });
     }
-    const stdio = await openTaskStdio(join(this.ctx.fifoRoot, this.containerId), { stdin: this.spec.stdin });
+    const stdio = openTaskStdio(join(this.ctx.fifoRoot, this.containerId), { stdin: this.spec.stdin });
     this.stdio = stdio;
     for (const name of ['stdout', 'stderr'] as const) stdio[name].on('data', (chunk: Buffer) => this.emit('output', name, chunk));
     try {
