@@ -13,6 +13,8 @@ export interface CallerSocketAccessOptions {
   socketDir: string;
   stagingDir: string;
   upstreamWaitMs?: number;
+  /** Settles once dockerd answers, where the starter knows it (see CallerSocketOptions). */
+  upstreamReady?: Promise<unknown>;
   /** dockerd's BuildKit grants network.host (dockerd's default; PID 1 knows, having written its configuration). */
   builderGrantsHostNetwork?: boolean;
   log?: Logger;
@@ -46,6 +48,7 @@ export function callerSocketAccess(options: CallerSocketAccessOptions): DockerAc
         upstream: options.upstream,
         stagingDir: options.stagingDir,
         ...(options.upstreamWaitMs === undefined ? {} : { upstreamWaitMs: options.upstreamWaitMs }),
+        ...(options.upstreamReady === undefined ? {} : { upstreamReady: options.upstreamReady }),
         ...(options.builderGrantsHostNetwork === undefined ? {} : { builderGrantsHostNetwork: options.builderGrantsHostNetwork }),
         log,
       });

@@ -38,8 +38,11 @@ export interface RunningWorkloads {
 /**
  * Starts the proxy (when dockerd is enabled) and every workload of the spec; a workload that fails to
  * start counts as exit code 125. Workload output goes to the console and to the control API's logs.
+ * `dockerdReady` settles once dockerd answers, when the caller starts it later.
  */
-export async function startWorkloads(spec: InstanceSpec, timeline: Timeline, hooks: WorkloadHooks): Promise<RunningWorkloads> {
+export async function startWorkloads(
+  spec: InstanceSpec, timeline: Timeline, hooks: WorkloadHooks, dockerdReady?: Promise<unknown>,
+): Promise<RunningWorkloads> {
   const ociRuntime = preferredOciRuntime();
   if (spec.workloads.length > 0) warmRuntimeBinaries(ociRuntime);
   // The proxy and the runner (containerd's client, orphans removed) start side by side: neither needs the other.
@@ -53,7 +56,11 @@ export async function startWorkloads(spec: InstanceSpec, timeline: Timeline, hoo
       containerdState: spec.containerd.state,
       // Each workload with dockerAccess gets a caller-aware socket of its own in front of dockerd.
       ...(spec.docker.enabled ? {
-        dockerAccess: callerSocketAccess({ ...callerSocketDefaults(spec.docker.socket, spec.runDir), builderGrantsHostNetwork: builderGrantsHostNetwork(spec.workloads) }),
+        dockerAccess: callerSocketAccess({
+          ...callerSocketDefaults(spec.docker.socket, spec.runDir),
+          builderGrantsHostNetwork: builderGrantsHostNetwork(spec.workloads),
+          ...(dockerdReady === undefined ? {} : { upstreamReady: dockerdReady }),
+        }),
       } : {}),
       fifoRoot: `${spec.runDir}/fifo`,
       ...(ociRuntime === undefined ? {} : { ociRuntime }),

@@ -6,9 +6,11 @@ import type { StagingArea } from './staging.js';
 /**
  * Releases a sibling's staging binds when dockerd destroys it, however that happens (`--rm`, a remove
  * through another path, a prune): the destroyed id is looked up in the caller's records (labels, which
- * an image can set, are not read).
+ * an image can set, are not read). The watch starts once `upstreamReady` settles.
  */
-export function watchSiblingDestroys(socketPath: string, records: CallerRecords, staging: StagingArea, log: Logger): { stop(): void } {
+export function watchSiblingDestroys(
+  socketPath: string, records: CallerRecords, staging: StagingArea, log: Logger, upstreamReady: Promise<unknown>,
+): { stop(): void } {
   let stopped = false;
   let current: ReturnType<typeof request> | undefined;
   const filters = JSON.stringify({ type: ['container'], event: ['destroy'] });
@@ -40,7 +42,7 @@ export function watchSiblingDestroys(socketPath: string, records: CallerRecords,
     current.on('error', () => setTimeout(() => connect(Math.min(delay * 2, 2000)), delay).unref());
     current.end();
   };
-  connect(100);
+  void upstreamReady.then(() => connect(100));
   return {
     stop() {
       stopped = true;

@@ -23,6 +23,13 @@ export interface CallerSocketOptions {
   /** Directory for the callers' records (one file per caller); default: `records` beside stagingDir. */
   recordsDir?: string;
   upstreamWaitMs?: number;
+  /**
+   * Settles once dockerd answers, where the starter knows it (PID 1 starts dockerd after the job's
+   * task is created): the socket's own first calls to dockerd (its answer headers, the destroy watch)
+   * wait for it rather than failing and retrying against a socket not there yet, on the thread the
+   * job's start needs. By default they start at once.
+   */
+  upstreamReady?: Promise<unknown>;
   /** dockerd's BuildKit grants `network.host`: its default; false only where concierge configured it without. */
   builderGrantsHostNetwork?: boolean;
   log?: Logger;
@@ -57,9 +64,10 @@ export async function startCallerSocket(options: CallerSocketOptions): Promise<C
     mode: 0o666,
     log,
   });
-  // Learn dockerd's answer headers now, so even a first refusal looks like one of dockerd's answers.
-  void dockerd.call('GET', '/_ping').catch(() => undefined);
-  const destroys = watchSiblingDestroys(options.upstream, records, staging, log);
+  // Learn dockerd's answer headers first, so even a first refusal looks like one of dockerd's answers.
+  const upstreamReady = (options.upstreamReady ?? Promise.resolve()).catch(() => undefined);
+  void upstreamReady.then(() => dockerd.call('GET', '/_ping')).catch(() => undefined);
+  const destroys = watchSiblingDestroys(options.upstream, records, staging, log, upstreamReady);
   return {
     listen: proxy.listen,
     close: async () => {
