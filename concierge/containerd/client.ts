@@ -1,10 +1,10 @@
 // containerd/: a client library of containerd's API; it knows nothing of workloads, the proxy or PID 1.
 // A containerd client over its gRPC unix socket: one channel, typed service clients, and the namespace
 // (and optionally lease) every call carries as containerd expects them, in headers.
-import * as grpc from '@grpc/grpc-js';
 import {
   Containers, Content, Diff, Events, Images, Leases, Namespaces, Snapshots, Tasks, Version,
 } from './api.js';
+import { GrpcChannel } from './grpc-channel.js';
 import { createServiceClient, type Headers, type ServiceClient } from './grpc-service.js';
 import type { GenService, GenServiceMethods } from '@bufbuild/protobuf/codegenv2';
 
@@ -26,7 +26,7 @@ export class ContainerdClient {
   readonly events: ClientOf<typeof Events>;
 
   private constructor(
-    private readonly channel: grpc.Client,
+    private readonly channel: GrpcChannel,
     readonly socketPath: string,
     readonly namespace: string,
     readonly lease: string | undefined,
@@ -47,11 +47,8 @@ export class ContainerdClient {
   }
 
   static connect(socketPath: string = defaultContainerdSocket, namespace = 'default'): ContainerdClient {
-    const channel = new grpc.Client(`unix://${socketPath}`, grpc.credentials.createInsecure(), {
-      // Content reads and writes move 1 MiB chunks; leave headroom over grpc-js's 4 MiB default.
-      'grpc.max_receive_message_length': 16 * 1024 * 1024,
-      'grpc.max_send_message_length': 16 * 1024 * 1024,
-    });
+    // Content reads move 1 MiB chunks; containerd's own limit on what it sends is 16 MiB.
+    const channel = new GrpcChannel(socketPath, { maxReceiveBytes: 16 * 1024 * 1024 });
     return new ContainerdClient(channel, socketPath, namespace, undefined);
   }
 
@@ -67,9 +64,9 @@ export class ContainerdClient {
 
   /** Waits until the socket answers (containerd may still be starting). */
   async waitReady(timeoutMs = 10_000): Promise<void> {
-    await new Promise<void>((resolve, reject) =>
-      this.channel.waitForReady(Date.now() + timeoutMs, (err) => (err ? reject(new Error(
-        `containerd at ${this.socketPath} did not answer within ${timeoutMs} ms: ${err.message}`)) : resolve())));
+    await this.channel.waitForReady(timeoutMs).catch((err: Error) => {
+      throw new Error(`containerd at ${this.socketPath} did not answer within ${timeoutMs} ms: ${err.message}`);
+    });
   }
 
   /** Closes the shared channel: every client made from this one stops working. */
