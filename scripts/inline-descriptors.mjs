@@ -49,16 +49,17 @@ export function decodedExpression(b64) {
     if (typeof value !== 'object' || value === null) return JSON.stringify(value);
     if (value instanceof Uint8Array) return `new Uint8Array(${JSON.stringify([...value])})`;
     if (Array.isArray(value)) return `[${value.map(write).join(',')}]`;
-    const own = `{${Object.keys(value).map((k) => `${JSON.stringify(k)}:${write(value[k])}`).join(',')}}`;
+    const own = Object.keys(value).map((k) => `${JSON.stringify(k)}:${write(value[k])}`);
     const prototype = Object.getPrototypeOf(value);
-    if (prototype === Object.prototype) return own;
+    if (prototype === Object.prototype) return `{${own.join(',')}}`;
     if (Object.getPrototypeOf(prototype) !== Object.prototype) throw new Error(`${value.$typeName}: unexpected prototype chain`);
     const defaults = write({ ...prototype });
     if (!prototypeIndex.has(defaults)) prototypeIndex.set(defaults, prototypes.push(defaults) - 1);
-    return `m(${prototypeIndex.get(defaults)},${own})`;
+    // `__proto__:` in a literal sets the prototype as the object is made (not an own property).
+    return `{__proto__:p[${prototypeIndex.get(defaults)}],${own.join(',')}}`;
   };
   const body = write(root);
-  return `((p)=>{const m=(i,o)=>Object.assign(Object.create(p[i]),o);return ${body}})([${prototypes.join(',')}])`;
+  return `((p)=>(${body}))([${prototypes.join(',')}])`;
 }
 
 // The bundle's codegenv2/file.js: fileDesc() given the decoded message, registered as protobuf-es's
