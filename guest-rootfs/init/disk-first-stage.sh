@@ -47,7 +47,8 @@ echo 4096 > "/sys/block/${root#/dev/}/queue/read_ahead_kb" || true
 # the job's first output 7.06-7.84 s against 7.31-8.28 s (medians of two runs of 5-6 alternated boots).
 # Not for the stand-in, whose root has no concierge.
 if [ -n "$tcg" ] && [ -x /newroot/usr/bin/concierge ]; then
-  /bin/busybox chroot /newroot /usr/bin/concierge --help </dev/null >/dev/null 2>&1 &
+  # Its stdio on the root's own /dev/null, so that this stage's /dev unmounts below.
+  /bin/busybox chroot /newroot /usr/bin/concierge --help </newroot/dev/null >/newroot/dev/null 2>&1 &
 fi
 /bin/busybox mount -t tmpfs -o mode=0755 varlib /newroot/var/lib
 # /var/lib starts as the image has it: containerd's state with the sample job's image unpacked, whose
