@@ -100,7 +100,6 @@ export class Instance {
       const booted = boot(this.timeline, this.specPath);
       this.spec = booted.spec;
       this.specOrigin = booted.specOrigin;
-      this.setConsoleFormat(booted.spec.console);
       // A machine's console is for people: events, one line each; concierge's own log keeps to warnings
       // there unless asked (a pid namespace's init, as in tests, keeps its whole log).
       if (this.machineInit && process.env.CONCIERGE_LOG_LEVEL === undefined) log.level = 'warn';
@@ -109,7 +108,9 @@ export class Instance {
       void this.shutdown(`${badSpec ? 'bad instance spec' : 'boot failed'}: ${(err as Error).message}`, badSpec ? exitCodes.badSpec : exitCodes.bootFailed);
       return;
     }
+    // containerd is spawned before the boot's events are written out: its start is on the job's path.
     this.startServices(this.spec);
+    this.setConsoleFormat(this.spec.console);
   }
 
   private installHandlers(): void {
