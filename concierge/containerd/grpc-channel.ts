@@ -113,6 +113,7 @@ export class GrpcChannel {
         if (session.connecting === false && !session.destroyed) return resolve(undefined);
         session.once('connect', () => resolve(undefined));
         session.once('error', (err: Error) => resolve(err));
+        session.once('close', () => resolve(new Error('the connection closed before it was made')));
       });
       if (failure === undefined) return;
       if (Date.now() >= deadline) throw failure;
