@@ -223,7 +223,7 @@ export class Instance {
           this.events.emit('image.pulled', { image, ...figures });
         },
         done: (code) => this.onWorkloadsDone(spec, code),
-      }, this.dockerd?.whenReady().catch(() => undefined));
+      }, { dockerdReady: this.dockerd?.whenReady().catch(() => undefined), shareRuncShim: true });
     }).catch((err: unknown) => {
       if (!this.shuttingDown) void this.shutdown(`start failed: ${(err as Error).message}`, exitCodes.bootFailed);
     });

@@ -42,7 +42,7 @@ vi.mock('../workloads/runner.js', () => ({
     })),
   },
 }));
-vi.mock('./warm-runtime.js', () => ({ warmRuntimeBinaries: () => undefined }));
+vi.mock('./warm-runtime.js', () => ({ warmRuntime: () => undefined }));
 
 const { startWorkloads } = await import('./workloads.js');
 

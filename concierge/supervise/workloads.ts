@@ -13,7 +13,12 @@ import { WorkloadRunner } from '../workloads/runner.js';
 import type { Workload, WorkloadExit } from '../workloads/workload.js';
 import { callerSocketAccess, callerSocketDefaults, dockerdWaitMs } from './docker-access.js';
 import { builderGrantsHostNetwork } from './dockerd-builder.js';
-import { warmRuntimeBinaries } from './warm-runtime.js';
+import { warmRuntime } from './warm-runtime.js';
+
+/** containerd's namespace of the spec's workloads (dockerd's containers are in `moby`). */
+const workloadNamespace = 'default';
+/** The value of runc's grouping annotation on the spec's workloads, when they share one shim server. */
+const runcShimGroup = 'concierge';
 
 export interface WorkloadHooks {
   started(workload: Workload): void;
@@ -38,13 +43,20 @@ export interface RunningWorkloads {
 /**
  * Starts the proxy (when dockerd is enabled) and every workload of the spec; a workload that fails to
  * start counts as exit code 125. Workload output goes to the console and to the control API's logs.
- * `dockerdReady` settles once dockerd answers, when the caller starts it later.
+ * `dockerdReady` settles once dockerd answers, when the caller starts it later; with `shareRuncShim`
+ * the tasks share one runc shim server, started now.
  */
 export async function startWorkloads(
-  spec: InstanceSpec, timeline: Timeline, hooks: WorkloadHooks, dockerdReady?: Promise<unknown>,
+  spec: InstanceSpec, timeline: Timeline, hooks: WorkloadHooks, options: { dockerdReady?: Promise<unknown>; shareRuncShim?: boolean } = {},
 ): Promise<RunningWorkloads> {
+  const { dockerdReady } = options;
   const ociRuntime = preferredOciRuntime();
-  if (spec.workloads.length > 0) warmRuntimeBinaries(ociRuntime);
+  const shimGroup = options.shareRuncShim === true ? runcShimGroup : undefined;
+  if (spec.workloads.length > 0) {
+    warmRuntime(ociRuntime, shimGroup === undefined ? undefined : {
+      group: shimGroup, dir: `${spec.runDir}/runc-shim-group`, containerdSocket: spec.containerd.socket, namespace: workloadNamespace,
+    });
+  }
   // The proxy and the runner (containerd's client, orphans removed) start side by side: neither needs the other.
   const [proxyStart, runnerOpen] = await Promise.allSettled([
     spec.docker.enabled ? startProxy({ listen: spec.docker.proxySocket, upstream: spec.docker.socket, upstreamWaitMs: dockerdWaitMs }).then((started) => {
@@ -64,6 +76,8 @@ export async function startWorkloads(
       } : {}),
       fifoRoot: `${spec.runDir}/fifo`,
       ...(ociRuntime === undefined ? {} : { ociRuntime }),
+      ...(shimGroup === undefined ? {} : { shimGroup }),
+      namespace: workloadNamespace,
       registries: spec.registries,
       images: spec.workloads,
     }),

@@ -24,6 +24,13 @@ export function preferredOciRuntime(candidate = '/usr/bin/crun', cgroups = cgrou
   }
 }
 
+/**
+ * The runc shim's grouping annotation: tasks whose runtime specs carry the same value share one shim
+ * server, as a pod's containers do (containerd's CRI uses the sandbox id). The shim's `start` command
+ * then answers the running server's address instead of starting another.
+ */
+export const runcShimGroupAnnotation = 'io.containerd.runc.v2.group';
+
 /** The container's runtime options naming the OCI runtime binary (containerd.runc.v1.Options' binary_name). */
 export function runcShimOptions(binaryName: string): { typeUrl: string; value: Uint8Array } {
   return { typeUrl: RuncOptionsSchema.typeName, value: toBinary(RuncOptionsSchema, create(RuncOptionsSchema, { binaryName })) };

@@ -30,6 +30,8 @@ export interface WorkloadRunnerOptions {
   runtime?: string;
   /** The OCI runtime binary the runc shim runs (its `binary_name` option); by default the shim's own, runc. */
   ociRuntime?: string;
+  /** The runc shim server the tasks share (startRuncShimGroup may start it ahead); by default one per task. */
+  shimGroup?: string;
   /** Credentials, CAs and mirrors for images pulled by reference. */
   registries?: RegistrySettings;
   registryClient?: RegistryClientOptions;
@@ -67,7 +69,7 @@ export class WorkloadRunner extends EventEmitter<RunnerEvents> {
   private readonly pulls = new Map<string, Promise<ResolvedImage>>();
   private registry: RegistryClient | undefined;
   private subscription: TaskExitSubscription | undefined;
-  private readonly options: Required<Omit<WorkloadRunnerOptions, 'registries' | 'registryClient' | 'images' | 'ociRuntime'>> & Pick<WorkloadRunnerOptions, 'ociRuntime'>;
+  private readonly options: Required<Omit<WorkloadRunnerOptions, 'registries' | 'registryClient' | 'images' | 'ociRuntime' | 'shimGroup'>> & Pick<WorkloadRunnerOptions, 'ociRuntime' | 'shimGroup'>;
   private readonly registries: RegistrySettings;
   private readonly registryClientOptions: RegistryClientOptions;
 
@@ -81,6 +83,7 @@ export class WorkloadRunner extends EventEmitter<RunnerEvents> {
       fifoRoot: options.fifoRoot ?? '/run/concierge/fifo',
       runtime: options.runtime ?? 'io.containerd.runc.v2',
       ociRuntime: options.ociRuntime,
+      shimGroup: options.shimGroup,
     };
     this.registries = options.registries ?? new Map();
     this.registryClientOptions = options.registryClient ?? {};
@@ -168,6 +171,7 @@ export class WorkloadRunner extends EventEmitter<RunnerEvents> {
     const workload = new Workload(spec, {
       client: this.client, dockerAccess: this.options.dockerAccess, containerdState: this.options.containerdState,
       fifoRoot: this.options.fifoRoot, runtime: this.options.runtime, ociRuntime: this.options.ociRuntime,
+      shimGroup: this.options.runtime === 'io.containerd.runc.v2' ? this.options.shimGroup : undefined,
     });
     if (onOutput) workload.on('output', onOutput);
     workload.on('exit', (exit: WorkloadExit) => this.emit('task-exit', {

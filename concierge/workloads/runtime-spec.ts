@@ -29,6 +29,7 @@ export interface RuntimeSpec {
   };
   root: { path: string; readonly: boolean };
   hostname?: string;
+  annotations?: Record<string, string>;
   mounts: OciMount[];
   linux: {
     resources: {

@@ -13,7 +13,7 @@ import { log } from '../log/logger.js';
 import type { DockerAccessProvider } from './docker-access.js';
 import { labels, ownerId } from './owner.js';
 import { cgroupRoot, cgroupsPath, oomKills } from './cgroup.js';
-import { ociRuntimeName, runcShimOptions } from './oci-runtime.js';
+import { ociRuntimeName, runcShimGroupAnnotation, runcShimOptions } from './oci-runtime.js';
 import { buildRuntimeSpec, runtimeSpecTypeUrl, type OciMount } from './runtime-spec.js';
 import type { WorkloadSpec } from '../instance/spec-workloads.js';
 import { readRootfsFiles } from './rootfs-files.js';
@@ -67,6 +67,8 @@ export interface WorkloadContext {
   runtime: string;
   /** The OCI runtime binary the runc shim runs; undefined: its default, runc. */
   ociRuntime?: string | undefined;
+  /** The runc shim server the tasks share (its grouping annotation); undefined: one shim per task. */
+  shimGroup?: string | undefined;
 }
 
 /** The events of a Workload and their arguments. */
@@ -199,6 +201,7 @@ export class Workload extends EventEmitter<WorkloadEvents> {
     // A rootfs directory is the root as it is: no image, no snapshot (runc takes an absolute root path).
     const rootfsDir = 'rootfs' in this.spec.image ? this.spec.image.rootfs : undefined;
     if (rootfsDir !== undefined) spec.root.path = rootfsDir;
+    if (this.ctx.shimGroup !== undefined) spec.annotations = { [runcShimGroupAnnotation]: this.ctx.shimGroup };
     this.mounts = spec.mounts;
     this.snapshotter = image.snapshotter;
     await client.containers.create({

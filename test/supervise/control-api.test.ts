@@ -1,7 +1,9 @@
 // The init's control API on its unix socket (the same routes the host channel serves): status with the
 // boot timeline, daemons and workloads; events; metrics; a workload's logs; and an orderly shutdown on
 // request with its reason, ending with the workload's exit code.
+import { readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { busyboxLayer, dockerArchive } from '../workloads/image-fixtures.js';
 import { startInstance, type RunningInstance } from './harness.js';
@@ -35,6 +37,13 @@ describe('PID 1 control API (unix socket)', () => {
     });
     const socket = instance.path('/run/concierge/control.sock');
     await instance.waitFor((l) => l.raw === 'job: up', 'the job', 60_000);
+    // The job's task is served by the runc shim server PID 1 started ahead: the server logs to the
+    // `log` of the directory it was started in, the group's, and the job's bundle names its address.
+    const group = instance.path('/run/concierge/runc-shim-group');
+    const bundle = instance.path('/run/containerd/io.containerd.runtime.v2.task/default/job');
+    expect(readFileSync(join(group, 'address'), 'utf8')).toMatch(/^unix:\/\/\/run\/containerd\/s\/[0-9a-f]{64}$/);
+    expect(readFileSync(join(bundle, 'address'), 'utf8')).toBe(readFileSync(join(group, 'address'), 'utf8'));
+    expect(readFileSync(join(group, 'log'), 'utf8')).toMatch(/loading plugin/);
 
     const status = JSON.parse((await call(socket, 'GET', '/status')).body) as Record<string, unknown>;
     expect(status).toMatchObject({
