@@ -206,10 +206,6 @@ printf 'hosts: files dns\n' > etc/nsswitch.conf
 printf '127.0.0.1 localhost\n::1 localhost\n' > etc/hosts
 : > etc/resolv.conf
 echo guest > etc/hostname
-# What the first stage reads ahead from a disk root, in the order the boot runs them: /sbin/init's
-# binary (its own exec then finds the pages it faults on already read), then the daemons'.
-{ [ "$init" = concierge ] && echo usr/bin/concierge
-  printf '%s\n' usr/bin/containerd usr/bin/containerd-shim-runc-v2 usr/sbin/runc usr/bin/crun usr/sbin/dockerd; } > etc/concierge/preload
 
 # The sample job's image, carried as a docker archive the instance spec points at.
 bash "$here/job/build-image.sh" "$out/sample-job.tar" >&2

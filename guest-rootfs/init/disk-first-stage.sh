@@ -63,13 +63,4 @@ read -r up _ < /proc/uptime
 echo "first stage: root $root ($fstype) mounted at ${up}s (kernel uptime), switching to /sbin/init"
 # init mounts its own /proc and /dev (Node's start needs only the root's /dev/console and /dev/null).
 /bin/busybox umount /proc /sys /dev
-# The daemons' binaries the image lists are read into the page cache in the background, in large
-# sequential reads, while init starts on the other vCPU: their first exec then faults in pages from
-# memory, not through the emulated disk a few pages at a time. The reader is the root's own busybox,
-# by a path that outlives switch_root: switch_root empties this initramfs, and a child that execs
-# this stage's /bin/busybox after that finds nothing ("/bin/busybox: not found" on every boot).
-if [ -e /lower/etc/concierge/preload ] && [ -x /lower/usr/bin/busybox ]; then
-  preload=$(/bin/busybox cat /lower/etc/concierge/preload)
-  (cd /lower && exec /lower/usr/bin/busybox cat $preload > /dev/null 2>&1) &
-fi
 exec /bin/busybox switch_root /newroot /sbin/init "$@"
