@@ -42,8 +42,9 @@ function startRuncShimGroup(g: RuncShimGroup): void {
   writeFileSync(join(g.dir, 'log'), '');
   const started = performance.now();
   const args = ['-namespace', g.namespace, '-address', g.containerdSocket, '-publish-binary', 'containerd', '-id', g.group, 'start'];
-  // containerd's environment for a shim: its own, GOMAXPROCS=2 and its ttrpc address (where the server publishes task events).
-  const env = { ...process.env, GOMAXPROCS: '2', TTRPC_ADDRESS: `${g.containerdSocket}.ttrpc` };
+  // The environment containerd gives a shim: its own (PATH only, daemons.ts), GOMAXPROCS=2 and its
+  // ttrpc address, where the server publishes the tasks' events.
+  const env = { PATH: process.env.PATH, GOMAXPROCS: '2', TTRPC_ADDRESS: `${g.containerdSocket}.ttrpc` };
   const child = spawn('containerd-shim-runc-v2', args, { cwd: g.dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
