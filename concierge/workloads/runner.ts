@@ -30,7 +30,7 @@ export interface WorkloadRunnerOptions {
   runtime?: string;
   /** The OCI runtime binary the runc shim runs (its `binary_name` option); by default the shim's own, runc. */
   ociRuntime?: string;
-  /** The runc shim server the tasks share (startRuncShimGroup may start it ahead); by default one per task. */
+  /** The runc shim server the tasks share (its grouping annotation; PID 1 starts it ahead); by default one per task. */
   shimGroup?: string;
   /** Credentials, CAs and mirrors for images pulled by reference. */
   registries?: RegistrySettings;
