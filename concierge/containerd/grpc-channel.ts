@@ -80,7 +80,7 @@ function statusOf(headers: IncomingHttpHeaders): { code: StatusCode; details: st
   if (raw === undefined) return undefined;
   const code = Number(raw);
   return {
-    code: (Number.isInteger(code) && code >= 0 && code <= 16 ? code : Status.UNKNOWN) as StatusCode,
+    code: (statusNames.has(code) ? code : Status.UNKNOWN) as StatusCode,
     details: decodeGrpcMessage(headers['grpc-message']),
   };
 }

@@ -9,14 +9,12 @@ import { log } from '../log/logger.js';
 import { workloadRoutes, type WorkloadRoutes } from '../workloads/control-api.js';
 import { workloadDidNotStartExitCode } from '../workloads/exit-codes.js';
 import { preferredOciRuntime } from '../workloads/oci-runtime.js';
-import { WorkloadRunner } from '../workloads/runner.js';
+import { defaultWorkloadNamespace, WorkloadRunner } from '../workloads/runner.js';
 import type { Workload, WorkloadExit } from '../workloads/workload.js';
 import { callerSocketAccess, callerSocketDefaults, dockerdWaitMs } from './docker-access.js';
 import { builderGrantsHostNetwork } from './dockerd-builder.js';
 import { warmRuntime } from './warm-runtime.js';
 
-/** containerd's namespace of the spec's workloads (dockerd's containers are in `moby`). */
-const workloadNamespace = 'default';
 /** The value of runc's grouping annotation on the spec's workloads, when they share one shim server. */
 const runcShimGroup = 'concierge';
 
@@ -54,7 +52,7 @@ export async function startWorkloads(
   const shimGroup = options.shareRuncShim === true ? runcShimGroup : undefined;
   if (spec.workloads.length > 0) {
     warmRuntime(ociRuntime, shimGroup === undefined ? undefined : {
-      group: shimGroup, dir: `${spec.runDir}/runc-shim-group`, containerdSocket: spec.containerd.socket, namespace: workloadNamespace,
+      group: shimGroup, dir: `${spec.runDir}/runc-shim-group`, containerdSocket: spec.containerd.socket, namespace: defaultWorkloadNamespace,
     });
   }
   // The proxy and the runner (containerd's client, orphans removed) start side by side: neither needs the other.
@@ -77,7 +75,6 @@ export async function startWorkloads(
       fifoRoot: `${spec.runDir}/fifo`,
       ...(ociRuntime === undefined ? {} : { ociRuntime }),
       ...(shimGroup === undefined ? {} : { shimGroup }),
-      namespace: workloadNamespace,
       registries: spec.registries,
       images: spec.workloads,
     }),

@@ -19,6 +19,11 @@ import { labels } from './owner.js';
 import type { WorkloadSpec } from '../instance/spec-workloads.js';
 import { Workload, type WorkloadExit, type WorkloadInfo } from './workload.js';
 
+/** containerd's namespace of the runner's workloads unless told (dockerd's containers are in `moby`). */
+export const defaultWorkloadNamespace = 'default';
+/** containerd's runtime for the runner's tasks unless told: the runc shim. */
+const runcShimRuntime = 'io.containerd.runc.v2';
+
 export interface WorkloadRunnerOptions {
   containerdSocket?: string;
   /** containerd's `state` directory; task rootfs mounts live under it. Default /run/containerd. */
@@ -78,10 +83,10 @@ export class WorkloadRunner extends EventEmitter<RunnerEvents> {
     this.options = {
       containerdSocket: options.containerdSocket ?? defaultContainerdSocket,
       containerdState: options.containerdState ?? '/run/containerd',
-      namespace: options.namespace ?? 'default',
+      namespace: options.namespace ?? defaultWorkloadNamespace,
       dockerAccess: options.dockerAccess ?? noDockerAccess,
       fifoRoot: options.fifoRoot ?? '/run/concierge/fifo',
-      runtime: options.runtime ?? 'io.containerd.runc.v2',
+      runtime: options.runtime ?? runcShimRuntime,
       ociRuntime: options.ociRuntime,
       shimGroup: options.shimGroup,
     };
@@ -171,7 +176,7 @@ export class WorkloadRunner extends EventEmitter<RunnerEvents> {
     const workload = new Workload(spec, {
       client: this.client, dockerAccess: this.options.dockerAccess, containerdState: this.options.containerdState,
       fifoRoot: this.options.fifoRoot, runtime: this.options.runtime, ociRuntime: this.options.ociRuntime,
-      shimGroup: this.options.runtime === 'io.containerd.runc.v2' ? this.options.shimGroup : undefined,
+      shimGroup: this.options.runtime === runcShimRuntime ? this.options.shimGroup : undefined,
     });
     if (onOutput) workload.on('output', onOutput);
     workload.on('exit', (exit: WorkloadExit) => this.emit('task-exit', {
