@@ -13,7 +13,7 @@ import { defaultWorkloadNamespace, WorkloadRunner } from '../workloads/runner.js
 import type { Workload, WorkloadExit } from '../workloads/workload.js';
 import { callerSocketAccess, callerSocketDefaults, dockerdWaitMs } from './docker-access.js';
 import { builderGrantsHostNetwork } from './dockerd-builder.js';
-import { warmRuntime } from './warm-runtime.js';
+import { runcShimGroupShim, warmRuntime, type RuncShimGroup } from './warm-runtime.js';
 
 /** The value of runc's grouping annotation on the spec's workloads, when they share one shim server. */
 const runcShimGroup = 'concierge';
@@ -49,12 +49,11 @@ export async function startWorkloads(
 ): Promise<RunningWorkloads> {
   const { dockerdReady } = options;
   const ociRuntime = preferredOciRuntime();
-  const shimGroup = options.shareRuncShim === true ? runcShimGroup : undefined;
-  if (spec.workloads.length > 0) {
-    warmRuntime(ociRuntime, shimGroup === undefined ? undefined : {
-      group: shimGroup, dir: `${spec.runDir}/runc-shim-group`, containerdSocket: spec.containerd.socket, namespace: defaultWorkloadNamespace,
-    });
-  }
+  // The group's server and shim are made only for the spec's workloads; later ones get a shim each.
+  const shimGroup: RuncShimGroup | undefined = options.shareRuncShim === true && spec.workloads.length > 0 ? {
+    group: runcShimGroup, dir: `${spec.runDir}/runc-shim-group`, containerdSocket: spec.containerd.socket, namespace: defaultWorkloadNamespace,
+  } : undefined;
+  if (spec.workloads.length > 0) warmRuntime(ociRuntime, shimGroup);
   // The proxy and the runner (containerd's client, orphans removed) start side by side: neither needs the other.
   const [proxyStart, runnerOpen] = await Promise.allSettled([
     spec.docker.enabled ? startProxy({ listen: spec.docker.proxySocket, upstream: spec.docker.socket, upstreamWaitMs: dockerdWaitMs }).then((started) => {
@@ -74,7 +73,7 @@ export async function startWorkloads(
       } : {}),
       fifoRoot: `${spec.runDir}/fifo`,
       ...(ociRuntime === undefined ? {} : { ociRuntime }),
-      ...(shimGroup === undefined ? {} : { shimGroup }),
+      ...(shimGroup === undefined ? {} : { shimGroup: { name: shimGroup.group, shim: runcShimGroupShim(shimGroup) } }),
       registries: spec.registries,
       images: spec.workloads,
     }),

@@ -35,8 +35,12 @@ export interface WorkloadRunnerOptions {
   runtime?: string;
   /** The OCI runtime binary the runc shim runs (its `binary_name` option); by default the shim's own, runc. */
   ociRuntime?: string;
-  /** The runc shim server the tasks share (its grouping annotation; PID 1 starts it ahead); by default one per task. */
-  shimGroup?: string;
+  /**
+   * The runc shim server the tasks share: its grouping annotation, and what containerd runs as their
+   * shim (PID 1's start for the group, supervise/warm-runtime.ts) unless `runtime` is given; by
+   * default one runc shim per task.
+   */
+  shimGroup?: { name: string; shim: string };
   /** Credentials, CAs and mirrors for images pulled by reference. */
   registries?: RegistrySettings;
   registryClient?: RegistryClientOptions;
@@ -74,7 +78,9 @@ export class WorkloadRunner extends EventEmitter<RunnerEvents> {
   private readonly pulls = new Map<string, Promise<ResolvedImage>>();
   private registry: RegistryClient | undefined;
   private subscription: TaskExitSubscription | undefined;
-  private readonly options: Required<Omit<WorkloadRunnerOptions, 'registries' | 'registryClient' | 'images' | 'ociRuntime' | 'shimGroup'>> & Pick<WorkloadRunnerOptions, 'ociRuntime' | 'shimGroup'>;
+  private readonly options: Required<Omit<WorkloadRunnerOptions, 'registries' | 'registryClient' | 'images' | 'ociRuntime' | 'shimGroup'>> & Pick<WorkloadRunnerOptions, 'ociRuntime'>;
+  /** The runc shim group's annotation on the tasks' specs, when they share its server. */
+  private readonly shimGroup: string | undefined;
   private readonly registries: RegistrySettings;
   private readonly registryClientOptions: RegistryClientOptions;
 
@@ -86,10 +92,10 @@ export class WorkloadRunner extends EventEmitter<RunnerEvents> {
       namespace: options.namespace ?? defaultWorkloadNamespace,
       dockerAccess: options.dockerAccess ?? noDockerAccess,
       fifoRoot: options.fifoRoot ?? '/run/concierge/fifo',
-      runtime: options.runtime ?? runcShimRuntime,
+      runtime: options.runtime ?? options.shimGroup?.shim ?? runcShimRuntime,
       ociRuntime: options.ociRuntime,
-      shimGroup: options.shimGroup,
     };
+    this.shimGroup = options.runtime === undefined ? options.shimGroup?.name : undefined;
     this.registries = options.registries ?? new Map();
     this.registryClientOptions = options.registryClient ?? {};
     this.client = ContainerdClient.connect(this.options.containerdSocket, this.options.namespace);
@@ -176,7 +182,7 @@ export class WorkloadRunner extends EventEmitter<RunnerEvents> {
     const workload = new Workload(spec, {
       client: this.client, dockerAccess: this.options.dockerAccess, containerdState: this.options.containerdState,
       fifoRoot: this.options.fifoRoot, runtime: this.options.runtime, ociRuntime: this.options.ociRuntime,
-      shimGroup: this.options.runtime === runcShimRuntime ? this.options.shimGroup : undefined,
+      shimGroup: this.shimGroup,
     });
     if (onOutput) workload.on('output', onOutput);
     workload.on('exit', (exit: WorkloadExit) => this.emit('task-exit', {

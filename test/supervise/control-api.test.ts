@@ -39,8 +39,10 @@ describe('PID 1 control API (unix socket)', () => {
     await instance.waitFor((l) => l.raw === 'job: up', 'the job', 60_000);
     // The job's task is served by the runc shim server PID 1 started ahead: the server logs to the
     // `log` of the directory it was started in, the group's, and the job's bundle names its address.
+    // containerd ran the group's script as the task's shim, which answered the task's `start`.
     const group = instance.path('/run/concierge/runc-shim-group');
     const bundle = instance.path('/run/containerd/io.containerd.runtime.v2.task/default/job');
+    expect(readFileSync(join(bundle, 'shim-binary-path'), 'utf8')).toBe('/run/concierge/runc-shim-group/containerd-shim-runc-v2');
     expect(readFileSync(join(group, 'address'), 'utf8')).toMatch(/^unix:\/\/\/run\/containerd\/s\/[0-9a-f]{64}$/);
     expect(readFileSync(join(bundle, 'address'), 'utf8')).toBe(readFileSync(join(group, 'address'), 'utf8'));
     expect(readFileSync(join(group, 'log'), 'utf8')).toMatch(/loading plugin/);
