@@ -17,7 +17,7 @@ import { imageByReference } from './image-reference.js';
 import { rootfsAsImage } from './rootfs-image.js';
 import { labels } from './owner.js';
 import type { WorkloadSpec } from '../instance/spec-workloads.js';
-import { Workload, type WorkloadExit, type WorkloadInfo } from './workload.js';
+import { ContainerIdTakenError, Workload, type WorkloadExit, type WorkloadInfo } from './workload.js';
 
 /** containerd's namespace of the runner's workloads unless told (dockerd's containers are in `moby`). */
 export const defaultWorkloadNamespace = 'default';
@@ -173,12 +173,25 @@ export class WorkloadRunner extends EventEmitter<RunnerEvents> {
     if (existing !== undefined && existing.state !== 'removed' && existing.state !== 'failed') {
       throw new Error(`workload ${spec.id} is already running`);
     }
-    // The image is resolved while the id is checked and the workload's docker socket opened: each
-    // of these asks containerd's code something it has not run yet, at emulated speed.
+    // The image is resolved while the workload's docker socket opens: each of these asks containerd's
+    // code something it has not run yet, at emulated speed.
     const t = process.hrtime.bigint();
     const image = this.image(spec).then((resolved) => ({ resolved, ms: Number(process.hrtime.bigint() - t) / 1e6 }));
-    image.catch(() => undefined); // awaited by the workload's start, unless the id check fails first
-    await this.refuseForeignContainer(spec.id);
+    image.catch(() => undefined); // awaited by the workload's start
+    try {
+      return await this.startWorkload(spec, image, onOutput);
+    } catch (err) {
+      // containerd refused the container's id, the only way to learn of one with it without asking
+      // before every start: one a dead concierge left is removed and the start made once more.
+      if (!(err instanceof ContainerIdTakenError)) throw err;
+      await this.refuseForeignContainer(spec.id);
+      return await this.startWorkload(spec, image, onOutput);
+    }
+  }
+
+  private async startWorkload(
+    spec: WorkloadSpec, image: Promise<{ resolved: ResolvedImage; ms: number }>, onOutput: ((stream: 'stdout' | 'stderr', chunk: Buffer) => void) | undefined,
+  ): Promise<Workload> {
     const workload = new Workload(spec, {
       client: this.client, dockerAccess: this.options.dockerAccess, containerdState: this.options.containerdState,
       fifoRoot: this.options.fifoRoot, runtime: this.options.runtime, ociRuntime: this.options.ociRuntime,
@@ -193,7 +206,10 @@ export class WorkloadRunner extends EventEmitter<RunnerEvents> {
     return workload;
   }
 
-  /** A container with the workload's id that is not a live one of ours: left by a dead owner, or someone else's. */
+  /**
+   * After containerd refused the workload's id: returns once a container a dead concierge left with it
+   * is removed; throws for another's container or a live concierge's workload.
+   */
   private async refuseForeignContainer(id: string): Promise<void> {
     try {
       const { container } = await this.client.containers.get({ id });

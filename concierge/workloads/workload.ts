@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { join } from 'node:path';
 import type { ContainerdClient } from '../containerd/client.js';
-import { ignoreNotFound } from '../containerd/errors.js';
+import { ignoreNotFound, isAlreadyExists } from '../containerd/errors.js';
 import { taskRootfs } from '../containerd/paths.js';
 import type { ResolvedImage } from '../containerd/images/import.js';
 import { log } from '../log/logger.js';
@@ -93,6 +93,14 @@ function readTextOrUndefined(path: string): string | undefined {
   }
 }
 
+/** containerd already holds a container with the workload's id: nothing of it was touched. */
+export class ContainerIdTakenError extends Error {
+  override name = 'ContainerIdTakenError';
+  constructor(readonly containerId: string) {
+    super(`a container named ${containerId} already exists`);
+  }
+}
+
 const elapsed = (since: bigint): number => Number(process.hrtime.bigint() - since) / 1e6;
 
 export class Workload extends EventEmitter<WorkloadEvents> {
@@ -109,6 +117,8 @@ export class Workload extends EventEmitter<WorkloadEvents> {
   private removal: Promise<void> | undefined;
   private startedAt = 0n;
   private snapshotter = 'overlayfs';
+  /** containerd holds a container with this id that this workload did not create. */
+  private idTaken = false;
 
   constructor(readonly spec: WorkloadSpec, private readonly ctx: WorkloadContext) {
     super();
@@ -213,6 +223,11 @@ export class Workload extends EventEmitter<WorkloadEvents> {
         spec: { typeUrl: runtimeSpecTypeUrl, value: Buffer.from(JSON.stringify(spec)) },
         ...(rootfsDir === undefined ? { snapshotter: image.snapshotter, snapshotKey: this.containerId } : {}),
       },
+    }).catch((err: unknown) => {
+      if (!isAlreadyExists(err)) throw err;
+      // Another's container, task and snapshot: the removal leaves them.
+      this.idTaken = true;
+      throw new ContainerIdTakenError(this.containerId);
     });
     // The container, made first, references the snapshot key: GC keeps the snapshot from its creation on.
     const { mounts } = rootfsDir !== undefined ? { mounts: [] } : await client.snapshots.prepare({
@@ -321,11 +336,15 @@ export class Workload extends EventEmitter<WorkloadEvents> {
     // Siblings bind paths inside this task's rootfs: they go first, then the task.
     if (this.dockerSocket) await this.dockerSocket.close();
     this.dockerSocket = undefined;
-    const deleted = await ignoreNotFound(client.tasks.delete({ containerId: this.containerId }));
-    if (deleted && this.exit === undefined) this.taskExited(deleted.exitStatus, undefined);
+    if (!this.idTaken) {
+      const deleted = await ignoreNotFound(client.tasks.delete({ containerId: this.containerId }));
+      if (deleted && this.exit === undefined) this.taskExited(deleted.exitStatus, undefined);
+    }
     this.stdio?.dispose();
-    await ignoreNotFound(client.containers.delete({ id: this.containerId }));
-    if (this.snapshotter !== '') await ignoreNotFound(client.snapshots.remove({ snapshotter: this.snapshotter, key: this.containerId }));
+    if (!this.idTaken) {
+      await ignoreNotFound(client.containers.delete({ id: this.containerId }));
+      if (this.snapshotter !== '') await ignoreNotFound(client.snapshots.remove({ snapshotter: this.snapshotter, key: this.containerId }));
+    }
     this.timings.delete = elapsed(t);
     if (this.exit === undefined) this.taskExited(-1, undefined);
     this.state = this.state === 'failed' ? 'failed' : 'removed';

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importImageArchive } from '../../concierge/containerd/images/import.js';
+import { labels } from '../../concierge/workloads/owner.js';
 import { WorkloadRunner } from '../../concierge/workloads/runner.js';
 import { parseWorkloadSpec } from '../../concierge/instance/spec-workloads.js';
 import { busyboxLayer, ociArchive, tar, writeArchive } from './image-fixtures.js';
@@ -119,6 +120,51 @@ describe('workload lifecycle on a real containerd', () => {
     expect(await inventory(client)).toEqual(before);
     expect(readdirSync(join(dir, 'fifo')).filter((n) => n.includes('ghost'))).toEqual([]);
     client.close();
+  });
+
+  it("refuses an id containerd holds for a container that is not a workload, leaving that container as it was", async () => {
+    const client = connect();
+    const spec = { ociVersion: '1.0.2', process: { args: ['true'], cwd: '/' }, root: { path: 'rootfs' } };
+    await client.containers.create({ container: {
+      id: 'lc-foreign', labels: { mine: 'yes' }, runtime: { name: 'io.containerd.runc.v2' },
+      spec: { typeUrl: 'types.containerd.io/opencontainers/runtime-spec/1/Spec', value: Buffer.from(JSON.stringify(spec)) },
+    } });
+    try {
+      const before = await inventory(client);
+      await expect(run({ id: 'lc-foreign', args: ['true'] }))
+        .rejects.toThrow('a container named lc-foreign already exists in namespace default and is not a concierge workload');
+      expect(await inventory(client)).toEqual(before);
+      expect((await client.containers.get({ id: 'lc-foreign' })).container?.labels).toEqual({ mine: 'yes' });
+    } finally {
+      await client.containers.delete({ id: 'lc-foreign' });
+      client.close();
+    }
+  });
+
+  it('removes a container a dead concierge left with the id after the runner opened, and starts the workload', async () => {
+    const client = connect();
+    const before = await inventory(client);
+    const spec = { ociVersion: '1.0.2', process: { args: ['true'], cwd: '/' }, root: { path: 'rootfs' } };
+    await client.containers.create({ container: {
+      id: 'lc-orphan', labels: { [labels.workload]: 'lc-orphan', [labels.owner]: 'another-boot/1/1' }, runtime: { name: 'io.containerd.runc.v2' },
+      spec: { typeUrl: 'types.containerd.io/opencontainers/runtime-spec/1/Spec', value: Buffer.from(JSON.stringify(spec)) },
+    } });
+    expect(await run({ id: 'lc-orphan', args: ['echo', 'second life'] })).toMatchObject({ exitCode: 0, stdout: 'second life\n' });
+    expect(await inventory(client)).toEqual(before);
+    client.close();
+  });
+
+  it("refuses an id another live concierge's workload holds, and leaves that workload running", async () => {
+    const other = await WorkloadRunner.open(runnerOptions(join(dir, 'fifo-other')));
+    try {
+      const running = await other.start(parseWorkloadSpec({ image: archive, id: 'lc-twice', stopTimeout: 1, args: ['sleep', '600'] }));
+      await expect(run({ id: 'lc-twice', args: ['true'] })).rejects.toThrow('workload lc-twice is already running under another concierge');
+      expect(running.state).toBe('running');
+      expect(readdirSync(running.info().rootfsPath)).toContain('bin');
+      expect((await running.stop())?.exitCode).toBe(137);
+    } finally {
+      await other.close();
+    }
   });
 
   it('sees the host interfaces with network host, and only loopback without', async () => {
