@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importImageArchive } from '../../concierge/containerd/images/import.js';
 import { labels } from '../../concierge/workloads/owner.js';
 import { WorkloadRunner } from '../../concierge/workloads/runner.js';
+import { runtimeSpecTypeUrl } from '../../concierge/workloads/runtime-spec.js';
 import { parseWorkloadSpec } from '../../concierge/instance/spec-workloads.js';
 import { busyboxLayer, ociArchive, tar, writeArchive } from './image-fixtures.js';
 import { connect, inventory, runnerOptions } from './containerd-env.js';
@@ -43,6 +44,15 @@ async function run(spec: Record<string, unknown>) {
     (stream, chunk) => (stream === 'stdout' ? out : err).push(chunk));
   const exit = await workload.wait();
   return { ...exit, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString(), info: workload.info() };
+}
+
+/** A container record only (no snapshot, no task), as another client of containerd makes one. */
+async function createBareContainer(client: ReturnType<typeof connect>, id: string, containerLabels: Record<string, string>): Promise<void> {
+  const spec = { ociVersion: '1.0.2', process: { args: ['true'], cwd: '/' }, root: { path: 'rootfs' } };
+  await client.containers.create({ container: {
+    id, labels: containerLabels, runtime: { name: 'io.containerd.runc.v2' },
+    spec: { typeUrl: runtimeSpecTypeUrl, value: Buffer.from(JSON.stringify(spec)) },
+  } });
 }
 
 describe('workload lifecycle on a real containerd', () => {
@@ -124,11 +134,7 @@ describe('workload lifecycle on a real containerd', () => {
 
   it("refuses an id containerd holds for a container that is not a workload, leaving that container as it was", async () => {
     const client = connect();
-    const spec = { ociVersion: '1.0.2', process: { args: ['true'], cwd: '/' }, root: { path: 'rootfs' } };
-    await client.containers.create({ container: {
-      id: 'lc-foreign', labels: { mine: 'yes' }, runtime: { name: 'io.containerd.runc.v2' },
-      spec: { typeUrl: 'types.containerd.io/opencontainers/runtime-spec/1/Spec', value: Buffer.from(JSON.stringify(spec)) },
-    } });
+    await createBareContainer(client, 'lc-foreign', { mine: 'yes' });
     try {
       const before = await inventory(client);
       await expect(run({ id: 'lc-foreign', args: ['true'] }))
@@ -144,11 +150,7 @@ describe('workload lifecycle on a real containerd', () => {
   it('removes a container a dead concierge left with the id after the runner opened, and starts the workload', async () => {
     const client = connect();
     const before = await inventory(client);
-    const spec = { ociVersion: '1.0.2', process: { args: ['true'], cwd: '/' }, root: { path: 'rootfs' } };
-    await client.containers.create({ container: {
-      id: 'lc-orphan', labels: { [labels.workload]: 'lc-orphan', [labels.owner]: 'another-boot/1/1' }, runtime: { name: 'io.containerd.runc.v2' },
-      spec: { typeUrl: 'types.containerd.io/opencontainers/runtime-spec/1/Spec', value: Buffer.from(JSON.stringify(spec)) },
-    } });
+    await createBareContainer(client, 'lc-orphan', { [labels.workload]: 'lc-orphan', [labels.owner]: 'another-boot/1/1' });
     expect(await run({ id: 'lc-orphan', args: ['echo', 'second life'] })).toMatchObject({ exitCode: 0, stdout: 'second life\n' });
     expect(await inventory(client)).toEqual(before);
     client.close();
