@@ -1,7 +1,7 @@
 // Where specs come from: the one reader of spec files (PID 1's instance spec, `concierge serve`'s and
 // `concierge run`'s files) and the search PID 1 makes for its instance spec.
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { findConfigDrive, readConfigDrive, specDriveFromCmdline } from './config-drive.js';
 import { SpecError, validateSpec, type InstanceSpec } from './spec.js';
 
@@ -63,9 +63,18 @@ export function specPathFromCmdline(cmdline: string): string | undefined {
 export const sourceModules = { fwCfg: ['qemu_fw_cfg'], configDrive: ['virtio_pci', 'virtio_blk'] } as const;
 
 /**
+ * Whether the machine has qemu's fw_cfg device: on x86 it is the ACPI device QEMU0002, which the
+ * kernel lists as a platform device before any driver binds it. Other VMMs (Firecracker,
+ * cloud-hypervisor) have none, so its module is not loaded for nothing there.
+ */
+export function hasFwCfgDevice(platformDevices = '/sys/bus/platform/devices'): boolean {
+  return existsSync(join(platformDevices, 'QEMU0002:00'));
+}
+
+/**
  * Finds PID 1's instance spec, in order: an explicit path; `concierge.spec=<path>` on the kernel command
- * line; the config drive that `concierge.specdrive=<device>` names; qemu's fw_cfg entry; a config drive
- * found by its header on a virtio disk; the rootfs's file. Drivers a source needs are loaded by
+ * line; the config drive that `concierge.specdrive=<device>` names; qemu's fw_cfg entry, when the
+ * machine has the device; a config drive found by its header on a virtio disk; the rootfs's file. Drivers a source needs are loaded by
  * `loadModules` first (failures mean "not this source"). None at all: an empty spec, every default. A
  * spec found but bad is an error.
  */
@@ -94,7 +103,7 @@ export function findSpec(explicitPath: string | undefined, loadModules: (names: 
     if (text === undefined) throw new SpecError(`instance spec from ${origin}: no CONCIERGE-SPEC header on the device`);
     return { spec: parseSpecText(text, origin, '/'), origin };
   }
-  if (!existsSync('/sys/firmware/qemu_fw_cfg')) tryLoad(sourceModules.fwCfg);
+  if (!existsSync('/sys/firmware/qemu_fw_cfg') && hasFwCfgDevice()) tryLoad(sourceModules.fwCfg);
   if (existsSync(fwCfgSpecPath)) return readSpec(fwCfgSpecPath, 'qemu fw_cfg opt/concierge/spec', '/');
   tryLoad(sourceModules.configDrive);
   const found = findConfigDrive();
