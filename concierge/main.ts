@@ -19,6 +19,10 @@ export async function compileWorkloadPath(socket: string, dir: string, archive: 
 
 async function main(argv: string[]): Promise<number | undefined> {
   const [name, ...rest] = argv;
+  if (name === '--run-ahead') {
+    (await import('./cli/run-ahead.js')).runAhead();
+    return 0;
+  }
   const command = name === undefined ? undefined : commands[name];
   if (command === undefined) {
     process.stderr.write(`${usage}\n`);

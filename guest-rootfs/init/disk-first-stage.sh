@@ -41,14 +41,15 @@ echo 4096 > "/sys/block/${root#/dev/}/queue/read_ahead_kb" || true
 /bin/busybox mkdir -p /rw/upper /rw/work
 /bin/busybox mount -t overlay -o lowerdir=/lower,upperdir=/rw/upper,workdir=/rw/work root /newroot || fail "overlay root failed"
 # Under binary translation (concierge.tcg=1 from the VMM) concierge runs once ahead of init, on the
-# other vCPU, while this stage finishes: its `--help` is Node's start and the bundle's load, the start
-# init goes through next, whose code qemu has then partly translated (a later run of the same file
-# reuses the translation). Node's start to init's first line took 0.97-1.08 s against 1.30-1.37 s and
-# the job's first output 7.06-7.84 s against 7.31-8.28 s (medians of two runs of 5-6 alternated boots).
-# Not for the stand-in, whose root has no concierge.
+# other vCPU, while this stage finishes: `--run-ahead` is Node's start and the bundle's load, the start
+# init goes through next, then one of each native path the boot steps take first (cli/run-ahead.ts),
+# whose code qemu has then translated (a later run of the same code reuses the translation). With
+# `--help` (Node's start and the bundle's load only), Node's start to init's first line took 0.97-1.08 s
+# against 1.30-1.37 s and the job's first output 7.06-7.84 s against 7.31-8.28 s (medians of two runs
+# of 5-6 alternated boots). Not for the stand-in, whose root has no concierge.
 if [ -n "$tcg" ] && [ -x /newroot/usr/bin/concierge ]; then
   # Its stdio on the root's own /dev/null, so that this stage's /dev unmounts below.
-  /bin/busybox chroot /newroot /usr/bin/concierge --help </newroot/dev/null >/newroot/dev/null 2>&1 &
+  /bin/busybox chroot /newroot /usr/bin/concierge --run-ahead </newroot/dev/null >/newroot/dev/null 2>&1 &
 fi
 /bin/busybox mount -t tmpfs -o mode=0755 varlib /newroot/var/lib
 # /var/lib starts as the image has it: containerd's state with the sample job's image unpacked, whose

@@ -1,6 +1,8 @@
 // The build's code cache (scripts/sea-code-cache.cjs): made with the job's workload path run against
 // the stand-in containerd, and accepted by the V8 of the binary it is built into.
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -27,5 +29,18 @@ describe('the code cache', () => {
     expect(run.status).toBe(0);
     expect(run.stdout.toString()).toContain('usage: concierge init');
     expect(run.stderr.toString()).not.toContain('code cache rejected');
+  });
+
+  it('runs the first stage\'s run ahead to its end, printing nothing and leaving no file behind', () => {
+    const runtimeDir = mkdtempSync(join(tmpdir(), 'concierge-run-ahead-'));
+    try {
+      const run = spawnSync(join(repoRoot, 'dist/concierge'), ['--run-ahead'], { env: { CONCIERGE_RUNTIME_DIR: runtimeDir, CONCIERGE_CODE_CACHE_CHECK: '1' } });
+      expect(run.stderr.toString()).toBe('');
+      expect(run.stdout.toString()).toBe('');
+      expect(run.status).toBe(0);
+      expect(readdirSync(runtimeDir)).toEqual([]);
+    } finally {
+      rmSync(runtimeDir, { recursive: true, force: true });
+    }
   });
 });
