@@ -74,9 +74,9 @@ export function hasFwCfgDevice(platformDevices = '/sys/bus/platform/devices'): b
 /**
  * Finds PID 1's instance spec, in order: an explicit path; `concierge.spec=<path>` on the kernel command
  * line; the config drive that `concierge.specdrive=<device>` names; qemu's fw_cfg entry, when the
- * machine has the device; a config drive found by its header on a virtio disk; the rootfs's file. Drivers a source needs are loaded by
- * `loadModules` first (failures mean "not this source"). None at all: an empty spec, every default. A
- * spec found but bad is an error.
+ * machine has the device; a config drive found by its header on a virtio disk; the rootfs's file.
+ * Drivers a source needs are loaded by `loadModules` first (failures mean "not this source"). None at
+ * all: an empty spec, every default. A spec found but bad is an error.
  */
 export function findSpec(explicitPath: string | undefined, loadModules: (names: readonly string[]) => void): FoundSpec {
   if (explicitPath !== undefined) return readSpec(explicitPath, `--spec ${explicitPath}`);

@@ -1,5 +1,6 @@
 // The build's code cache (scripts/sea-code-cache.cjs): made with the job's workload path run against
-// the stand-in containerd, and accepted by the V8 of the binary it is built into.
+// the stand-in containerd, and accepted by the V8 of the binary it is built into; and that binary's
+// run ahead (`--run-ahead`, which the disk guest's first stage starts under TCG).
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
