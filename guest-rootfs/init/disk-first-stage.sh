@@ -42,8 +42,9 @@ echo 4096 > "/sys/block/${root#/dev/}/queue/read_ahead_kb" || true
 /bin/busybox mount -t overlay -o lowerdir=/lower,upperdir=/rw/upper,workdir=/rw/work root /newroot || fail "overlay root failed"
 # Under binary translation (concierge.tcg=1 from the VMM) concierge runs once ahead of init, on the
 # other vCPU, while this stage finishes: `--run-ahead` is Node's start and the bundle's load, the start
-# init goes through next, then one of each native path the boot steps take first (cli/run-ahead.ts),
-# whose code qemu has then translated (a later run of the same code reuses the translation). With
+# init goes through next, and one of each native path the boot steps take first (those needing only
+# Node before the bundle's load, in scripts/sea-main.cjs; the rest in cli/run-ahead.ts), whose code
+# qemu has then translated (a later run of the same code reuses the translation). With
 # `--help` (Node's start and the bundle's load only), Node's start to init's first line took 0.97-1.08 s
 # against 1.30-1.37 s and the job's first output 7.06-7.84 s against 7.31-8.28 s (medians of two runs
 # of 5-6 alternated boots). Not for the stand-in, whose root has no concierge.
