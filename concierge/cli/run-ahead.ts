@@ -3,8 +3,9 @@
 // its first run and keeps the translation for every process that runs the same physical page: Node's,
 // V8's, libc's and the kernel's code is shared by this process and init. This runs Node's start and
 // the bundle's load, and once each the native paths the boot takes first, so that init finds them
-// translated: those needing only Node before the bundle's load (scripts/sea-main.cjs), the rest here. Each is small: a run ahead that also loaded init's modules and read a spec made init's
-// boot steps slower, not faster (it was still running beside them).
+// translated: those needing only Node before the bundle's load (scripts/sea-main.cjs), the rest here.
+// Each is small: a run ahead that also loaded init's modules and read a spec made init's boot steps
+// slower, not faster (it was still running beside them).
 import { decodeLink, getLinkByName } from '../os/netlink/messages.js';
 import { RouteSocket } from '../os/netlink/route-socket.js';
 import { sys } from '../sys/index.js';
