@@ -45,7 +45,8 @@ export function runPureBootParts(spec: InstanceSpec): void {
 /**
  * The boot steps' file reading and writing run on stand-in files in `dir` (an empty scratch
  * directory): the spec's search with a spec file's path, a config drive found by its header, a
- * cgroup tree with every controller enabled already, /etc/hosts written and then left as it is.
+ * cgroup tree with every controller enabled already, /etc/hosts written. Each function is compiled
+ * whole at its first call, so one call each is enough.
  */
 export function runBootFilePartsIn(dir: string, specText: string): void {
   writeFileSync(join(dir, 'instance.json'), specText);
@@ -59,6 +60,5 @@ export function runBootFilePartsIn(dir: string, specText: string): void {
   mkdirSync(join(dir, 'cgroup'));
   for (const file of ['cgroup.controllers', 'cgroup.subtree_control']) writeFileSync(join(dir, 'cgroup', file), 'cpu memory pids\n');
   setUpCgroups(join(dir, 'cgroup'));
-  writeIfChanged(join(dir, 'hosts'), '127.0.0.1\tlocalhost\n');
   writeIfChanged(join(dir, 'hosts'), '127.0.0.1\tlocalhost\n');
 }

@@ -44,10 +44,10 @@ echo 4096 > "/sys/block/${root#/dev/}/queue/read_ahead_kb" || true
 # other vCPU, while this stage finishes: `--run-ahead` is Node's start and the bundle's load, the start
 # init goes through next, and one of each native path the boot steps take first (those needing only
 # Node before the bundle's load, in scripts/sea-main.cjs; the rest in cli/run-ahead.ts), whose code
-# qemu has then translated (a later run of the same code reuses the translation). With
-# `--help` (Node's start and the bundle's load only), Node's start to init's first line took 0.97-1.08 s
-# against 1.30-1.37 s and the job's first output 7.06-7.84 s against 7.31-8.28 s (medians of two runs
-# of 5-6 alternated boots). Not for the stand-in, whose root has no concierge.
+# qemu has then translated (a later run of the same code reuses the translation). With `--help` (Node's
+# start and the bundle's load only), Node's start to init's first line took 0.97-1.08 s against
+# 1.30-1.37 s and the job's first output 7.06-7.84 s against 7.31-8.28 s (medians of two runs of 5-6
+# alternated boots). Not for the stand-in, whose root has no concierge.
 if [ -n "$tcg" ] && [ -x /newroot/usr/bin/concierge ]; then
   # Its stdio on the root's own /dev/null, so that this stage's /dev unmounts below.
   /bin/busybox chroot /newroot /usr/bin/concierge --run-ahead </newroot/dev/null >/newroot/dev/null 2>&1 &
